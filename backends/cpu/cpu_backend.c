@@ -1,0 +1,207 @@
+// The CPU backend: one device ("cpu") with host memory, a persistent thread pool, streams that
+// execute at once, and a monotonic-clock timer.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "backends/backend_impl.h"
+#include "backends/cpu/cpu_features.h"
+#include "backends/cpu/cpu_kernel.h"
+#include "backends/cpu/thread_pool.h"
+#include "bench/topology.h"
+
+struct cpu_device {
+    struct kiln_device dev;
+    struct kiln_pool *pool;
+};
+
+static struct kiln_pool *pool_of(const struct kiln_stream *s) {
+    return ((struct cpu_device *)s->device)->pool;
+}
+
+static uint64_t meminfo_kb(const char *key) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    uint64_t kb = 0;
+    const size_t len = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, len) == 0 && line[len] == ':') {
+            sscanf(line + len + 1, "%lu", &kb);
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
+static enum kiln_status cpu_memory(struct kiln_device *dev, uint64_t *total, uint64_t *free_bytes,
+                                   bool *free_known) {
+    (void)dev;
+    *total = meminfo_kb("MemTotal") * 1024;
+    *free_bytes = meminfo_kb("MemAvailable") * 1024;
+    *free_known = *free_bytes != 0;
+    return KILN_OK;
+}
+
+static enum kiln_status cpu_buffer_alloc(struct kiln_device *dev, size_t size, void **handle,
+                                         void **host) {
+    (void)dev;
+    // 64-byte alignment (a cache line; what AVX-512 loads would want) and a size rounded up to
+    // it, as aligned_alloc requires.
+    void *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    if (!p)
+        return kiln_fail(KILN_E_NOMEM, "cpu: cannot allocate %zu bytes of host memory", size);
+    *handle = *host = p;
+    return KILN_OK;
+}
+
+static void cpu_buffer_free(struct kiln_device *dev, void *handle) {
+    (void)dev;
+    free(handle);
+}
+
+static enum kiln_status cpu_stream_new(struct kiln_device *dev, void **ctx) {
+    (void)dev;
+    *ctx = NULL;  // ops run at once: the stream needs no queue
+    return KILN_OK;
+}
+
+static void cpu_stream_free(struct kiln_device *dev, void *ctx) {
+    (void)dev;
+    (void)ctx;
+}
+
+static enum kiln_status cpu_stream_sync(struct kiln_stream *s) {
+    (void)s;
+    return KILN_OK;
+}
+
+static enum kiln_status cpu_upload(struct kiln_stream *s, struct kiln_buffer *b, size_t offset,
+                                   const void *src, size_t size) {
+    (void)s;
+    memcpy((char *)b->host + offset, src, size);
+    return KILN_OK;
+}
+
+static enum kiln_status cpu_download(struct kiln_stream *s, struct kiln_buffer *b, size_t offset,
+                                     void *dst, size_t size) {
+    (void)s;
+    memcpy(dst, (const char *)b->host + offset, size);
+    return KILN_OK;
+}
+
+struct launch_ctx {
+    const struct kiln_cpu_kernel *k;
+    const struct kiln_op *op;
+    void *ws;
+};
+
+static void run_prepare(void *arg, int ith, int nth) {
+    struct launch_ctx *c = arg;
+    c->k->prepare(c->op, c->ws, ith, nth);
+}
+
+static void run_compute(void *arg, int ith, int nth) {
+    struct launch_ctx *c = arg;
+    c->k->compute(c->op, c->ws, ith, nth);
+}
+
+static enum kiln_status cpu_launch(struct kiln_stream *s, const struct kiln_kernel *kernel,
+                                   const struct kiln_op *op) {
+    struct kiln_pool *pool = pool_of(s);
+    const int nth = kiln_pool_size(pool);
+    struct launch_ctx c = { .k = kernel->impl, .op = op, .ws = NULL };
+    const size_t ws_size = c.k->workspace ? c.k->workspace(op, nth) : 0;
+    if (ws_size) {
+        struct kiln_buffer *ws;
+        KILN_TRY(kiln_stream_scratch(s, KILN_SCRATCH_KERNEL, ws_size, &ws));
+        c.ws = ws->host;
+    }
+    if (c.k->prepare)
+        kiln_pool_run(pool, run_prepare, &c);
+    kiln_pool_run(pool, run_compute, &c);
+    return KILN_OK;
+}
+
+struct cpu_timer {
+    struct timespec t[2];
+};
+
+static enum kiln_status cpu_timer_new(struct kiln_stream *s, void **ctx) {
+    (void)s;
+    *ctx = calloc(1, sizeof(struct cpu_timer));
+    return *ctx ? KILN_OK : kiln_fail(KILN_E_NOMEM, "out of host memory");
+}
+
+static void cpu_timer_free(struct kiln_stream *s, void *ctx) {
+    (void)s;
+    free(ctx);
+}
+
+static enum kiln_status cpu_timer_record(struct kiln_stream *s, void *ctx, bool stop) {
+    (void)s;
+    clock_gettime(CLOCK_MONOTONIC, &((struct cpu_timer *)ctx)->t[stop]);
+    return KILN_OK;
+}
+
+static enum kiln_status cpu_timer_elapsed(struct kiln_stream *s, void *ctx, double *seconds) {
+    (void)s;
+    const struct cpu_timer *t = ctx;
+    *seconds = (double)(t->t[1].tv_sec - t->t[0].tv_sec) + 1e-9 * (double)(t->t[1].tv_nsec - t->t[0].tv_nsec);
+    return KILN_OK;
+}
+
+static void cpu_device_free(struct kiln_device *dev) {
+    struct cpu_device *cd = (struct cpu_device *)dev;
+    kiln_pool_free(cd->pool);
+    free(cd);
+}
+
+static const struct kiln_device_iface cpu_iface = {
+    .memory = cpu_memory,
+    .buffer_alloc = cpu_buffer_alloc,
+    .buffer_free = cpu_buffer_free,
+    .stream_new = cpu_stream_new,
+    .stream_free = cpu_stream_free,
+    .stream_sync = cpu_stream_sync,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .launch = cpu_launch,
+    .timer_new = cpu_timer_new,
+    .timer_free = cpu_timer_free,
+    .timer_record = cpu_timer_record,
+    .timer_elapsed = cpu_timer_elapsed,
+    .device_free = cpu_device_free,
+};
+
+enum kiln_status kiln_cpu_backend_init(const struct kiln_init_options *options) {
+    const struct kiln_topology_info *topo;
+    KILN_TRY(kiln_topology_get(&topo));
+    struct cpu_device *cd = calloc(1, sizeof *cd);
+    if (!cd)
+        return kiln_fail(KILN_E_NOMEM, "out of host memory");
+    const int n = options->n_threads > 0 ? options->n_threads : topo->n_cores;
+    enum kiln_status s = kiln_pool_new(n, !options->no_pin && n <= topo->n_cores, &cd->pool);
+    if (s != KILN_OK) {
+        free(cd);
+        return s;
+    }
+    struct kiln_device *d = &cd->dev;
+    d->iface = &cpu_iface;
+    snprintf(d->info.name, sizeof d->info.name, "cpu");
+    d->info.backend = "cpu";
+    snprintf(d->info.description, sizeof d->info.description, "%s", topo->cpu_model);
+    d->info.host_memory = true;
+    d->info.n_threads = n;
+    d->kernels = kiln_cpu_kernels;
+    d->n_kernels = kiln_cpu_kernel_count;
+    d->cpu_features = kiln_cpu_features();
+    s = kiln_device_add(d);
+    if (s != KILN_OK)
+        cpu_device_free(d);
+    return s;
+}

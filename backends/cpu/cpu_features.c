@@ -1,0 +1,107 @@
+// CPU feature detection (cpu_features.h).
+#include "backends/cpu/cpu_features.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static uint64_t read_xcr0(void) {
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((uint64_t)edx << 32) | eax;
+}
+
+static uint32_t detect(void) {
+    unsigned a, b, c, d;
+    uint32_t f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    const bool osxsave = c & (1u << 27), avx = c & (1u << 28);
+    const bool fma = c & (1u << 12), f16c = c & (1u << 29);
+    if (!osxsave || !avx)
+        return 0;
+    const uint64_t xcr0 = read_xcr0();
+    if ((xcr0 & 0x6) != 0x6)  // XMM and YMM state enabled by the OS
+        return 0;
+    if (fma) f |= KILN_CPU_FMA;
+    if (f16c) f |= KILN_CPU_F16C;
+    if (__get_cpuid_max(0, NULL) >= 7) {
+        __cpuid_count(7, 0, a, b, c, d);
+        if (b & (1u << 5)) f |= KILN_CPU_AVX2;
+        if ((b & (1u << 16)) && (xcr0 & 0xe0) == 0xe0)  // opmask, ZMM_Hi256, Hi16_ZMM state
+            f |= KILN_CPU_AVX512F;
+    }
+    return f;
+}
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#ifndef HWCAP_ASIMDHP
+#define HWCAP_ASIMDHP (1 << 10)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+
+static uint32_t detect(void) {
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    uint32_t f = 0;
+    if (hw & HWCAP_ASIMD) f |= KILN_CPU_NEON;
+    if (hw & HWCAP_ASIMDDP) f |= KILN_CPU_DOTPROD;
+    if (hw & HWCAP_ASIMDHP) f |= KILN_CPU_FP16;
+    if (hw2 & HWCAP2_I8MM) f |= KILN_CPU_I8MM;
+    return f;
+}
+#else
+static uint32_t detect(void) { return 0; }
+#endif
+
+static uint32_t features;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_features(void) {
+    features = detect();
+    const char *isa = getenv("KILN_CPU_ISA");
+    if (!isa || !*isa || strcmp(isa, "native") == 0)
+        return;
+    if (strcmp(isa, "ref") == 0)
+        features = 0;
+    else if (strcmp(isa, "avx2") == 0)
+        features &= KILN_CPU_X86_AVX2_SET;
+    else if (strcmp(isa, "neon") == 0)
+        features &= KILN_CPU_NEON | KILN_CPU_FP16;
+    else
+        fprintf(stderr, "kiln: ignoring unknown KILN_CPU_ISA=%s (use ref, avx2, neon, native)\n", isa);
+}
+
+uint32_t kiln_cpu_features(void) {
+    pthread_once(&once, init_features);
+    return features;
+}
+
+void kiln_cpu_features_string(uint32_t mask, char *buf, int size) {
+    static const struct { uint32_t bit; const char *name; } names[] = {
+        { KILN_CPU_AVX2, "avx2" }, { KILN_CPU_FMA, "fma" }, { KILN_CPU_F16C, "f16c" },
+        { KILN_CPU_AVX512F, "avx512f" }, { KILN_CPU_NEON, "neon" }, { KILN_CPU_DOTPROD, "dotprod" },
+        { KILN_CPU_FP16, "fp16" }, { KILN_CPU_I8MM, "i8mm" },
+    };
+    int len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(mask & names[i].bit) || len >= size)
+            continue;
+        len += snprintf(buf + len, (size_t)(size - len), "%s%s", len ? " " : "", names[i].name);
+    }
+    if (len == 0)
+        snprintf(buf, (size_t)size, "none");
+}

@@ -1,0 +1,40 @@
+// Run-time CPU feature detection, done once.
+//
+// x86: CPUID for the instruction sets plus XGETBV for the register state the OS saves (a CPU can
+// report AVX2 while the OS has not enabled YMM state; ggml's scorer misses this). Arm: getauxval
+// (AT_HWCAP). The environment variable KILN_CPU_ISA masks features for testing and comparisons:
+// "ref" (none), "avx2" (up to AVX2+FMA+F16C), "neon" (no dotprod), "native" (default).
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum kiln_cpu_feature {
+    KILN_CPU_AVX2    = 1u << 0,
+    KILN_CPU_FMA     = 1u << 1,
+    KILN_CPU_F16C    = 1u << 2,
+    KILN_CPU_AVX512F = 1u << 3,   // detected and reported; kiln has no AVX-512 kernels yet
+    KILN_CPU_NEON    = 1u << 8,
+    KILN_CPU_DOTPROD = 1u << 9,   // Armv8.2 SDOT/UDOT
+    KILN_CPU_FP16    = 1u << 10,  // Armv8.2 half-precision arithmetic
+    KILN_CPU_I8MM    = 1u << 11,
+};
+
+// The features kiln kernels ask for together on x86 ("avx2" rows).
+#define KILN_CPU_X86_AVX2_SET (KILN_CPU_AVX2 | KILN_CPU_FMA | KILN_CPU_F16C)
+
+// Detected features (after KILN_CPU_ISA masking).
+uint32_t kiln_cpu_features(void);
+
+static inline bool kiln_cpu_has(uint32_t mask) { return (kiln_cpu_features() & mask) == mask; }
+
+// Space-separated names of the features in `mask` ("avx2 fma f16c").
+void kiln_cpu_features_string(uint32_t mask, char *buf, int size);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,83 @@
+// The CPU backend's kernel table: one row per (op, types, ISA, variant). Selection
+// (backends/dispatch.c) takes the highest tier whose CPU features are present and whose
+// `supports` accepts the shape, so adding a kernel is one file in kernels/<op>/ and one row here.
+//
+// ISA tiers: ref (any CPU) < avx2 (AVX2+FMA+F16C: Intel Haswell 2013+, AMD Zen 1+)
+//            ref < neon (every Armv8-A) < neon_dotprod (Armv8.2-A+: Cortex-A76, Neoverse N1,
+//            Apple M1, Graviton2+).
+#include "backends/cpu/cpu_features.h"
+#include "backends/cpu/cpu_kernel.h"
+#include "kernels/attention/attention.h"
+#include "kernels/dequant/dequant.h"
+#include "kernels/matmul/matmul.h"
+#include "kernels/model_ops/model_ops.h"
+
+#define F32 KILN_TYPE_F32
+#define F16 KILN_TYPE_F16
+#define ANY KILN_TYPE_ANY
+
+#define REF(op_, src_, src1_, dst_, impl_)                                                        \
+    { .op = KILN_OP_##op_, .src_type = src_, .src1_type = src1_, .dst_type = dst_,              \
+      .tier = KILN_TIER_REF, .isa = "ref", .impl = &impl_ }
+
+#define ROW(op_, src_, src1_, dst_, feat_, tier_, isa_, variant_, supports_, impl_)               \
+    { .op = KILN_OP_##op_, .src_type = src_, .src1_type = src1_, .dst_type = dst_,              \
+      .cpu_features = feat_, .tier = tier_, .isa = isa_, .variant = variant_,                    \
+      .supports = supports_, .impl = &impl_ }
+
+#define AVX2 KILN_CPU_X86_AVX2_SET
+#define SIMD KILN_TIER_SIMD
+#define GEMV kiln_matmul_supports_gemv
+#define GEMM kiln_matmul_supports_gemm
+
+const struct kiln_kernel kiln_cpu_kernels[] = {
+    // References: always present, the oracles of every other row.
+    // matmul_ref dequantizes W rows with the type's reference: one row serves every type.
+    REF(MATMUL, ANY, F32, F32, kiln_matmul_ref),
+    REF(ATTENTION, F16, F16, F32, kiln_attention_ref),
+    REF(ATTENTION, F32, F32, F32, kiln_attention_ref),
+    REF(DEQUANT, ANY, ANY, ANY, kiln_dequant_ref),
+    REF(RMSNORM, F32, ANY, F32, kiln_rmsnorm_ref),
+    REF(ROPE, F32, KILN_TYPE_I32, F32, kiln_rope_ref),
+    REF(SWIGLU, F32, F32, F32, kiln_swiglu_ref),
+    REF(ADD, F32, F32, F32, kiln_add_ref),
+    REF(GET_ROWS, ANY, KILN_TYPE_I32, F32, kiln_get_rows_ref),
+    REF(COPY, ANY, ANY, ANY, kiln_copy_ref),
+
+#if defined(__x86_64__)
+    ROW(MATMUL, F32, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_f32_avx2_gemv),
+    ROW(MATMUL, F32, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_f32_avx2_gemm),
+    ROW(MATMUL, F16, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_f16_avx2_gemv),
+    ROW(MATMUL, F16, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_f16_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0_avx2_gemv),
+    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0_avx2_gemv),
+    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0_avx2_gemm),
+    ROW(ATTENTION, F16, F16, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,
+        kiln_attention_f16_avx2),
+    ROW(ATTENTION, F32, F32, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,
+        kiln_attention_f32_avx2),
+    ROW(DEQUANT, F16, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_f16_f32_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q8_0_f32_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_0_f32_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F16, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q8_0_f16_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F16, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_0_f16_avx2),
+#endif
+
+#if defined(__aarch64__)
+#define NEON KILN_CPU_NEON
+#define NEON_DP (KILN_CPU_NEON | KILN_CPU_DOTPROD)
+    ROW(MATMUL, F16, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_f16_neon),
+    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q8_0_neon),
+    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q4_0_neon),
+    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
+        kiln_matmul_q8_0_neon_dotprod),
+    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
+        kiln_matmul_q4_0_neon_dotprod),
+    ROW(DEQUANT, F16, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_f16_f32_neon),
+    ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q8_0_f32_neon),
+    ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q4_0_f32_neon),
+#endif
+};
+
+const int kiln_cpu_kernel_count = (int)(sizeof kiln_cpu_kernels / sizeof kiln_cpu_kernels[0]);

@@ -1,0 +1,79 @@
+// Kernel tables: each backend lists its kernels as rows, and the op entry points pick the best
+// row the device supports (BLIS's registry, ggml's type_traits_cpu).
+//
+// A row says which op and types it computes, which CPU features it needs, how it ranks, and a
+// stable name ("matmul.q4_0.avx2.gemv") used by tests, benchmarks and JSON. `impl` is opaque
+// here: each backend knows the function type of its own rows (backends/cpu/cpu_kernel.h, ...).
+// A kernel may decline a shape through `supports`; selection then tries the next row.
+#pragma once
+
+#include "backends/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum kiln_kernel_tier {
+    KILN_TIER_REF  = 0,  // the plain oracle (<op>_ref.c): always present, slowest
+    KILN_TIER_SIMD = 2,  // hand-written ISA kernels (AVX2, NEON)
+    KILN_TIER_SIMD_PLUS = 3,  // a richer ISA level of the same (NEON + dotprod)
+    KILN_TIER_GPU  = 4,  // device kernels
+};
+
+struct kiln_kernel {
+    enum kiln_op_kind op;
+    enum kiln_type src_type;    // kiln_op_key_type(): weights, K/V, or the input; ANY = any
+    enum kiln_type src1_type;   // src[1]'s type (f32 activations for matmul); ANY = not checked
+    enum kiln_type dst_type;    // KILN_TYPE_ANY = any the op allows
+    uint32_t cpu_features;      // required kiln_cpu_feature bits (0 for GPU rows)
+    enum kiln_kernel_tier tier;
+    const char *isa;            // "ref", "avx2", "neon", "neon_dotprod", "cuda", "vulkan"
+    const char *variant;        // "gemv", "gemm", or NULL
+    // (optional) KILN_OK if the kernel handles this op's shapes, else KILN_E_UNSUPPORTED with
+    // the reason. NULL = handles every valid op.
+    enum kiln_status (*supports)(const struct kiln_op *op);
+    const void *impl;           // backend-specific
+};
+
+// The rows of a device's table, all of them (usable or not on this CPU).
+int kiln_kernel_count(const struct kiln_device *device);
+const struct kiln_kernel *kiln_kernel_get(const struct kiln_device *device, int index);
+// True if the device can run the row (its CPU features are present).
+bool kiln_kernel_usable(const struct kiln_device *device, const struct kiln_kernel *kernel);
+// The type that picks an op's kernel: the weight type (matmul), the K/V type (attention), else
+// src[0]'s type. Kernel rows' src_type is compared with it.
+enum kiln_type kiln_op_key_type(const struct kiln_op *op);
+// True if the row's types match (ANY matches anything).
+bool kiln_kernel_matches(const struct kiln_kernel *kernel, const struct kiln_op *op);
+
+// Stable name for this row applied to these types: "<op>.<src>[.<dst>].<isa>[.<variant>]"
+// (dst shown for dequant and copy). ANY in the row is replaced by the given types.
+void kiln_kernel_name(const struct kiln_kernel *kernel, enum kiln_type src_type,
+                      enum kiln_type dst_type, char *buf, size_t size);
+
+// The best usable row for op on device (highest tier, then table order), or NULL.
+// `min_tier` filters out rows below it.
+const struct kiln_kernel *kiln_kernel_select(const struct kiln_device *device,
+                                             const struct kiln_op *op, int min_tier);
+
+// Validates op (as the entry points do) and enqueues it with exactly this kernel; for tests and
+// benchmarks that must run every row. KILN_E_UNSUPPORTED if the row declines the op.
+enum kiln_status kiln_op_launch(struct kiln_stream *s, const struct kiln_kernel *kernel,
+                                const struct kiln_op *op);
+
+// Validates an op's tensors, types and shapes against its contract (ops.h).
+enum kiln_status kiln_op_validate(const struct kiln_op *op);
+
+// Enqueues the op on the best kernel (with the matmul fallback); what ran goes to `path`.
+enum kiln_status kiln_op_run(struct kiln_stream *s, const struct kiln_op *op, struct kiln_path *path);
+
+// The dequantize-then-float matmul: dequantizes W in row chunks into stream scratch, then runs
+// the best f32 matmul on each chunk. `dequant` and `matmul_f32` may be given (tests) or NULL
+// (best rows).
+enum kiln_status kiln_matmul_fallback(struct kiln_stream *s, const struct kiln_op *op,
+                                      const struct kiln_kernel *dequant,
+                                      const struct kiln_kernel *matmul_f32, struct kiln_path *path);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,40 @@
+// Small command-line helpers shared by the subcommands: option matching ("--x V" and "--x=V"),
+// number parsing with clear errors, comma lists, and the options every subcommand takes.
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backends/backend.h"
+
+// Exit codes: 0 success, 1 the job failed (a check failed, a file is bad), 2 usage error.
+enum { KILN_EXIT_OK = 0, KILN_EXIT_FAIL = 1, KILN_EXIT_USAGE = 2 };
+
+// If argv[*i] is `name` ("--threads N" or "--threads=N"), stores the value, advances *i past
+// it and returns true. A missing value prints a usage error and sets *error.
+bool kiln_arg_value(int argc, char **argv, int *i, const char *name, const char **value, bool *error);
+
+// Parses a non-negative integer option value; prints "kiln CMD: --name expects ..." on error.
+bool kiln_arg_int(const char *cmd, const char *name, const char *text, long min, long max, long *out);
+
+// True if `item` appears in the comma-separated `list` (NULL list = everything matches).
+bool kiln_list_has(const char *list, const char *item);
+
+// Options shared by every subcommand that runs kernels.
+struct kiln_common_options {
+    struct kiln_init_options init;
+    const char *backends;   // device filter for the command ("cpu", "vulkan:0"); NULL = all
+};
+
+// Consumes --threads, --backend, --no-pin if argv[*i] is one of them. Returns 1 if consumed,
+// 0 if not, -1 on a usage error (message printed).
+int kiln_common_option(const char *cmd, int argc, char **argv, int *i, struct kiln_common_options *o);
+
+// Starts kiln with the common options; prints the error and returns false on failure.
+bool kiln_start(const char *cmd, const struct kiln_common_options *o);
+
+// True if the device is selected by the --backend filter.
+bool kiln_device_selected(const struct kiln_common_options *o, const struct kiln_device *dev);
+
+int kiln_cmd_info(int argc, char **argv);
+int kiln_cmd_ops(int argc, char **argv);

@@ -1,0 +1,181 @@
+// kiln info: what this machine and build offer: devices, CPU features, topology, memory, and
+// the reason for every backend that is absent. `--json` prints the same as one JSON object.
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_features.h"
+#include "backends/kernel.h"
+#include "bench/topology.h"
+#include "cli/args.h"
+
+static void help(void) {
+    printf("usage: kiln info [--json] [--threads N] [--backend LIST]\n"
+           "\n"
+           "Prints the devices kiln can use (CPU, CUDA, Vulkan), the CPU's instruction sets,\n"
+           "cores, caches and NUMA nodes (from hwloc), memory per device, and for each backend\n"
+           "that is absent the reason (not built, no driver, no device).\n"
+           "\n"
+           "  --json          one JSON object instead of text\n"
+           "  --threads N     CPU worker threads (default: one per physical core)\n"
+           "  --backend LIST  start only these backends (cpu,cuda,vulkan)\n");
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t size) {
+    const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static int usable_kernels(const struct kiln_device *dev) {
+    int n = 0;
+    for (int i = 0; i < kiln_kernel_count(dev); i++)
+        n += kiln_kernel_usable(dev, kiln_kernel_get(dev, i));
+    return n;
+}
+
+static void print_text(const struct kiln_topology_info *t) {
+    char feats[128], a[32], b[32];
+    printf("kiln %s (%s, %s, %s)\n\n", KILN_VERSION, KILN_GIT_COMMIT, KILN_BUILD_TYPE, KILN_COMPILER);
+    printf("CPU: %s\n", t->cpu_model);
+    printf("  topology: %d package(s), %d physical cores, %d logical CPUs, %d NUMA node(s)\n",
+           t->n_packages, t->n_cores, t->n_pus, t->n_numa > 0 ? t->n_numa : 1);
+    if (t->mhz > 0)
+        printf("  clock: %.0f MHz (nominal, /proc/cpuinfo)\n", t->mhz);
+    kiln_cpu_features_string(kiln_cpu_features(), feats, sizeof feats);
+    printf("  ISA features: %s\n", feats);
+    for (int i = 0; i < t->n_caches; i++) {
+        const struct kiln_cache_info *c = &t->caches[i];
+        human_bytes(c->size, a, sizeof a);
+        printf("  L%d %-11s %9s x %d (shared by %d CPU%s)\n", c->level, c->type, a, c->count,
+               c->num_sharing, c->num_sharing == 1 ? "" : "s");
+    }
+    printf("\ndevices:\n");
+    for (int i = 0; i < kiln_device_count(); i++) {
+        struct kiln_device *dev = kiln_device_get(i);
+        const struct kiln_device_info *info = kiln_device_info(dev);
+        struct kiln_memory_info mem;
+        kiln_device_memory(dev, &mem);
+        human_bytes(mem.total, a, sizeof a);
+        human_bytes(mem.free, b, sizeof b);
+        printf("  %-9s %s\n", info->name, info->description);
+        printf("            memory %s total, %s free%s; kernels %d (%d usable here)", a,
+               mem.free_known ? b : "?", mem.free_known ? "" : " (unknown)",
+               kiln_kernel_count(dev), usable_kernels(dev));
+        if (info->n_threads)
+            printf("; %d thread%s", info->n_threads, info->n_threads == 1 ? "" : "s");
+        if (info->driver[0])
+            printf("; driver %s", info->driver);
+        printf("\n");
+    }
+    printf("\nbackends:\n");
+    for (int i = 0; i < kiln_backend_status_count(); i++) {
+        const struct kiln_backend_status *st = kiln_backend_status_get(i);
+        printf("  %-9s %s%s%s\n", st->name, st->available ? "available" : "absent",
+               st->available ? "" : ": ", st->available ? "" : st->reason);
+    }
+}
+
+static cJSON *to_json(const struct kiln_topology_info *t) {
+    char feats[128];
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "version", KILN_VERSION);
+    cJSON_AddStringToObject(root, "git_commit", KILN_GIT_COMMIT);
+    cJSON_AddStringToObject(root, "build_type", KILN_BUILD_TYPE);
+    cJSON_AddStringToObject(root, "compiler", KILN_COMPILER);
+    cJSON *cpu = cJSON_AddObjectToObject(root, "cpu");
+    cJSON_AddStringToObject(cpu, "model", t->cpu_model);
+    cJSON_AddNumberToObject(cpu, "packages", t->n_packages);
+    cJSON_AddNumberToObject(cpu, "cores", t->n_cores);
+    cJSON_AddNumberToObject(cpu, "logical_cpus", t->n_pus);
+    cJSON_AddNumberToObject(cpu, "numa_nodes", t->n_numa > 0 ? t->n_numa : 1);
+    cJSON_AddNumberToObject(cpu, "mhz", t->mhz);
+    kiln_cpu_features_string(kiln_cpu_features(), feats, sizeof feats);
+    cJSON_AddStringToObject(cpu, "isa_features", feats);
+    cJSON *caches = cJSON_AddArrayToObject(cpu, "caches");
+    for (int i = 0; i < t->n_caches; i++) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "type", t->caches[i].type);
+        cJSON_AddNumberToObject(c, "level", t->caches[i].level);
+        cJSON_AddNumberToObject(c, "size", (double)t->caches[i].size);
+        cJSON_AddNumberToObject(c, "num_sharing", t->caches[i].num_sharing);
+        cJSON_AddNumberToObject(c, "count", t->caches[i].count);
+        cJSON_AddItemToArray(caches, c);
+    }
+    cJSON *devs = cJSON_AddArrayToObject(root, "devices");
+    for (int i = 0; i < kiln_device_count(); i++) {
+        struct kiln_device *dev = kiln_device_get(i);
+        const struct kiln_device_info *info = kiln_device_info(dev);
+        struct kiln_memory_info mem;
+        kiln_device_memory(dev, &mem);
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "name", info->name);
+        cJSON_AddStringToObject(d, "backend", info->backend);
+        cJSON_AddStringToObject(d, "description", info->description);
+        cJSON_AddStringToObject(d, "driver", info->driver);
+        cJSON_AddNumberToObject(d, "memory_total", (double)mem.total);
+        if (mem.free_known)
+            cJSON_AddNumberToObject(d, "memory_free", (double)mem.free);
+        cJSON_AddNumberToObject(d, "threads", info->n_threads);
+        cJSON_AddNumberToObject(d, "kernels", kiln_kernel_count(dev));
+        cJSON_AddNumberToObject(d, "kernels_usable", usable_kernels(dev));
+        cJSON_AddItemToArray(devs, d);
+    }
+    cJSON *backends = cJSON_AddArrayToObject(root, "backends");
+    for (int i = 0; i < kiln_backend_status_count(); i++) {
+        const struct kiln_backend_status *st = kiln_backend_status_get(i);
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "name", st->name);
+        cJSON_AddBoolToObject(b, "built", st->built);
+        cJSON_AddBoolToObject(b, "available", st->available);
+        if (!st->available)
+            cJSON_AddStringToObject(b, "reason", st->reason);
+        cJSON_AddItemToArray(backends, b);
+    }
+    return root;
+}
+
+int kiln_cmd_info(int argc, char **argv) {
+    struct kiln_common_options o = { 0 };
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            help();
+            return KILN_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+            continue;
+        }
+        const int r = kiln_common_option("info", argc, argv, &i, &o);
+        if (r < 0)
+            return KILN_EXIT_USAGE;
+        if (r == 0) {
+            fprintf(stderr, "kiln info: unknown option '%s' (see kiln info --help)\n", argv[i]);
+            return KILN_EXIT_USAGE;
+        }
+    }
+    o.init.backends = o.backends;
+    const struct kiln_topology_info *t;
+    if (kiln_topology_get(&t) != KILN_OK || !kiln_start("info", &o)) {
+        fprintf(stderr, "kiln info: %s\n", kiln_last_error());
+        return KILN_EXIT_FAIL;
+    }
+    if (json) {
+        cJSON *root = to_json(t);
+        char *text = cJSON_Print(root);
+        printf("%s\n", text);
+        free(text);
+        cJSON_Delete(root);
+    } else {
+        print_text(t);
+    }
+    kiln_shutdown();
+    return KILN_EXIT_OK;
+}

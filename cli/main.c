@@ -1,0 +1,64 @@
+// kiln: one binary, one thin file per subcommand (cli/cmd_*.c).
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "info", kiln_cmd_info, "devices, CPU features, cores, caches, NUMA, memory, absent backends" },
+    { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "kiln %s: quantize LLM weights, run hand-written kernels on CPU/CUDA/Vulkan, measure.\n"
+            "\n"
+            "usage: kiln COMMAND [options]     (kiln COMMAND --help for its options)\n"
+            "\n"
+            "commands:\n", KILN_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-8s %s\n", "help", "this text");
+    fprintf(f,
+            "\n"
+            "environment:\n"
+            "  KILN_CPU_ISA=ref|avx2|neon|native   limit the CPU kernels to an ISA level\n"
+            "\n"
+            "exit status: 0 success, 1 the job failed, 2 usage error\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return KILN_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2) {  // "kiln help ops" = "kiln ops --help"
+            for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+                if (strcmp(commands[i].name, argv[2]) == 0) {
+                    char *sub[] = { argv[2], "--help", NULL };
+                    return commands[i].run(2, sub);
+                }
+            }
+        }
+        usage(stdout);
+        return KILN_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("kiln %s (%s)\n", KILN_VERSION, KILN_GIT_COMMIT);
+        return KILN_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i].name, cmd) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "kiln: unknown command '%s' (see kiln help)\n", cmd);
+    return KILN_EXIT_USAGE;
+}

@@ -1,0 +1,46 @@
+// Small AVX2 helpers shared by the x86 kernel files (each compiled with -mavx2 -mfma -mf16c).
+// Plain static inline functions, no macro vector layer.
+#pragma once
+
+#include <immintrin.h>
+#include <stdint.h>
+
+// Sum of the 8 lanes.
+static inline float kiln_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Max of the 8 lanes.
+static inline float kiln_hmax256(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Dot product of two vectors of 32 int8 as 8 float partial sums. maddubs wants an unsigned
+// first operand, so x's sign moves onto y (|x| * sign(x)y); no int16 saturation is possible
+// for |x| <= 128, |y| <= 127.
+static inline __m256 kiln_dot_i8x32(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    const __m256i pairs = _mm256_maddubs_epi16(ax, sy);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+// The 32 codes of a Q4_0 block as int8 in [-8, 7], element order (low nibbles are elements
+// 0..15, high nibbles 16..31).
+static inline __m256i kiln_unpack_q4_0(const uint8_t *qs) {
+    const __m128i packed = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i nibbles = _mm256_and_si256(
+        _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0F));
+    return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
+}
+
+// 8 halves -> 8 floats.
+static inline __m256 kiln_load_f16x8(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}

@@ -1,0 +1,25 @@
+// matmul: y[n][m] = x[n][k] . W[m][k]^T   (ggml's mul_mat layout, spec/ggml-formats.md §4)
+//
+// Tensors (GGUF order): W [k, m] of the weight type, one output unit per stored row;
+// x [k, n] f32 activations; y [m, n] f32. Rows of x and y may be strided. Kernels see 2-D ops
+// (the entry point splits batch dims). n = 1..15 is decode (GEMV), n >= 16 prefill (GEMM).
+#pragma once
+
+#include "backends/cpu/cpu_kernel.h"
+
+// The oracle: each W row dequantized exactly, dot products accumulated in double.
+extern const struct kiln_cpu_kernel kiln_matmul_ref;
+
+// AVX2+FMA+F16C (matmul_avx2.c). Quantized weights dot activations quantized to Q8_0.
+extern const struct kiln_cpu_kernel kiln_matmul_f32_avx2_gemv, kiln_matmul_f32_avx2_gemm,
+    kiln_matmul_f16_avx2_gemv, kiln_matmul_f16_avx2_gemm, kiln_matmul_q8_0_avx2_gemv,
+    kiln_matmul_q8_0_avx2_gemm, kiln_matmul_q4_0_avx2_gemv, kiln_matmul_q4_0_avx2_gemm;
+
+// NEON (matmul_neon.c) and NEON+dotprod (matmul_neon_dotprod.c).
+extern const struct kiln_cpu_kernel kiln_matmul_f16_neon, kiln_matmul_q8_0_neon,
+    kiln_matmul_q4_0_neon, kiln_matmul_q8_0_neon_dotprod, kiln_matmul_q4_0_neon_dotprod;
+
+// Which kernels take which n (used by their table rows' `supports`).
+enum kiln_status kiln_matmul_supports_gemv(const struct kiln_op *op);  // n < 16
+enum kiln_status kiln_matmul_supports_gemm(const struct kiln_op *op);  // n >= 16
+#define KILN_MATMUL_GEMM_MIN_N 16

@@ -1,0 +1,59 @@
+// Block layouts of the quantized types, byte for byte as ggml's (spec/ggml-formats.md §6).
+// Every struct is packed by construction (only uint8/uint16 members, or sizes that leave no
+// padding) and its size is checked below; GLSL and CUDA mirrors are checked against these by
+// tests that dequantize known bytes on every backend.
+#pragma once
+
+#include <assert.h>
+#include <stdint.h>
+
+#include "quant/fp16.h"
+
+#define KILN_QK4_0 32
+#define KILN_QK4_1 32
+#define KILN_QK5_0 32
+#define KILN_QK5_1 32
+#define KILN_QK8_0 32
+#define KILN_QK8_1 32
+
+struct kiln_block_q4_0 {
+    kiln_half d;               // scale; value = (q - 8) * d
+    uint8_t qs[KILN_QK4_0 / 2]; // byte j: element j in the low nibble, j + 16 in the high nibble
+};
+
+struct kiln_block_q4_1 {
+    kiln_half d;               // scale; value = q * d + m
+    kiln_half m;               // block minimum
+    uint8_t qs[KILN_QK4_1 / 2];
+};
+
+struct kiln_block_q5_0 {
+    kiln_half d;               // value = ((nibble | hbit << 4) - 16) * d
+    uint8_t qh[4];             // uint32 LE: bit j = bit 4 of element j
+    uint8_t qs[KILN_QK5_0 / 2];
+};
+
+struct kiln_block_q5_1 {
+    kiln_half d;
+    kiln_half m;
+    uint8_t qh[4];
+    uint8_t qs[KILN_QK5_1 / 2];
+};
+
+struct kiln_block_q8_0 {
+    kiln_half d;               // value = qs[i] * d
+    int8_t qs[KILN_QK8_0];
+};
+
+struct kiln_block_q8_1 {
+    kiln_half d;
+    kiln_half s;               // fp16(d * sum(qs)), the min-term partner of Q4_1/Q5_1 on the CPU
+    int8_t qs[KILN_QK8_1];
+};
+
+static_assert(sizeof(struct kiln_block_q4_0) == 18, "q4_0 block is 18 bytes");
+static_assert(sizeof(struct kiln_block_q4_1) == 20, "q4_1 block is 20 bytes");
+static_assert(sizeof(struct kiln_block_q5_0) == 22, "q5_0 block is 22 bytes");
+static_assert(sizeof(struct kiln_block_q5_1) == 24, "q5_1 block is 24 bytes");
+static_assert(sizeof(struct kiln_block_q8_0) == 34, "q8_0 block is 34 bytes");
+static_assert(sizeof(struct kiln_block_q8_1) == 36, "q8_1 block is 36 bytes");

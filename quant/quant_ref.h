@@ -1,0 +1,18 @@
+// Reference quantizers and dequantizers (byte-identical to ggml's *_ref; spec/ggml-formats.md §6).
+// Each converts one row of n elements, n a multiple of the type's block size.
+#pragma once
+
+#include <stdint.h>
+
+void kiln_quantize_q4_0_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q4_1_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q5_0_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q5_1_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q8_0_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q8_1_ref(const float *x, void *out, int64_t n);
+
+void kiln_dequantize_q4_0_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q4_1_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q5_0_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q5_1_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q8_0_ref(const void *in, float *y, int64_t n);
