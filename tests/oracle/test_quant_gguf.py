@@ -1,0 +1,90 @@
+"""kiln's reference quantizers against gguf-py's (PyPI `gguf`), an implementation nobody here
+wrote: byte equality of the quantized rows, and bit equality of the dequantized values, on data
+that stresses the rounding rules (spec/ggml-formats.md §1.2, §6): Gaussian, heavy-tailed,
+all-zero blocks, one huge value per block, exact ties, tiny values, and the spec's generator.
+
+usage: test_quant_gguf.py PATH/TO/quant_dump      (exit 77 = skipped: numpy/gguf missing)
+"""
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    from gguf import quants
+    from gguf.constants import GGMLQuantizationType as T
+except ImportError as e:  # the venv of scripts/test.sh has them; a bare python may not
+    print(f"SKIP: {e} (scripts/test.sh installs numpy and gguf into .venv)")
+    sys.exit(77)
+
+TYPES = {"q4_0": T.Q4_0, "q4_1": T.Q4_1, "q5_0": T.Q5_0, "q5_1": T.Q5_1, "q8_0": T.Q8_0,
+         "f16": T.F16, "bf16": T.BF16}
+COLS = 256
+
+
+def spec_tensor():
+    """spec §10.2's generator: 16 x 4096 values."""
+    s, draws = 0x12345678, np.zeros(16 * 4096, dtype=np.uint32)
+    for i in range(draws.size):
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        draws[i] = s
+    v = ((draws >> 8).astype(np.float32) / np.float32(16777216.0)) * np.float32(2) - np.float32(1)
+    v = v.reshape(16, 4096)
+    for r in range(16):
+        v[r] *= np.float32(2.0 ** ((r % 5) - 2))
+    v[1] = 0
+    v[2, 7] *= np.float32(8)
+    return v
+
+
+def cases(rng):
+    n = 64
+    yield "gaussian", rng.standard_normal((n, COLS)).astype(np.float32)
+    yield "heavy-tailed", rng.standard_t(2, (n, COLS)).astype(np.float32)
+    z = rng.standard_normal((n, COLS)).astype(np.float32)
+    z[:, 32:64] = 0  # whole zero blocks
+    yield "zero blocks", z
+    o = rng.standard_normal((n, COLS)).astype(np.float32) * 0.01
+    o[:, ::32] = 1000.0  # one huge value per block
+    yield "outliers", o
+    yield "ties", (rng.integers(-16, 17, (n, COLS)) / 2).astype(np.float32)
+    yield "tiny", (rng.standard_normal((n, COLS)) * 1e-6).astype(np.float32)
+    yield "positive", np.abs(rng.standard_normal((n, COLS))).astype(np.float32)
+    yield "spec generator", spec_tensor().reshape(-1, COLS)
+
+
+def run(tool, mode, name, data):
+    out = subprocess.run([tool, mode, name, str(COLS)], input=data.tobytes(), capture_output=True,
+                         check=True)
+    return out.stdout
+
+
+def main():
+    tool = sys.argv[1]
+    rng = np.random.default_rng(20261125)
+    passed = failed = 0
+    for case, x in cases(rng):
+        for name, t in TYPES.items():
+            ref = quants.quantize(x, t)
+            got = run(tool, "quantize", name, x)
+            if got != ref.tobytes():
+                a = np.frombuffer(got, dtype=np.uint8)
+                b = ref.reshape(-1).view(np.uint8)
+                diff = int(np.count_nonzero(a != b)) if a.size == b.size else -1
+                print(f"FAIL {name} quantize on {case}: {diff} bytes differ from gguf-py")
+                failed += 1
+                continue
+            ref_f = quants.dequantize(ref, t).astype(np.float32)
+            got_f = np.frombuffer(run(tool, "dequantize", name, ref), dtype=np.float32)
+            if got_f.tobytes() != ref_f.tobytes():
+                print(f"FAIL {name} dequantize on {case}: values differ from gguf-py")
+                failed += 1
+                continue
+            passed += 1
+    print(f"test_quant_gguf: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
