@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what kiln needs from Debian's packages (and, for the tests, PyPI into .venv).
+#
+#   scripts/deps.sh build   compiler, cmake, pkg-config, hwloc, cJSON
+#   scripts/deps.sh test    build + the NEON cross toolchain and qemu-user (with arm64 hwloc and
+#                           cJSON from Debian multiarch), python3-venv, and .venv with the
+#                           oracles' Python packages (tests/requirements.txt)
+#
+# As root it runs apt-get itself; otherwise it prints the exact command to run and exits 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-build}
+build_pkgs=(gcc make cmake pkg-config libhwloc-dev libcjson-dev git)
+test_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user python3-venv
+           libc6:arm64 libhwloc-dev:arm64 libcjson-dev:arm64)
+
+case "$mode" in
+build) want=("${build_pkgs[@]}") ;;
+test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+*) echo "usage: scripts/deps.sh build|test" >&2; exit 2 ;;
+esac
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=()
+for p in "${want[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+
+need_arm64=false
+for p in "${missing[@]}"; do [[ $p == *:arm64 ]] && need_arm64=true; done
+
+if ((${#missing[@]})); then
+    cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+    if $need_arm64 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        cmd="dpkg --add-architecture arm64 && $cmd"
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "kiln needs these Debian packages: ${missing[*]}" >&2
+        echo "run as root:  $cmd" >&2
+        exit 1
+    fi
+    echo "deps: installing ${missing[*]}"
+    bash -c "$cmd" >/tmp/kiln-apt.log 2>&1 || { tail -20 /tmp/kiln-apt.log >&2; echo "deps: apt-get failed (log above)" >&2; exit 1; }
+fi
+
+if [ "$mode" = test ]; then
+    if [ ! -x .venv/bin/python ]; then
+        echo "deps: creating .venv"
+        python3 -m venv .venv
+    fi
+    if ! .venv/bin/python -c 'import numpy, gguf' 2>/dev/null; then
+        echo "deps: installing tests/requirements.txt into .venv"
+        .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+    fi
+fi
+echo "deps: all present ($mode)"
