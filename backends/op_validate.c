@@ -2,6 +2,7 @@
 // the tensor and the numbers that disagree.
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backends/backend_impl.h"
@@ -184,9 +185,12 @@ enum kiln_status kiln_op_validate(const struct kiln_op *op) {
     if (want > 0 ? op->n_src != want : (op->n_src < 1 || op->n_src > 2))
         FAIL("%s: got %d inputs", name, op->n_src);
     static const char *const src_names[] = { "src0", "src1", "src2" };
-    KILN_TRY(kiln_tensor_validate(&op->dst, name));
+    char what[48];
+    snprintf(what, sizeof what, "%s dst", name);
+    KILN_TRY(kiln_tensor_validate(&op->dst, what));
     for (int i = 0; i < op->n_src; i++) {
-        KILN_TRY(kiln_tensor_validate(&op->src[i], src_names[i]));
+        snprintf(what, sizeof what, "%s %s", name, src_names[i]);
+        KILN_TRY(kiln_tensor_validate(&op->src[i], what));
         if (op->src[i].buffer->device != op->dst.buffer->device)
             FAIL("%s: %s is on %s but dst on %s", name, src_names[i],
                  op->src[i].buffer->device->info.name, op->dst.buffer->device->info.name);

@@ -122,6 +122,8 @@ static cJSON *to_json(const struct kiln_topology_info *t) {
         cJSON_AddNumberToObject(d, "memory_total", (double)mem.total);
         if (mem.free_known)
             cJSON_AddNumberToObject(d, "memory_free", (double)mem.free);
+        cJSON_AddNumberToObject(d, "kiln_live_bytes", (double)mem.live);
+        cJSON_AddNumberToObject(d, "kiln_peak_bytes", (double)mem.peak);
         cJSON_AddNumberToObject(d, "threads", info->n_threads);
         cJSON_AddNumberToObject(d, "kernels", kiln_kernel_count(dev));
         cJSON_AddNumberToObject(d, "kernels_usable", usable_kernels(dev));

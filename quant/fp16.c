@@ -49,12 +49,12 @@ kiln_half kiln_f32_to_f16(float f) {
     return sign | (uint16_t)base;
 }
 
-static void f16_to_f32_row_scalar(const kiln_half *src, float *dst, int64_t n) {
+void kiln_f16_to_f32_row_scalar(const kiln_half *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         dst[i] = kiln_f16_to_f32(src[i]);
 }
 
-static void f32_to_f16_row_scalar(const float *src, kiln_half *dst, int64_t n) {
+void kiln_f32_to_f16_row_scalar(const float *src, kiln_half *dst, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         dst[i] = kiln_f32_to_f16(src[i]);
 }
@@ -63,14 +63,14 @@ void kiln_f16_to_f32_row(const kiln_half *src, float *dst, int64_t n) {
     if (kiln_cpu_has(KILN_CPU_F16C))
         kiln_f16_to_f32_row_f16c(src, dst, n);
     else
-        f16_to_f32_row_scalar(src, dst, n);
+        kiln_f16_to_f32_row_scalar(src, dst, n);
 }
 
 void kiln_f32_to_f16_row(const float *src, kiln_half *dst, int64_t n) {
     if (kiln_cpu_has(KILN_CPU_F16C))
         kiln_f32_to_f16_row_f16c(src, dst, n);
     else
-        f32_to_f16_row_scalar(src, dst, n);
+        kiln_f32_to_f16_row_scalar(src, dst, n);
 }
 
 void kiln_bf16_to_f32_row(const kiln_bf16 *src, float *dst, int64_t n) {

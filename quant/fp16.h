@@ -44,7 +44,9 @@ void kiln_f32_to_f16_row(const float *src, kiln_half *dst, int64_t n);
 void kiln_bf16_to_f32_row(const kiln_bf16 *src, float *dst, int64_t n);
 void kiln_f32_to_bf16_row(const float *src, kiln_bf16 *dst, int64_t n);
 
-// The F16C versions (x86 only; declared here so tests can compare them with the scalar path).
+// The scalar reference rows, and the F16C versions (x86 only; declared here so tests can compare them with the scalar path).
+void kiln_f16_to_f32_row_scalar(const kiln_half *src, float *dst, int64_t n);
+void kiln_f32_to_f16_row_scalar(const float *src, kiln_half *dst, int64_t n);
 void kiln_f16_to_f32_row_f16c(const kiln_half *src, float *dst, int64_t n);
 void kiln_f32_to_f16_row_f16c(const float *src, kiln_half *dst, int64_t n);
 

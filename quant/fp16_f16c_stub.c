@@ -3,11 +3,9 @@
 #include "quant/fp16.h"
 
 void kiln_f16_to_f32_row_f16c(const kiln_half *src, float *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        dst[i] = kiln_f16_to_f32(src[i]);
+    kiln_f16_to_f32_row_scalar(src, dst, n);
 }
 
 void kiln_f32_to_f16_row_f16c(const float *src, kiln_half *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        dst[i] = kiln_f32_to_f16(src[i]);
+    kiln_f32_to_f16_row_scalar(src, dst, n);
 }
