@@ -134,6 +134,19 @@ enum kiln_status kiln_timer_stop(struct kiln_timer *timer);
 // Seconds between start and stop; the stream must have been synced after stop.
 enum kiln_status kiln_timer_elapsed(struct kiln_timer *timer, double *seconds);
 
+// ---- roofline probes: the kernels that measure a device's ceilings ----
+
+enum kiln_probe_kind {
+    KILN_PROBE_READ,  // read `bytes` of buffer a (f32), store a checksum in b
+    KILN_PROBE_COPY,  // copy `bytes` from a to b (traffic: 2 x bytes)
+    KILN_PROBE_FMA,   // about `flops` floating-point operations of FMAs on registers
+};
+
+// Enqueues a probe on the stream; time it with a timer like any op. KILN_E_UNSUPPORTED if the
+// device has no probes. *flops_done receives the exact FLOP count of an FMA probe.
+enum kiln_status kiln_probe(struct kiln_stream *s, enum kiln_probe_kind kind, struct kiln_buffer *a,
+                            struct kiln_buffer *b, size_t bytes, double flops, double *flops_done);
+
 #ifdef __cplusplus
 }
 #endif

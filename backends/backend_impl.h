@@ -39,6 +39,11 @@ struct kiln_device_iface {
     enum kiln_status (*timer_record)(struct kiln_stream *s, void *ctx, bool stop);
     enum kiln_status (*timer_elapsed)(struct kiln_stream *s, void *ctx, double *seconds);
 
+    // (optional) Enqueues a roofline probe (backend.h); *flops_done = the FLOPs it will do.
+    enum kiln_status (*probe)(struct kiln_stream *s, enum kiln_probe_kind kind,
+                              struct kiln_buffer *a, struct kiln_buffer *b, size_t bytes,
+                              double flops, double *flops_done);
+
     // Releases the device context at shutdown.
     void (*device_free)(struct kiln_device *dev);
 };

@@ -287,3 +287,22 @@ enum kiln_status kiln_timer_elapsed(struct kiln_timer *timer, double *seconds) {
         return kiln_fail(KILN_E_INVALID, "timer read before start and stop were recorded");
     return timer->stream->device->iface->timer_elapsed(timer->stream, timer->ctx, seconds);
 }
+
+// ---- probes ----
+
+enum kiln_status kiln_probe(struct kiln_stream *s, enum kiln_probe_kind kind, struct kiln_buffer *a,
+                            struct kiln_buffer *b, size_t bytes, double flops, double *flops_done) {
+    if (!s->device->iface->probe)
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s has no roofline probes", s->device->info.name);
+    if (kind != KILN_PROBE_FMA) {
+        KILN_TRY(check_range(s, a, 0, bytes, "probe source"));
+        KILN_TRY(check_range(s, b, 0, kind == KILN_PROBE_COPY ? bytes : 64, "probe destination"));
+    } else {
+        KILN_TRY(check_range(s, b, 0, 64, "probe destination"));
+    }
+    double done = 0.0;
+    KILN_TRY(s->device->iface->probe(s, kind, a, b, bytes, flops, &done));
+    if (flops_done)
+        *flops_done = done;
+    return KILN_OK;
+}

@@ -11,6 +11,7 @@
 #include "backends/cpu/cpu_kernel.h"
 #include "backends/cpu/thread_pool.h"
 #include "bench/topology.h"
+#include "kernels/probe/probe.h"
 
 struct cpu_device {
     struct kiln_device dev;
@@ -127,6 +128,56 @@ static enum kiln_status cpu_launch(struct kiln_stream *s, const struct kiln_kern
     return KILN_OK;
 }
 
+// ---- roofline probes: each thread takes its share of the bytes (or of the FMA work) ----
+
+struct probe_ctx {
+    enum kiln_probe_kind kind;
+    const float *src;
+    float *dst;
+    size_t n;           // floats
+    uint64_t reps;      // FMA repetitions per thread
+    bool avx2;
+};
+
+static void run_probe(void *arg, int ith, int nth) {
+    struct probe_ctx *c = arg;
+    int64_t lo, hi;
+    kiln_split((int64_t)c->n, ith, nth, &lo, &hi);
+    float result = 0.0f;
+    switch (c->kind) {
+    case KILN_PROBE_READ:
+        result = c->avx2 ? kiln_probe_read_avx2(c->src + lo, (size_t)(hi - lo))
+                         : kiln_probe_read_ref(c->src + lo, (size_t)(hi - lo));
+        break;
+    case KILN_PROBE_COPY:
+        if (c->avx2)
+            kiln_probe_copy_avx2(c->dst + lo, c->src + lo, (size_t)(hi - lo));
+        else
+            kiln_probe_copy_ref(c->dst + lo, c->src + lo, (size_t)(hi - lo));
+        return;
+    case KILN_PROBE_FMA:
+        result = c->avx2 ? kiln_probe_fma_avx2(c->reps) : kiln_probe_fma_ref(c->reps);
+        break;
+    }
+    c->dst[ith % 16] = result;  // keeps the work observable; b holds >= 64 bytes
+}
+
+static enum kiln_status cpu_probe(struct kiln_stream *s, enum kiln_probe_kind kind,
+                                  struct kiln_buffer *a, struct kiln_buffer *b, size_t bytes,
+                                  double flops, double *flops_done) {
+    struct kiln_pool *pool = pool_of(s);
+    const int nth = kiln_pool_size(pool);
+    struct probe_ctx c = { .kind = kind, .src = a ? a->host : NULL, .dst = b->host,
+                           .n = bytes / sizeof(float), .avx2 = kiln_probe_has_avx2() };
+    if (kind == KILN_PROBE_FMA) {
+        const double per_rep = c.avx2 ? KILN_PROBE_FMA_FLOPS_PER_REP_AVX2 : KILN_PROBE_FMA_FLOPS_PER_REP_REF;
+        c.reps = (uint64_t)(flops / nth / per_rep) + 1;
+        *flops_done = (double)c.reps * per_rep * nth;
+    }
+    kiln_pool_run(pool, run_probe, &c);
+    return KILN_OK;
+}
+
 struct cpu_timer {
     struct timespec t[2];
 };
@@ -175,6 +226,7 @@ static const struct kiln_device_iface cpu_iface = {
     .timer_free = cpu_timer_free,
     .timer_record = cpu_timer_record,
     .timer_elapsed = cpu_timer_elapsed,
+    .probe = cpu_probe,
     .device_free = cpu_device_free,
 };
 
