@@ -209,10 +209,14 @@ static enum kiln_status build(struct check *k) {
     return materialise(k, sigma, int_range);
 }
 
-static enum kiln_status run_reference(struct check *k) {
-    const struct kiln_op *op = &k->ref_op;
-    for (int i = 0; i < kiln_kernel_count(k->cpu); i++) {
-        const struct kiln_kernel *row = kiln_kernel_get(k->cpu, i);
+static enum kiln_status run_reference(struct check *k) { return kiln_check_reference(&k->ref_op); }
+
+enum kiln_status kiln_check_reference(const struct kiln_op *op) {
+    struct kiln_device *cpu = kiln_device_find("cpu");
+    if (!cpu)
+        return kiln_fail(KILN_E_UNSUPPORTED, "the CPU backend (the reference) is not running");
+    for (int i = 0; i < kiln_kernel_count(cpu); i++) {
+        const struct kiln_kernel *row = kiln_kernel_get(cpu, i);
         if (row->tier != KILN_TIER_REF || !kiln_kernel_matches(row, op))
             continue;
         const struct kiln_cpu_kernel *impl = row->impl;

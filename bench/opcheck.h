@@ -44,6 +44,9 @@ enum kiln_status kiln_check_run(struct kiln_stream *s, const struct kiln_kernel 
                                 const struct kiln_check_case *c, uint64_t seed,
                                 struct kiln_check_result *out);
 
+// Runs the reference kernel for op on host (CPU-device) tensors, single-threaded: the oracle.
+enum kiln_status kiln_check_reference(const struct kiln_op *op);
+
 // The cases `kiln ops` runs for a kernel row and a concrete source type: every shape of the
 // op's list that applies to that type. Returns the count written (at most max).
 int kiln_check_cases_for(enum kiln_op_kind op, enum kiln_type src_type, enum kiln_type dst_type,

@@ -38,3 +38,5 @@ bool kiln_device_selected(const struct kiln_common_options *o, const struct kiln
 
 int kiln_cmd_info(int argc, char **argv);
 int kiln_cmd_ops(int argc, char **argv);
+int kiln_cmd_bench(int argc, char **argv);
+int kiln_cmd_compare(int argc, char **argv);

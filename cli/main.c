@@ -13,6 +13,8 @@ struct command {
 static const struct command commands[] = {
     { "info", kiln_cmd_info, "devices, CPU features, cores, caches, NUMA, memory, absent backends" },
     { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
+    { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },
+    { "compare", kiln_cmd_compare, "two benchmark JSON files in, regressions out (exit 1)" },
 };
 
 static void usage(FILE *f) {

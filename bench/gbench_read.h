@@ -1,0 +1,29 @@
+// Reading Google Benchmark JSON files (kiln's, and any other program's) for `kiln compare`.
+// Tolerant as spec/benchmark-json.md §6.4 asks: GB's bare NaN/Infinity tokens are turned into
+// null before cJSON parses, unknown fields are ignored, optional fields may be absent.
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backends/status.h"
+
+struct kiln_gb_entry {
+    char name[256], run_name[256], aggregate_name[32], time_unit[4], label[200];
+    bool aggregate, failed;       // failed: error_occurred or skipped
+    bool has_times;
+    int64_t family, instance, repetition;  // -1 where absent
+    double real, cpu;             // in seconds (converted from time_unit)
+};
+
+struct kiln_gb_file {
+    struct kiln_gb_entry *entries;
+    int n;
+    char host[128], date[64];
+};
+
+// Loads and validates `path`; KILN_E_IO / KILN_E_FORMAT with a message naming the file and the
+// problem (not JSON, no "benchmarks" array, an entry without a name or times, zero repetitions,
+// json_schema_version other than 1). Entries come out in compare.py's stable order.
+enum kiln_status kiln_gb_load(const char *path, struct kiln_gb_file *out);
+void kiln_gb_free(struct kiln_gb_file *f);
