@@ -120,10 +120,14 @@ static inline __attribute__((always_inline)) void tile_quant(enum wkind kind,
 
 typedef void (*tile_fn)(const struct tile_args *a, float out[RM]);
 
-static void tile_f32(const struct tile_args *a, float out[RM]) { tile_float(W_F32, a, out); }
-static void tile_f16(const struct tile_args *a, float out[RM]) { tile_float(W_F16, a, out); }
-static void tile_q8_0(const struct tile_args *a, float out[RM]) { tile_quant(W_Q8_0, a, out); }
-static void tile_q4_0(const struct tile_args *a, float out[RM]) { tile_quant(W_Q4_0, a, out); }
+// noinline: inlined into the driver, the tile's loop shares a function with calls (row
+// addressing), across which gcc keeps the accumulators in memory instead of registers.
+#define TILE static __attribute__((noinline)) void
+TILE tile_f32(const struct tile_args *a, float out[RM]) { tile_float(W_F32, a, out); }
+TILE tile_f16(const struct tile_args *a, float out[RM]) { tile_float(W_F16, a, out); }
+TILE tile_q8_0(const struct tile_args *a, float out[RM]) { tile_quant(W_Q8_0, a, out); }
+TILE tile_q4_0(const struct tile_args *a, float out[RM]) { tile_quant(W_Q4_0, a, out); }
+#undef TILE
 
 // ---- activations to Q8_0 (the `prepare` step of quantized kernels) ----
 
