@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,10 @@ static enum kiln_status parse_entry(const char *path, int index, const cJSON *o,
     const int64_t reps = get_int(o, "repetitions");
     if (reps == 0)
         return kiln_fail(KILN_E_FORMAT, "%s: %s has zero repetitions", path, e->name);
+    const cJSON *bps = cJSON_GetObjectItemCaseSensitive(o, "bytes_per_second");
+    const cJSON *flops = cJSON_GetObjectItemCaseSensitive(o, "flops");
+    e->bytes_per_second = cJSON_IsNumber(bps) ? bps->valuedouble : NAN;
+    e->flops = cJSON_IsNumber(flops) ? flops->valuedouble : NAN;
     const cJSON *real = cJSON_GetObjectItemCaseSensitive(o, "real_time");
     const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(o, "cpu_time");
     const double unit = unit_seconds(e->time_unit);
@@ -146,6 +151,15 @@ static enum kiln_status load(const char *path, const cJSON *doc, struct kiln_gb_
         return kiln_fail(KILN_E_FORMAT, "%s: json_schema_version is not 1", path);
     copy_string(ctx, "host_name", out->host, sizeof out->host);
     copy_string(ctx, "date", out->date, sizeof out->date);
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, ctx) {
+        if (kv->string && !strncmp(kv->string, "kiln_ceilings_", 14) && cJSON_IsString(kv) &&
+            out->n_ceilings < 8) {
+            snprintf(out->ceilings[out->n_ceilings][0], 200, "%s", kv->string + 14);
+            snprintf(out->ceilings[out->n_ceilings][1], 200, "%s", kv->valuestring);
+            out->n_ceilings++;
+        }
+    }
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
     if (!cJSON_IsArray(list))
         return kiln_fail(KILN_E_FORMAT, "%s: not a Google Benchmark file (no \"benchmarks\" array)", path);

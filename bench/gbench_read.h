@@ -14,12 +14,15 @@ struct kiln_gb_entry {
     bool has_times;
     int64_t family, instance, repetition;  // -1 where absent
     double real, cpu;             // in seconds (converted from time_unit)
+    double bytes_per_second, flops;  // counters, NaN where absent
 };
 
 struct kiln_gb_file {
     struct kiln_gb_entry *entries;
     int n;
     char host[128], date[64];
+    char ceilings[8][2][200];     // kiln's context: {device, "read_bw=... fma_flops=..."}
+    int n_ceilings;
 };
 
 // Loads and validates `path`; KILN_E_IO / KILN_E_FORMAT with a message naming the file and the

@@ -40,3 +40,4 @@ int kiln_cmd_info(int argc, char **argv);
 int kiln_cmd_ops(int argc, char **argv);
 int kiln_cmd_bench(int argc, char **argv);
 int kiln_cmd_compare(int argc, char **argv);
+int kiln_cmd_plot(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct command commands[] = {
     { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
     { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },
     { "compare", kiln_cmd_compare, "two benchmark JSON files in, regressions out (exit 1)" },
+    { "plot", kiln_cmd_plot, "SVG roofline and comparison charts from benchmark files" },
 };
 
 static void usage(FILE *f) {
