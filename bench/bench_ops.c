@@ -292,9 +292,23 @@ static enum kiln_status body(void *arg, int64_t i) {
     return kiln_op_run(b->s, &b->ops[i % b->sets], NULL);
 }
 
+// Whether kiln can make inputs of this case's type at all (before allocating anything).
+static enum kiln_status feasible(const struct kiln_bench_case *c) {
+    if (!kiln_type_can_quantize(c->type) || !kiln_type_can_dequantize(c->type))
+        return kiln_fail(KILN_E_UNSUPPORTED, "kiln cannot write and read %s tensors yet",
+                         kiln_type_name(c->type));
+    const int64_t row = c->op == KILN_OP_ATTENTION ? c->d : c->k;
+    if (row % kiln_type_block_size(c->type))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s rows hold blocks of %d, the shape has %" PRId64,
+                         kiln_type_name(c->type), kiln_type_block_size(c->type), row);
+    return KILN_OK;
+}
+
 static enum kiln_status run(struct bench_state *b, const struct kiln_bench_config *cfg,
                             struct kiln_bench_entry *e) {
-    enum kiln_status st = build(b, e);
+    enum kiln_status st = feasible(b->c);
+    if (st == KILN_OK)
+        st = build(b, e);
     if (st == KILN_OK)
         st = check(b, e);
     if (st == KILN_E_UNSUPPORTED || st == KILN_E_INVALID) {
