@@ -27,7 +27,7 @@
 #include "kernels/matmul/matmul.h"
 #include "quant/blocks.h"
 
-enum { RM = 4 };
+enum { RM = 4, PREFETCH_BLOCKS = 32 };
 
 enum wkind { W_F32, W_F16 };
 
@@ -59,11 +59,15 @@ static inline __attribute__((always_inline)) void tile_float(enum wkind kind,
         acc[r] = _mm256_setzero_ps();
     const float *x = a->x;
     int64_t l = 0;
+    const int64_t ahead = kind == W_F16 ? 512 : 256;  // elements: ~1 KiB ahead in each row
     for (; l + 8 <= a->k; l += 8) {
         const __m256 xv = _mm256_loadu_ps(x + l);
         #pragma GCC unroll 16
-        for (int r = 0; r < RM; r++)
+        for (int r = 0; r < RM; r++) {
+            if ((l & 31) == 0)  // one prefetch per 64-byte line of f16 (two of f32)
+                _mm_prefetch((const char *)a->w[r] + (l + ahead) * (kind == W_F16 ? 2 : 4), _MM_HINT_T0);
             acc[r] = _mm256_fmadd_ps(load_w8(kind, a->w[r], l), xv, acc[r]);
+        }
     }
     #pragma GCC unroll 16
     for (int r = 0; r < RM; r++) {
@@ -90,6 +94,7 @@ static inline __attribute__((always_inline)) void tile_q8_0_rows(const struct ti
         #pragma GCC unroll 16
         for (int r = 0; r < RM; r++) {
             const struct kiln_block_q8_0 *wb = (const struct kiln_block_q8_0 *)a->w[r] + b;
+            _mm_prefetch((const char *)(wb + PREFETCH_BLOCKS), _MM_HINT_T0);
             const __m256i q = _mm256_loadu_si256((const __m256i *)wb->qs);
             const __m256i dot = _mm256_madd_epi16(
                 _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xq, q)), ones);
@@ -123,6 +128,11 @@ static inline __attribute__((always_inline)) void tile_q4_0_pairs(const struct t
         const __m256i corr = _mm256_madd_epi16(
             _mm256_add_epi16(_mm256_maddubs_epi16(eights, xa), _mm256_maddubs_epi16(eights, xc)), ones);
         const __m256 dx = _mm256_set1_ps(_cvtsh_ss(xb[b].d));
+        // Four W streams are more than the hardware prefetcher runs ahead on: ask for the
+        // blocks PREFETCH_BLOCKS ahead in every row.
+        #pragma GCC unroll 4
+        for (int r = 0; r < RM; r++)
+            _mm_prefetch((const char *)((const struct kiln_block_q4_0 *)a->w[r] + b + PREFETCH_BLOCKS), _MM_HINT_T0);
         #pragma GCC unroll 4
         for (int p = 0; p < RM / 2; p++) {
             const struct kiln_block_q4_0 *w0 = (const struct kiln_block_q4_0 *)a->w[2 * p] + b;
