@@ -13,6 +13,7 @@ static const struct kiln_check_case matmul_shapes[] = {
     MM(64, 7, 256, true), MM(37, 15, 128, false),
     // prefill (GEMM): n >= 16, tile edges in m and n
     MM(7, 16, 32, false), MM(33, 17, 4096, false), MM(129, 33, 512, true), MM(64, 64, 256, false),
+    MM(33, 130, 64, false),  // more x rows than one GEMM n block (NC = 120)
     // float-only k that is not a multiple of 32 (quantized types skip these)
     MM(7, 1, 7, false), MM(33, 3, 4097, false), MM(9, 19, 33, true), MM(3, 3, 1, false),
 };

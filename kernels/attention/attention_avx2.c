@@ -24,7 +24,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/common/simd_x86.h"
 
-enum { KEY_BLOCK = 32, MAX_D = 256 };
+enum { KEY_BLOCK = 32, MAX_D = 256, PREFETCH_KEYS = 64 };
 
 static inline __attribute__((always_inline)) __m256 load8(bool f16, const void *row, int64_t l) {
     return f16 ? kiln_load_f16x8((const uint16_t *)row + l) : _mm256_loadu_ps((const float *)row + l);
@@ -151,10 +151,11 @@ static inline __attribute__((always_inline)) void attend_group(const struct kiln
             // Memory-level parallelism: while this block's scores are computed, fetch its V rows
             // (read next, column by column) and the next block's K rows.
             const size_t row_bytes = (size_t)d * (f16 ? 2 : 4);
-            const char *vpre = vbase + (size_t)(j0 + j) * vstride, *kpre = (const char *)kr + KEY_BLOCK * kstride;
+            const char *vpre = vbase + (size_t)(j0 + j) * vstride;
+            const char *kpre = (const char *)kr + PREFETCH_KEYS * kstride;
             for (size_t off = 0; off < row_bytes; off += 64) {
                 _mm_prefetch(vpre + off, _MM_HINT_T0);
-                if (j0 + j + KEY_BLOCK < visible)
+                if (j0 + j + PREFETCH_KEYS < visible)
                     _mm_prefetch(kpre + off, _MM_HINT_T0);
             }
             __m256 acc[8];

@@ -23,7 +23,7 @@
 #include "kernels/matmul/matmul.h"
 #include "quant/blocks.h"
 
-enum { KC = 256, MR = 16, NR = 6 };
+enum { KC = 256, MR = 16, NR = 6, NC = 120 };
 
 // Row r of the panel: W row i0 + r, elements [k0, k0 + kc), converted to f32 in `row`.
 static void convert_row(const struct kiln_tensor *w, int64_t i, int64_t k0, int64_t kc, float *row) {
@@ -169,11 +169,10 @@ static inline void micro_kernel(const float *pw, const float *px, int64_t kc, bo
     }
 }
 
-static int64_t padded_n(const struct kiln_op *op) { return (op->src[1].ne[1] + NR - 1) / NR * NR; }
-
-// Per thread: its packed copy of the current x block (all n rows, KC wide).
+// Per thread: its packed copy of the current x block (NC rows, KC wide).
 static size_t gemm_workspace(const struct kiln_op *op, int nth) {
-    return (size_t)nth * (size_t)padded_n(op) * KC * sizeof(float);
+    (void)op;
+    return (size_t)nth * NC * KC * sizeof(float);
 }
 
 static void gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
@@ -183,21 +182,26 @@ static void gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
     kiln_split((m + MR - 1) / MR, ith, nth, &lo, &hi);
     if (lo >= hi)
         return;
-    float *px = (float *)ws + (size_t)ith * (size_t)padded_n(op) * KC;
+    float *px = (float *)ws + (size_t)ith * NC * KC;
     float packed[KC * MR];
-    for (int64_t k0 = 0; k0 < k; k0 += KC) {
-        const int64_t kc = k - k0 < KC ? k - k0 : KC;
-        for (int64_t j0 = 0; j0 < n; j0 += NR)
-            pack_x(x, j0, k0, kc, px + j0 * KC);
-        for (int64_t p = lo; p < hi; p++) {
-            const int64_t i0 = p * MR;
-            const int valid_m = (int)(m - i0 < MR ? m - i0 : MR);
-            pack_panel(w, i0, k0, kc, packed);
-            for (int64_t j0 = 0; j0 < n; j0 += NR) {
-                float *yr[NR];
-                for (int j = 0; j < NR; j++)
-                    yr[j] = j0 + j < n ? (float *)KILN_ROW(y, j0 + j, 0, 0) + i0 : NULL;
-                micro_kernel(packed, px + j0 * KC, kc, k0 > 0, yr, valid_m);
+    // n in blocks of NC rows, so the y tiles a k block accumulates into (NC rows x this
+    // thread's W rows) stay in L2 from one k block to the next.
+    for (int64_t jc = 0; jc < n; jc += NC) {
+        const int64_t nc = n - jc < NC ? n - jc : NC;
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            const int64_t kc = k - k0 < KC ? k - k0 : KC;
+            for (int64_t j0 = 0; j0 < nc; j0 += NR)
+                pack_x(x, jc + j0, k0, kc, px + j0 * KC);
+            for (int64_t p = lo; p < hi; p++) {
+                const int64_t i0 = p * MR;
+                const int valid_m = (int)(m - i0 < MR ? m - i0 : MR);
+                pack_panel(w, i0, k0, kc, packed);
+                for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+                    float *yr[NR];
+                    for (int j = 0; j < NR; j++)
+                        yr[j] = j0 + j < nc ? (float *)KILN_ROW(y, jc + j0 + j, 0, 0) + i0 : NULL;
+                    micro_kernel(packed, px + j0 * KC, kc, k0 > 0, yr, valid_m);
+                }
             }
         }
     }
