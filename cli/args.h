@@ -41,3 +41,4 @@ int kiln_cmd_ops(int argc, char **argv);
 int kiln_cmd_bench(int argc, char **argv);
 int kiln_cmd_compare(int argc, char **argv);
 int kiln_cmd_plot(int argc, char **argv);
+int kiln_cmd_inspect(int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct command commands[] = {
     { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },
     { "compare", kiln_cmd_compare, "two benchmark JSON files in, regressions out (exit 1)" },
     { "plot", kiln_cmd_plot, "SVG roofline and comparison charts from benchmark files" },
+    { "inspect", kiln_cmd_inspect, "a GGUF file's metadata, tensors, types, sizes, bits per weight" },
 };
 
 static void usage(FILE *f) {
