@@ -42,3 +42,6 @@ int kiln_cmd_bench(int argc, char **argv);
 int kiln_cmd_compare(int argc, char **argv);
 int kiln_cmd_plot(int argc, char **argv);
 int kiln_cmd_inspect(int argc, char **argv);
+int kiln_cmd_convert(int argc, char **argv);
+int kiln_cmd_quantize(int argc, char **argv);
+int kiln_cmd_synth(int argc, char **argv);

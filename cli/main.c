@@ -11,12 +11,15 @@ struct command {
 };
 
 static const struct command commands[] = {
+    { "convert", kiln_cmd_convert, "Hugging Face Llama folder -> GGUF, quantized" },
+    { "quantize", kiln_cmd_quantize, "GGUF -> GGUF of another type" },
+    { "inspect", kiln_cmd_inspect, "a GGUF file's metadata, tensors, types, sizes, bits per weight" },
+    { "synth", kiln_cmd_synth, "write a synthetic Llama model (HF folder) with real shapes" },
     { "info", kiln_cmd_info, "devices, CPU features, cores, caches, NUMA, memory, absent backends" },
     { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
     { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },
     { "compare", kiln_cmd_compare, "two benchmark JSON files in, regressions out (exit 1)" },
     { "plot", kiln_cmd_plot, "SVG roofline and comparison charts from benchmark files" },
-    { "inspect", kiln_cmd_inspect, "a GGUF file's metadata, tensors, types, sizes, bits per weight" },
 };
 
 static void usage(FILE *f) {

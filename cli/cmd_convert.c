@@ -1,0 +1,162 @@
+// kiln convert | quantize | synth: argument parsing; the work is quant/convert.c, quant/synth.c.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "quant/convert.h"
+#include "quant/synth.h"
+
+static const char *const TYPES = "f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0";
+
+static void help_convert(void) {
+    printf("usage: kiln convert HF_DIR -o OUT.gguf [--type T] [--tensor-type NAME=T,...] [--threads N]\n"
+           "                   [--dry-run] [--progress|--no-progress]\n"
+           "       kiln quantize IN.gguf OUT.gguf T [same options]\n"
+           "\n"
+           "convert: a Hugging Face Llama folder (config.json + *.safetensors, f32/f16/bf16,\n"
+           "sharded or not) to GGUF v3 with llama.* metadata, llama.cpp's tensor names and the\n"
+           "q/k row permutation. quantize: re-type the tensors of a GGUF file.\n"
+           "2-D weights get --type (default f16); 1-D tensors stay f32; --tensor-type overrides\n"
+           "tensors whose name contains NAME. Quantized bytes equal ggml's reference quantizers.\n"
+           "After writing, each tensor's error (RMSE relative to its RMS) is printed.\n"
+           "The output is written to a temporary name and renamed when complete.\n"
+           "\n"
+           "  types: %s\n", TYPES);
+}
+
+static void help_synth(void) {
+    printf("usage: kiln synth --preset NAME -o DIR [--seed N]\n"
+           "\n"
+           "Writes a Hugging Face-style Llama folder (config.json + model.safetensors, f16) with\n"
+           "the preset's real shapes and seeded random weights: the input for benchmarks and\n"
+           "converter tests when no model can be downloaded.\n"
+           "\n"
+           "  presets: %s\n", kiln_llama_preset_names());
+}
+
+// Parses the options shared by convert and quantize; positional arguments go to pos[].
+static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_options *o,
+                 const char **out, const char **pos, int max_pos, int *n_pos) {
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        bool err = false;
+        long n;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            help_convert();
+            return 1;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            o->dry_run = true;
+        } else if (!strcmp(argv[i], "--progress")) {
+            o->progress = 1;
+        } else if (!strcmp(argv[i], "--no-progress")) {
+            o->progress = 0;
+        } else if (kiln_arg_value(argc, argv, &i, "-o", &v, &err) || kiln_arg_value(argc, argv, &i, "--output", &v, &err)) {
+            *out = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--type", &v, &err)) {
+            if (!err && !kiln_type_from_name(v, &o->type)) {
+                fprintf(stderr, "kiln %s: unknown type '%s' (%s)\n", cmd, v, TYPES);
+                return -1;
+            }
+        } else if (kiln_arg_value(argc, argv, &i, "--tensor-type", &v, &err)) {
+            o->overrides = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--threads", &v, &err)) {
+            if (err || !kiln_arg_int(cmd, "--threads", v, 0, 1024, &n))
+                return -1;
+            o->threads = (int)n;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "kiln %s: unknown option '%s' (see kiln %s --help)\n", cmd, argv[i], cmd);
+            return -1;
+        } else if (*n_pos < max_pos) {
+            pos[(*n_pos)++] = argv[i];
+        } else {
+            fprintf(stderr, "kiln %s: unexpected argument '%s'\n", cmd, argv[i]);
+            return -1;
+        }
+        if (err)
+            return -1;
+    }
+    return 0;
+}
+
+static int finish(const char *cmd, enum kiln_status s) {
+    if (s == KILN_OK)
+        return KILN_EXIT_OK;
+    fprintf(stderr, "kiln %s: %s\n", cmd, kiln_last_error());
+    return s == KILN_E_INVALID ? KILN_EXIT_USAGE : KILN_EXIT_FAIL;
+}
+
+int kiln_cmd_convert(int argc, char **argv) {
+    struct kiln_convert_options o = { .type = KILN_TYPE_F16, .progress = -1 };
+    const char *out = NULL, *pos[1];
+    int n_pos = 0;
+    const int p = parse("convert", argc, argv, &o, &out, pos, 1, &n_pos);
+    if (p)
+        return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
+    if (n_pos != 1 || (!out && !o.dry_run)) {
+        fprintf(stderr, "kiln convert: expected HF_DIR -o OUT.gguf (see kiln convert --help)\n");
+        return KILN_EXIT_USAGE;
+    }
+    return finish("convert", kiln_convert_hf(pos[0], out, &o));
+}
+
+int kiln_cmd_quantize(int argc, char **argv) {
+    struct kiln_convert_options o = { .type = KILN_TYPE_F16, .progress = -1 };
+    const char *out = NULL, *pos[3];
+    int n_pos = 0;
+    const int p = parse("quantize", argc, argv, &o, &out, pos, 3, &n_pos);
+    if (p)
+        return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
+    if (n_pos != 3) {
+        fprintf(stderr, "kiln quantize: expected IN.gguf OUT.gguf TYPE (see kiln quantize --help)\n");
+        return KILN_EXIT_USAGE;
+    }
+    if (!kiln_type_from_name(pos[2], &o.type)) {
+        fprintf(stderr, "kiln quantize: unknown type '%s' (%s)\n", pos[2], TYPES);
+        return KILN_EXIT_USAGE;
+    }
+    if (!strcmp(pos[0], pos[1])) {
+        fprintf(stderr, "kiln quantize: the output would overwrite the input\n");
+        return KILN_EXIT_USAGE;
+    }
+    return finish("quantize", kiln_quantize_gguf(pos[0], pos[1], &o));
+}
+
+int kiln_cmd_synth(int argc, char **argv) {
+    const char *preset = NULL, *out = NULL;
+    long seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        bool err = false;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            help_synth();
+            return KILN_EXIT_OK;
+        } else if (kiln_arg_value(argc, argv, &i, "--preset", &v, &err)) {
+            preset = v;
+        } else if (kiln_arg_value(argc, argv, &i, "-o", &v, &err)) {
+            out = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--seed", &v, &err)) {
+            if (err || !kiln_arg_int("synth", "--seed", v, 0, 2147483647L, &seed))
+                return KILN_EXIT_USAGE;
+        } else {
+            fprintf(stderr, "kiln synth: unknown option '%s' (see kiln synth --help)\n", argv[i]);
+            return KILN_EXIT_USAGE;
+        }
+        if (err)
+            return KILN_EXIT_USAGE;
+    }
+    struct kiln_llama_config c;
+    if (!preset || !out) {
+        fprintf(stderr, "kiln synth: expected --preset NAME -o DIR (see kiln synth --help)\n");
+        return KILN_EXIT_USAGE;
+    }
+    if (!kiln_llama_preset(preset, &c)) {
+        fprintf(stderr, "kiln synth: unknown preset '%s' (%s)\n", preset, kiln_llama_preset_names());
+        return KILN_EXIT_USAGE;
+    }
+    snprintf(c.name, sizeof c.name, "kiln-synth-%s", preset);
+    const enum kiln_status s = kiln_synth_write(&c, out, (uint64_t)seed);
+    if (s == KILN_OK)
+        printf("wrote %s (preset %s, seed %ld)\n", out, preset, seed);
+    return finish("synth", s);
+}

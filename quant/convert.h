@@ -1,0 +1,30 @@
+// The converter library behind `kiln convert` and `kiln quantize`: a Hugging Face Llama folder
+// (config.json + safetensors) or a GGUF file in, a GGUF v3 file out.
+//   names     HF -> GGUF as llama.cpp's converter (spec §5.3), llama.* metadata (§5.1)
+//   q/k rows  permuted from HF's rotate-half layout to llama's adjacent pairs (§5.3)
+//   types     1-D tensors stay f32; 2-D weights get the target type, or the type an override
+//             names; a row length that is not a whole number of blocks falls back to f16 (said)
+//   bytes     each row converted to f32 exactly, then the reference quantizer: the bytes equal
+//             "convert to f16/bf16 GGUF, then llama-quantize" (§5.4). Rows are split across
+//             threads, so the output does not depend on the thread count.
+// The output streams one tensor at a time (memory: one tensor plus the inputs' mappings),
+// is written to a temporary name and renamed when complete; the inputs are never modified.
+#pragma once
+
+#include <stdbool.h>
+
+#include "quant/types.h"
+
+struct kiln_convert_options {
+    enum kiln_type type;       // target type of 2-D weights
+    int threads;               // 0 = one per core
+    bool dry_run;              // print the plan and the output size, write nothing
+    const char *overrides;     // "ffn_down=q8_0,attn_v=f16": tensors whose name contains the key
+    int progress;              // 1 always, 0 never, -1 on a TTY (default)
+};
+
+enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const struct kiln_convert_options *o);
+enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, const struct kiln_convert_options *o);
+
+// llama.cpp's general.file_type for a target type (spec §3), -1 if it has none.
+int kiln_llama_ftype(enum kiln_type type);
