@@ -207,7 +207,15 @@ static enum kiln_status read_tensor_infos(struct kiln_gguf *g, struct cursor *c)
             return BAD(c, "%s: tensor %s has %" PRId64 " columns, not a multiple of %s's block of %d",
                        c->path, t->name, t->ne[0], tr->name, tr->block_size);
         KILN_TRY(read_uint(c, 8, &t->offset, "a tensor offset"));
-        t->nbytes = (uint64_t)(t->ne[0] / tr->block_size) * tr->type_size * (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+        // Checked: with a zero dim the element count is 0 but the other dims may still be huge.
+        uint64_t rows = 1, bytes;
+        for (int d = 1; d < 4; d++)
+            if (__builtin_mul_overflow(rows, (uint64_t)t->ne[d], &rows))
+                return BAD(c, "%s: tensor %s has more rows than 64 bits hold", c->path, t->name);
+        if (__builtin_mul_overflow((uint64_t)(t->ne[0] / tr->block_size), (uint64_t)tr->type_size, &bytes) ||
+            __builtin_mul_overflow(bytes, rows, &bytes))
+            return BAD(c, "%s: tensor %s has more bytes than 64 bits hold", c->path, t->name);
+        t->nbytes = bytes;
         for (uint64_t j = 0; j < i; j++)
             if (!strcmp(g->tensors[j].name, t->name))
                 return BAD(c, "%s: duplicate tensor name %s", c->path, t->name);
@@ -286,8 +294,11 @@ enum kiln_status kiln_gguf_open(const char *path, struct kiln_gguf **out) {
         kiln_gguf_close(g);
         return kiln_fail(KILN_E_IO, "%s: cannot map: %s", path, strerror(errno));
     }
-    struct cursor c = { g->map, (const uint8_t *)g->map + g->file_size, g->path };
-    const enum kiln_status s = g->map ? parse(g, &c) : kiln_fail(KILN_E_FORMAT, "%s: empty file", path);
+    enum kiln_status s = kiln_fail(KILN_E_FORMAT, "%s: empty file", path);
+    if (g->map) {
+        struct cursor c = { g->map, (const uint8_t *)g->map + g->file_size, g->path };
+        s = parse(g, &c);
+    }
     if (s != KILN_OK) {
         kiln_gguf_close(g);
         return s;

@@ -1,0 +1,107 @@
+"""kiln convert against an independent reading of the same model: the Hugging Face safetensors
+parsed here with numpy, the q/k permutation done here the way llama.cpp's convert_hf_to_gguf.py
+does it, and every quantized tensor compared byte for byte with gguf-py's quantizers; kiln's
+GGUF files read with gguf-py's GGUFReader; llama.* keys with the types llama.cpp requires.
+
+usage: test_convert_gguf_py.py PATH/TO/kiln WORKDIR     (exit 77 = skipped: numpy/gguf missing)
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    from gguf import GGUFReader, GGMLQuantizationType as T
+    from gguf import quants
+except ImportError as e:
+    print(f"SKIP: {e} (scripts/test.sh installs numpy and gguf into .venv)")
+    sys.exit(77)
+
+failures = []
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        dt = {"F16": np.float16, "F32": np.float32}[info["dtype"]]
+        out[name] = np.frombuffer(data[a:b], dtype=dt).reshape(info["shape"]).astype(np.float32)
+    return out
+
+
+def permute(w, n_head):  # convert_hf_to_gguf.py's LlamaModel.permute
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def expected(cfg, hf):
+    """GGUF name -> f32 numpy array (numpy layout) as llama.cpp's converter would produce."""
+    out = {"token_embd.weight": hf["model.embed_tokens.weight"], "output_norm.weight": hf["model.norm.weight"]}
+    if "lm_head.weight" in hf:
+        out["output.weight"] = hf["lm_head.weight"]
+    names = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+             "mlp.down_proj": "ffn_down"}
+    for l in range(cfg["num_hidden_layers"]):
+        for hf_name, g in names.items():
+            w = hf[f"model.layers.{l}.{hf_name}.weight"]
+            if g == "attn_q":
+                w = permute(w, cfg["num_attention_heads"])
+            if g == "attn_k":
+                w = permute(w, cfg["num_key_value_heads"])
+            out[f"blk.{l}.{g}.weight"] = w
+    return out
+
+
+def main():
+    kiln, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    model = os.path.join(work, "tiny")
+    subprocess.run([kiln, "synth", "--preset", "tiny", "-o", model, "--seed", "7"], check=True, capture_output=True)
+    cfg = json.load(open(os.path.join(model, "config.json")))
+    want = expected(cfg, read_safetensors(os.path.join(model, "model.safetensors")))
+    types = {"f32": T.F32, "f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1,
+             "q5_0": T.Q5_0, "q5_1": T.Q5_1}
+    checked = 0
+    for name, qt in types.items():
+        out = os.path.join(work, f"tiny-{name}.gguf")
+        subprocess.run([kiln, "convert", model, "-o", out, "--type", name, "--no-progress"], check=True,
+                       capture_output=True)
+        r = GGUFReader(out)
+        f = r.fields
+        for key, typ in [("llama.block_count", "UINT32"), ("llama.embedding_length", "UINT32"),
+                         ("llama.attention.head_count_kv", "UINT32"), ("llama.context_length", "UINT32"),
+                         ("llama.attention.layer_norm_rms_epsilon", "FLOAT32"), ("llama.rope.freq_base", "FLOAT32"),
+                         ("general.architecture", "STRING")]:
+            if key not in f or f[key].types[0].name != typ:
+                failures.append(f"{name}: {key} missing or not {typ}")
+        got = {t.name: t for t in r.tensors}
+        if set(got) != set(want):
+            failures.append(f"{name}: tensor names differ: {set(got) ^ set(want)}")
+            continue
+        for tname, w in want.items():
+            t = got[tname]
+            target = qt if w.ndim == 2 else T.F32
+            if int(t.tensor_type) != int(target):
+                failures.append(f"{name}: {tname} is type {int(t.tensor_type)}, expected {int(target)}")
+                continue
+            ref = quants.quantize(w.astype(np.float32), target) if target != T.F32 else w.astype(np.float32)
+            if t.data.tobytes() != np.ascontiguousarray(ref).tobytes():
+                failures.append(f"{name}: {tname} bytes differ from gguf-py's {target.name}")
+            checked += 1
+    for m in failures[:20]:
+        print("FAIL", m)
+    print(f"test_convert_gguf_py: {checked - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
