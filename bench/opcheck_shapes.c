@@ -38,7 +38,7 @@ static const struct kiln_check_case attention_shapes[] = {
 #define ROWS(op_, k_, n_, s_) { .op = KILN_OP_##op_, .k = k_, .n = n_, .strided = s_ }
 static const struct kiln_check_case dequant_shapes[] = {
     ROWS(DEQUANT, 32, 1, false), ROWS(DEQUANT, 4096, 3, false), ROWS(DEQUANT, 96, 7, true),
-    ROWS(DEQUANT, 7, 2, false), ROWS(DEQUANT, 33, 3, true),
+    ROWS(DEQUANT, 7, 2, false), ROWS(DEQUANT, 33, 3, true), ROWS(DEQUANT, 512, 5, true),
 };
 static const struct kiln_check_case copy_shapes[] = {
     ROWS(COPY, 64, 3, false), ROWS(COPY, 4096, 2, true), ROWS(COPY, 7, 3, false),
@@ -65,6 +65,7 @@ static const struct kiln_check_case get_rows_shapes[] = {
     { .op = KILN_OP_GET_ROWS, .k = 64, .m = 100, .n = 5 },
     { .op = KILN_OP_GET_ROWS, .k = 4096, .m = 33, .n = 2 },
     { .op = KILN_OP_GET_ROWS, .k = 7, .m = 3, .n = 4 },
+    { .op = KILN_OP_GET_ROWS, .k = 256, .m = 9, .n = 3 },
 };
 
 #define LIST(a) { a, (int)(sizeof a / sizeof a[0]) }

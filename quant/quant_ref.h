@@ -16,3 +16,16 @@ void kiln_dequantize_q4_1_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_q5_0_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_q5_1_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_q8_0_ref(const void *in, float *y, int64_t n);
+
+// K-quants (quant_ref_k.c): super-blocks of 256.
+void kiln_quantize_q2_K_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q3_K_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q4_K_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q5_K_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q6_K_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_q8_K_ref(const float *x, void *out, int64_t n);
+void kiln_dequantize_q2_K_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q3_K_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q4_K_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q5_K_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_q6_K_ref(const void *in, float *y, int64_t n);

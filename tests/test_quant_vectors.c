@@ -63,6 +63,9 @@ static const struct vector vectors[] = {
       "dc170893c702f0a80a4655b9e9cd7fb40d794f716ac0ac6da8517a772d426ccc8e7a" },
     { KILN_TYPE_F16, 0x73bfe005cb4e82ccull, 0x29553650bbcf3786ull, NULL },
     { KILN_TYPE_BF16, 0xc10a71b2f353ac66ull, 0x0c3257890528c5aeull, NULL },
+    // K-quants: gguf-py has no quantizers for them; the spec's first blocks come from ggml.
+    { KILN_TYPE_Q4_K, 0, 0, "6310321cf9f9fffdf6f6f9fc89abfbeeb8c0949786c2e87c6dd376342f12282f6c0e9eb3226e82cc7fbf1a6bfea4b00fc89656c8c1173dd859974d48570848818bcb93884614cdc482ad11c0d667c4fed2dc1dc93cce989b5096342cea05b25d4652ab7e0c55190a9a57f088b8d1585b6fcfe51a2510ec29bf9ce3a50be185586746f45d9fa7f238711b3f7bc7fb761d" },
+    { KILN_TYPE_Q6_K, 0, 0, "be6b3ea0b4e63eae6b0216bd20c3ade2cbf214a156d367db604194ef43fede001c8859282f47d072577403234a1f283cd6dc9a00f5c4deddc230d8b67074c01dbac33975540b024eb0ea9043cc343916cb5aef5cf4b7570a0acde0b293b6816ea828b4459b33c5790767be970cc00f446d0a35c19e8b0b4f5cba515fc32b19dcd1a366d6f61301d858a34a5e6c1f5dbc480c7497afe807207844fd382096270c7cffd32e130ffa2af4a9c1932ec1986799d806bb7f590eee86e9f0a616209afa7c76647b6f7c80788b8b8a7e818c847f0d84" },
     // Q8_1 (activation-only, not in gguf-py): the spec's first block from ggml only.
     { KILN_TYPE_Q8_1, 0, 0, "dc17b43c0893c702f0a80a4655b9e9cd7fb40d794f716ac0ac6da8517a772d426ccc8e7a" },
 };

@@ -18,6 +18,9 @@ except ImportError as e:  # the venv of scripts/test.sh has them; a bare python 
 
 TYPES = {"q4_0": T.Q4_0, "q4_1": T.Q4_1, "q5_0": T.Q5_0, "q5_1": T.Q5_1, "q8_0": T.Q8_0,
          "f16": T.F16, "bf16": T.BF16}
+K_TYPES = {"q2_K": T.Q2_K, "q3_K": T.Q3_K, "q4_K": T.Q4_K, "q5_K": T.Q5_K, "q6_K": T.Q6_K}
+# Round-trip ceilings on Gaussian data (relative RMSE), loose bounds on what each type achieves.
+K_CEILING = {"q2_K": 0.40, "q3_K": 0.20, "q4_K": 0.10, "q5_K": 0.05, "q6_K": 0.025}
 COLS = 256
 
 
@@ -79,6 +82,24 @@ def main():
             got_f = np.frombuffer(run(tool, "dequantize", name, ref), dtype=np.float32)
             if got_f.tobytes() != ref_f.tobytes():
                 print(f"FAIL {name} dequantize on {case}: values differ from gguf-py")
+                failed += 1
+                continue
+            passed += 1
+    # K-quants: gguf-py dequantizes them but has no quantizer, so kiln's bytes (checked against
+    # ggml's first blocks in test_quant_vectors.c) are dequantized by both, on every case.
+    for case, x in cases(rng):
+        for name, t in K_TYPES.items():
+            q = run(tool, "quantize", name, x)
+            qa = np.frombuffer(q, dtype=np.uint8).reshape(x.shape[0], -1)
+            ref_f = quants.dequantize(qa, t).astype(np.float32)
+            got_f = np.frombuffer(run(tool, "dequantize", name, qa), dtype=np.float32)
+            if got_f.tobytes() != ref_f.tobytes():
+                print(f"FAIL {name} dequantize on {case}: values differ from gguf-py")
+                failed += 1
+                continue
+            rel = np.sqrt(np.mean((ref_f.reshape(x.shape) - x) ** 2) / max(np.mean(x ** 2), 1e-30))
+            if case == "gaussian" and not rel < K_CEILING[name]:
+                print(f"FAIL {name} on gaussian data: relative RMSE {rel:.4f} above {K_CEILING[name]}")
                 failed += 1
                 continue
             passed += 1
