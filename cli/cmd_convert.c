@@ -7,7 +7,8 @@
 #include "quant/convert.h"
 #include "quant/synth.h"
 
-static const char *const TYPES = "f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0";
+static const char *const TYPES = "f32, f16, bf16, q8_0, q6_K, q5_K, q5_1, q5_0, q4_K, q4_1, q4_0, q3_K, q2_K; "
+                                 "mixes q5_k_m, q4_k_m (llama.cpp's rules)";
 
 static void help_convert(void) {
     printf("usage: kiln convert HF_DIR -o OUT.gguf [--type T] [--tensor-type NAME=T,...] [--threads N]\n"
@@ -54,7 +55,7 @@ static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_opt
         } else if (kiln_arg_value(argc, argv, &i, "-o", &v, &err) || kiln_arg_value(argc, argv, &i, "--output", &v, &err)) {
             *out = v;
         } else if (kiln_arg_value(argc, argv, &i, "--type", &v, &err)) {
-            if (!err && !kiln_type_from_name(v, &o->type)) {
+            if (!err && !kiln_convert_parse_type(v, &o->type, &o->mix)) {
                 fprintf(stderr, "kiln %s: unknown type '%s' (%s)\n", cmd, v, TYPES);
                 return -1;
             }
@@ -111,7 +112,7 @@ int kiln_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "kiln quantize: expected IN.gguf OUT.gguf TYPE (see kiln quantize --help)\n");
         return KILN_EXIT_USAGE;
     }
-    if (!kiln_type_from_name(pos[2], &o.type)) {
+    if (!kiln_convert_parse_type(pos[2], &o.type, &o.mix)) {
         fprintf(stderr, "kiln quantize: unknown type '%s' (%s)\n", pos[2], TYPES);
         return KILN_EXIT_USAGE;
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,13 +32,19 @@ struct job {
 struct plan {
     struct job *jobs;
     int n;
+    int64_t n_layers;          // for the mixes' layer rules
+    bool tied;                 // no output.weight: token_embd doubles as the output
     struct kiln_pool *pool;
     int progress;
     double start;
     uint64_t bytes_done, bytes_total;
 };
 
-int kiln_llama_ftype(enum kiln_type type) {
+int kiln_llama_ftype(enum kiln_type type, enum kiln_convert_mix mix) {
+    if (mix == KILN_MIX_Q4_K_M)
+        return 15;
+    if (mix == KILN_MIX_Q5_K_M)
+        return 17;
     switch (type) {
     case KILN_TYPE_F32: return 0;
     case KILN_TYPE_F16: return 1;
@@ -46,9 +53,47 @@ int kiln_llama_ftype(enum kiln_type type) {
     case KILN_TYPE_Q8_0: return 7;
     case KILN_TYPE_Q5_0: return 8;
     case KILN_TYPE_Q5_1: return 9;
+    case KILN_TYPE_Q6_K: return 18;
     case KILN_TYPE_BF16: return 32;
-    default: return -1;
+    default: return -1;  // a single K type for every weight is none of llama.cpp's named mixes
     }
+}
+
+bool kiln_convert_parse_type(const char *text, enum kiln_type *type, enum kiln_convert_mix *mix) {
+    *mix = KILN_MIX_NONE;
+    if (!strcasecmp(text, "q4_k_m")) {
+        *type = KILN_TYPE_Q4_K;
+        *mix = KILN_MIX_Q4_K_M;
+        return true;
+    }
+    if (!strcasecmp(text, "q5_k_m")) {
+        *type = KILN_TYPE_Q5_K;
+        *mix = KILN_MIX_Q5_K_M;
+        return true;
+    }
+    return kiln_type_from_name(text, type);
+}
+
+// llama.cpp's use_more_bits(i, n): the first and last eighth of the layers and every third one
+// in between get more bits.
+static bool use_more_bits(int64_t i, int64_t n) {
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+// The mix's choice for one tensor, before the block-size fallback.
+static enum kiln_type mix_type(const struct kiln_convert_options *o, const char *name, int64_t n_layers,
+                               bool tied) {
+    if (o->mix == KILN_MIX_NONE)
+        return o->type;
+    if (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")))
+        return KILN_TYPE_Q6_K;
+    long layer;
+    int used = 0;
+    if (sscanf(name, "blk.%ld.%n", &layer, &used) == 1 && used > 0 &&
+        (!strcmp(name + used, "attn_v.weight") || !strcmp(name + used, "ffn_down.weight")) &&
+        use_more_bits(layer, n_layers))
+        return KILN_TYPE_Q6_K;
+    return o->type;
 }
 
 static double now(void) {
@@ -128,13 +173,14 @@ static enum kiln_status fill(void *ctx, uint64_t index, void *dst, uint64_t nbyt
 // The type of one 2-D weight: an override whose key the name contains, else the target; a row
 // that is not whole blocks falls back to f16 (llama.cpp's last resort).
 static enum kiln_status pick_type(const struct kiln_convert_options *o, const char *name, int64_t cols,
-                                  uint32_t n_dims, enum kiln_type *out, bool *fell_back) {
+                                  uint32_t n_dims, int64_t n_layers, bool tied, enum kiln_type *out,
+                                  bool *fell_back) {
     *fell_back = false;
     if (n_dims < 2) {
         *out = KILN_TYPE_F32;
         return KILN_OK;
     }
-    enum kiln_type t = o->type;
+    enum kiln_type t = mix_type(o, name, n_layers, tied);
     if (o->overrides) {
         char buf[512];
         snprintf(buf, sizeof buf, "%s", o->overrides);
@@ -150,9 +196,14 @@ static enum kiln_status pick_type(const struct kiln_convert_options *o, const ch
     }
     if (!kiln_type_can_quantize(t) || !kiln_type_can_dequantize(t))
         return kiln_fail(KILN_E_UNSUPPORTED, "kiln cannot write %s tensors yet", kiln_type_name(t));
+    // llama.cpp's fallback for rows that are not whole super-blocks (spec §5.4), then f16.
     if (cols % kiln_type_block_size(t)) {
         *fell_back = true;
-        t = KILN_TYPE_F16;
+        t = t == KILN_TYPE_Q4_K ? KILN_TYPE_Q5_0 : t == KILN_TYPE_Q5_K ? KILN_TYPE_Q5_1
+          : t == KILN_TYPE_Q6_K ? KILN_TYPE_Q8_0 : t == KILN_TYPE_Q2_K || t == KILN_TYPE_Q3_K ? KILN_TYPE_Q4_0
+          : KILN_TYPE_F16;
+        if (cols % kiln_type_block_size(t))
+            t = KILN_TYPE_F16;
     }
     *out = t;
     return KILN_OK;
@@ -193,10 +244,10 @@ static enum kiln_status add_job(struct plan *p, const struct kiln_convert_option
     j->rows = j->ne[1] * j->ne[2] * j->ne[3];
     j->perm_heads = perm_heads;
     bool fell_back;
-    KILN_TRY(pick_type(o, name, j->cols, n_dims, &j->dst_type, &fell_back));
+    KILN_TRY(pick_type(o, name, j->cols, n_dims, p->n_layers, p->tied, &j->dst_type, &fell_back));
     if (fell_back)
-        fprintf(stderr, "note: %s has %" PRId64 " columns, not whole blocks of %s: written as f16\n", name,
-                j->cols, kiln_type_name(o->type));
+        fprintf(stderr, "note: %s has %" PRId64 " columns, not whole blocks of %s: written as %s\n", name,
+                j->cols, kiln_type_name(mix_type(o, name, p->n_layers, p->tied)), kiln_type_name(j->dst_type));
     p->n++;
     return KILN_OK;
 }
@@ -208,8 +259,8 @@ static enum kiln_status run(struct plan *p, struct kiln_gguf_writer *w, const st
         quantized |= kiln_type_traits(p->jobs[i].dst_type)->is_quantized;
     if (quantized)
         KILN_TRY(kiln_gguf_add_u32(w, "general.quantization_version", 2));
-    if (kiln_llama_ftype(o->type) >= 0)
-        KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)kiln_llama_ftype(o->type)));
+    if (kiln_llama_ftype(o->type, o->mix) >= 0)
+        KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)kiln_llama_ftype(o->type, o->mix)));
     if (o->dry_run) {
         print_plan(p, false);
         return KILN_OK;
@@ -276,6 +327,8 @@ enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const
     struct kiln_gguf_writer *w = kiln_gguf_writer_new();
     enum kiln_status s = p.jobs && w ? KILN_OK : kiln_fail(KILN_E_NOMEM, "out of memory");
     const int64_t hd = c.hidden / c.heads;
+    p.n_layers = c.layers;
+    p.tied = !kiln_st_find(&m, "lm_head.weight");
     if (s == KILN_OK) {
         kiln_gguf_add_string(w, "general.architecture", "llama");
         kiln_gguf_add_string(w, "general.name", c.name);
@@ -334,6 +387,9 @@ enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, c
         if (strcmp(key, "general.file_type") && strcmp(key, "general.quantization_version"))
             s = kiln_gguf_add_value(w, key, &kv->value);
     }
+    const struct kiln_gguf_kv *blocks = kiln_gguf_find(g, "llama.block_count");
+    p.n_layers = blocks && blocks->value.type == KILN_GGUF_UINT32 ? (int64_t)blocks->value.u : 0;
+    p.tied = !kiln_gguf_find_tensor(g, "output.weight");
     for (uint64_t i = 0; i < g->n_tensors && s == KILN_OK; i++) {
         const struct kiln_gguf_tensor *t = &g->tensors[i];
         if (!kiln_type_can_dequantize(t->type))

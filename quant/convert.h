@@ -15,8 +15,14 @@
 
 #include "quant/types.h"
 
+// llama.cpp's K-quant mixes (spec §5.4): the target type for most weights, Q6_K for output.weight
+// (token_embd.weight when the embeddings are tied) and for the attn_v / ffn_down weights of the
+// layers use_more_bits() picks.
+enum kiln_convert_mix { KILN_MIX_NONE, KILN_MIX_Q4_K_M, KILN_MIX_Q5_K_M };
+
 struct kiln_convert_options {
-    enum kiln_type type;       // target type of 2-D weights
+    enum kiln_type type;       // target type of 2-D weights (the mix's base type with a mix)
+    enum kiln_convert_mix mix;
     int threads;               // 0 = one per core
     bool dry_run;              // print the plan and the output size, write nothing
     const char *overrides;     // "ffn_down=q8_0,attn_v=f16": tensors whose name contains the key
@@ -26,5 +32,8 @@ struct kiln_convert_options {
 enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const struct kiln_convert_options *o);
 enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, const struct kiln_convert_options *o);
 
-// llama.cpp's general.file_type for a target type (spec §3), -1 if it has none.
-int kiln_llama_ftype(enum kiln_type type);
+// llama.cpp's general.file_type for a target type or mix (spec §3), -1 if it has none.
+int kiln_llama_ftype(enum kiln_type type, enum kiln_convert_mix mix);
+
+// Parses a --type value: a type name (q4_0, q6_K, ...) or a mix (q4_k_m, q5_k_m).
+bool kiln_convert_parse_type(const char *text, enum kiln_type *type, enum kiln_convert_mix *mix);

@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 passed=0
 
 "$kiln" synth --preset tiny -o "$dir/tiny" >/dev/null || fail "synth"
-for t in f32 f16 bf16 q8_0 q5_1 q5_0 q4_1 q4_0; do
+for t in f32 f16 bf16 q8_0 q6_K q5_K q5_1 q5_0 q4_K q4_1 q4_0 q3_K q2_K; do
     "$kiln" convert "$dir/tiny" -o "$dir/tiny-$t.gguf" --type "$t" --no-progress >"$dir/convert-$t.txt" 2>&1 ||
         fail "convert to $t: $(cat "$dir/convert-$t.txt")"
     out=$("$kiln" inspect "$dir/tiny-$t.gguf") || fail "inspect $t"
@@ -41,7 +41,7 @@ mkdir -p "$dir/bad2" && cp "$dir/tiny/config.json" "$dir/bad2/" &&
 msg=$("$kiln" convert "$dir/bad2" -o "$dir/bad2.gguf" 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "outside the" <<<"$msg" || fail "truncated safetensors: exit $rc: $msg"
 ls "$dir"/bad*.gguf* >/dev/null 2>&1 && fail "a failed conversion left a file behind"
-msg=$("$kiln" convert "$dir/tiny" -o "$dir/bad3.gguf" --type q2_K 2>&1); rc=$?
-[ $rc -ne 0 ] && grep -q "cannot write q2_K" <<<"$msg" || fail "unsupported type: exit $rc: $msg"
+msg=$("$kiln" convert "$dir/tiny" -o "$dir/bad3.gguf" --type iq4_nl 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "cannot write iq4_nl" <<<"$msg" || fail "unsupported type: exit $rc: $msg"
 passed=$((passed + 3))
 echo "convert_e2e: $passed passed, 0 failed"

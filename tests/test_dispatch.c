@@ -50,9 +50,9 @@ static void bad_input(void) {
     struct kiln_tensor odd = w;     // q4_0 rows must hold whole blocks
     odd.ne[0] = 48;
     EXPECT_ERROR(kiln_matmul(s, &y, &odd, &x, NULL), KILN_E_INVALID, "block size");
-    struct kiln_tensor q2k = alloc_tensor(KILN_TYPE_Q2_K, 256, 8, 1);  // no dequantizer yet
+    struct kiln_tensor iq2 = alloc_tensor(KILN_TYPE_IQ2_XXS, 256, 8, 1);  // no dequantizer yet
     struct kiln_tensor x256 = alloc_tensor(KILN_TYPE_F32, 256, 2, 1);
-    EXPECT_ERROR(kiln_matmul(s, &y, &q2k, &x256, NULL), KILN_E_UNSUPPORTED, "q2_K");
+    EXPECT_ERROR(kiln_matmul(s, &y, &iq2, &x256, NULL), KILN_E_UNSUPPORTED, "iq2_xxs");
     struct kiln_tensor neg = x;
     neg.ne[1] = 0;
     EXPECT_ERROR(kiln_matmul(s, &y, &w, &neg, NULL), KILN_E_INVALID, "ne[1] = 0");
@@ -92,8 +92,8 @@ static void bad_input(void) {
     EXPECT_ERROR(kiln_rmsnorm(s, &rx, &rx, &nw, 1e-5f), KILN_E_INVALID, "weight must be [64]");
 
     // copy to a type kiln cannot write yet
-    struct kiln_tensor src = alloc_tensor(KILN_TYPE_F32, 256, 1, 1), dst = alloc_tensor(KILN_TYPE_Q4_K, 256, 1, 1);
-    EXPECT_ERROR(kiln_copy(s, &dst, &src), KILN_E_UNSUPPORTED, "cannot write type q4_K");
+    struct kiln_tensor src = alloc_tensor(KILN_TYPE_F32, 256, 1, 1), dst = alloc_tensor(KILN_TYPE_IQ4_NL, 256, 1, 1);
+    EXPECT_ERROR(kiln_copy(s, &dst, &src), KILN_E_UNSUPPORTED, "cannot write type iq4_nl");
 
     // upload past the end of a buffer
     char bytes[16] = { 0 };

@@ -129,7 +129,7 @@ def run(args, out):
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    ops = run([kiln, "bench", "ops", "--shapes", "ci", "--type", "q4_0,f16,q2_K", "--min-time", "0.002",
+    ops = run([kiln, "bench", "ops", "--shapes", "ci", "--type", "q4_0,f16,iq4_nl", "--min-time", "0.002",
                "--repetitions", "3", "--no-roofline", "--json", f"{work}/ops.json"], f"{work}/ops.json")
     check_file(ops, expect_skip=True)
     one = run([kiln, "bench", "ops", "--op", "dequant", "--shape", "k=256,m=8", "--type", "q8_0",
