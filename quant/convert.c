@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,8 +191,13 @@ static enum kiln_status pick_type(const struct kiln_convert_options *o, const ch
             if (!eq || !kiln_type_from_name(eq + 1, &ot))
                 return kiln_fail(KILN_E_INVALID, "--tensor-type '%s': expected NAME=TYPE", tok);
             *eq = '\0';
-            if (strstr(name, tok))
-                t = ot;
+            regex_t re;  // POSIX extended regex, searched anywhere in the name (as llama-quantize)
+            if (regcomp(&re, tok, REG_EXTENDED | REG_NOSUB) != 0)
+                return kiln_fail(KILN_E_INVALID, "--tensor-type: '%s' is not a valid regex", tok);
+            const bool hit = regexec(&re, name, 0, NULL, 0) == 0;
+            regfree(&re);
+            if (hit)
+                t = ot;  // the last matching override wins
         }
     }
     if (!kiln_type_can_quantize(t) || !kiln_type_can_dequantize(t))

@@ -25,7 +25,7 @@ struct kiln_convert_options {
     enum kiln_convert_mix mix;
     int threads;               // 0 = one per core
     bool dry_run;              // print the plan and the output size, write nothing
-    const char *overrides;     // "ffn_down=q8_0,attn_v=f16": tensors whose name contains the key
+    const char *overrides;     // "ffn_down=q8_0,blk\\.[0-3]\\.attn_v=f16": regex=type, last match wins
     int progress;              // 1 always, 0 never, -1 on a TTY (default)
 };
 

@@ -31,6 +31,14 @@ passed=$((passed + 1))
 [ ! -e "$dir/dry.gguf" ] || fail "--dry-run wrote a file"
 passed=$((passed + 1))
 
+# Overrides: a regex per tensor name, the last match wins.
+out=$("$kiln" convert "$dir/tiny" -o "$dir/ov.gguf" --type q4_0 --tensor-type 'blk\.1\.ffn_(up|down)=q8_0,^output=f16' --no-progress) ||
+    fail "convert with overrides"
+grep -qE "blk.1.ffn_down.weight +f16 +q8_0" <<<"$out" && grep -qE "^  output.weight +f16 +f16" <<<"$out" &&
+    grep -qE "blk.0.ffn_down.weight +f16 +q4_0" <<<"$out" && grep -qE "attn_output.weight +f16 +q4_0" <<<"$out" ||
+    fail "overrides not applied as asked: $out"
+passed=$((passed + 1))
+
 # Bad input: a config.json without a field; a truncated safetensors file. Exit 1, one line, no output.
 mkdir -p "$dir/bad1" && cp "$dir/tiny/model.safetensors" "$dir/bad1/" &&
     sed 's/"hidden_size"/"hidden_sizes"/' "$dir/tiny/config.json" >"$dir/bad1/config.json"
