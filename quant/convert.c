@@ -17,6 +17,7 @@
 #include "quant/gguf.h"
 #include "quant/llama_config.h"
 #include "quant/safetensors.h"
+#include "quant/tokenizer.h"
 
 // One output tensor and where its rows come from.
 struct job {
@@ -348,8 +349,10 @@ enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const
         kiln_gguf_add_f32(w, "llama.rope.freq_base", (float)c.rope_theta);
         kiln_gguf_add_u32(w, "llama.rope.dimension_count", (uint32_t)hd);
         kiln_gguf_add_u32(w, "llama.vocab_size", (uint32_t)c.vocab);
-        // No tokenizer carried yet: llama.cpp's vocab-less form (spec §5.1).
-        kiln_gguf_add_string(w, "tokenizer.ggml.model", "none");
+        bool vocab = false;
+        s = kiln_tokenizer_add(w, hf_dir, c.vocab, &vocab);
+        if (s == KILN_OK && !vocab)  // llama.cpp's vocab-less form (spec §5.1)
+            kiln_gguf_add_string(w, "tokenizer.ggml.model", "none");
     }
     for (int i = 0; i < m.n_tensors && s == KILN_OK; i++) {
         const struct kiln_st_tensor *t = &m.tensors[i];

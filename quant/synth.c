@@ -108,12 +108,43 @@ static enum kiln_status write_safetensors(const struct kiln_llama_config *c, con
     return s;
 }
 
+// A small byte-level BPE tokenizer.json (tokens "t<i>", merges of neighbours, <s> and </s> as
+// special added tokens) and its tokenizer_config.json, for models whose vocabulary is small
+// enough to spell out: it exercises the converter's tokenizer path end to end.
+static enum kiln_status write_tokenizer(const struct kiln_llama_config *c, const char *dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return kiln_fail(KILN_E_IO, "cannot write %s: %s", path, strerror(errno));
+    const int64_t n = c->vocab - 2;
+    fprintf(f, "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":%" PRId64 ",\"content\":\"<s>\",\"special\":true},"
+               "{\"id\":%" PRId64 ",\"content\":\"</s>\",\"special\":true}],\"model\":{\"type\":\"BPE\",\"vocab\":{",
+            n, n + 1);
+    for (int64_t i = 0; i < n; i++)
+        fprintf(f, "%s\"t%" PRId64 "\":%" PRId64, i ? "," : "", i, i);
+    fprintf(f, "},\"merges\":[");
+    for (int64_t i = 0; i + 1 < n && i < 64; i++)
+        fprintf(f, "%s\"t%" PRId64 " t%" PRId64 "\"", i ? "," : "", i, i + 1);
+    fprintf(f, "]}}\n");
+    if (fclose(f) != 0)
+        return kiln_fail(KILN_E_IO, "writing %s failed", path);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    f = fopen(path, "w");
+    if (!f)
+        return kiln_fail(KILN_E_IO, "cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "{\"bos_token\":\"<s>\",\"eos_token\":{\"content\":\"</s>\"},\"add_bos_token\":true}\n");
+    return fclose(f) == 0 ? KILN_OK : kiln_fail(KILN_E_IO, "writing %s failed", path);
+}
+
 enum kiln_status kiln_synth_write(const struct kiln_llama_config *c, const char *dir, uint64_t seed) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return kiln_fail(KILN_E_IO, "cannot create %s: %s", dir, strerror(errno));
     char path[1024];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     KILN_TRY(write_safetensors(c, path, seed));
+    if (c->vocab <= 4096)
+        KILN_TRY(write_tokenizer(c, dir));
     snprintf(path, sizeof path, "%s/config.json", dir);
     return kiln_llama_config_save(c, path);
 }

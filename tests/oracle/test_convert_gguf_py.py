@@ -83,6 +83,18 @@ def main():
                          ("general.architecture", "STRING")]:
             if key not in f or f[key].types[0].name != typ:
                 failures.append(f"{name}: {key} missing or not {typ}")
+        # The vocabulary, read here from tokenizer.json / tokenizer_config.json.
+        tj = json.load(open(os.path.join(model, "tokenizer.json")))
+        vocab = {i: t for t, i in tj["model"]["vocab"].items()}
+        vocab.update({a["id"]: a["content"] for a in tj["added_tokens"]})
+        want_tokens = [vocab.get(i, f"[PAD{i}]") for i in range(max(cfg["vocab_size"], max(vocab) + 1))]
+        if f["tokenizer.ggml.model"].contents() != "gpt2" or f["tokenizer.ggml.tokens"].contents() != want_tokens:
+            failures.append(f"{name}: tokenizer tokens differ from tokenizer.json")
+        if f["tokenizer.ggml.merges"].contents() != tj["model"]["merges"]:
+            failures.append(f"{name}: merges differ")
+        tc = json.load(open(os.path.join(model, "tokenizer_config.json")))
+        if want_tokens[f["tokenizer.ggml.bos_token_id"].contents()] != tc["bos_token"]:
+            failures.append(f"{name}: bos id does not name {tc['bos_token']}")
         got = {t.name: t for t in r.tensors}
         if set(got) != set(want):
             failures.append(f"{name}: tensor names differ: {set(got) ^ set(want)}")
