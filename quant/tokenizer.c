@@ -142,17 +142,173 @@ static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, co
     return s;
 }
 
+// ---- SentencePiece tokenizer.model: a protobuf ModelProto whose field 1 repeats
+// SentencePiece { string piece = 1; float score = 2; Type type = 3; } (type NORMAL by default) ----
+
+struct pb {
+    const uint8_t *p, *end;
+};
+
+static bool pb_varint(struct pb *b, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; shift < 64 && b->p < b->end; shift += 7) {
+        const uint8_t c = *b->p++;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return true;
+    }
+    return false;
+}
+
+// Skips a field of wire type wt; false if malformed.
+static bool pb_skip(struct pb *b, int wt) {
+    uint64_t v;
+    switch (wt) {
+    case 0: return pb_varint(b, &v);
+    case 1: if (b->end - b->p < 8) return false; b->p += 8; return true;
+    case 2: if (!pb_varint(b, &v) || v > (uint64_t)(b->end - b->p)) return false; b->p += v; return true;
+    case 5: if (b->end - b->p < 4) return false; b->p += 4; return true;
+    default: return false;
+    }
+}
+
+struct spm {
+    char **pieces;
+    float *scores;
+    int32_t *types;
+    int64_t n, cap;
+};
+
+static bool spm_piece(struct spm *s, struct pb msg) {
+    char *piece = NULL;
+    float score = 0;
+    int32_t type = 1;
+    while (msg.p < msg.end) {
+        uint64_t tag;
+        if (!pb_varint(&msg, &tag))
+            return false;
+        const int field = (int)(tag >> 3), wt = (int)(tag & 7);
+        uint64_t v;
+        if (field == 1 && wt == 2) {
+            if (!pb_varint(&msg, &v) || v > (uint64_t)(msg.end - msg.p))
+                return false;
+            free(piece);
+            piece = malloc(v + 1);
+            memcpy(piece, msg.p, v);
+            piece[v] = '\0';
+            msg.p += v;
+        } else if (field == 2 && wt == 5) {
+            if (msg.end - msg.p < 4)
+                return false;
+            uint32_t bits = (uint32_t)msg.p[0] | (uint32_t)msg.p[1] << 8 | (uint32_t)msg.p[2] << 16 | (uint32_t)msg.p[3] << 24;
+            memcpy(&score, &bits, 4);
+            msg.p += 4;
+        } else if (field == 3 && wt == 0) {
+            if (!pb_varint(&msg, &v))
+                return false;
+            type = (int32_t)v;
+        } else if (!pb_skip(&msg, wt)) {
+            return false;
+        }
+    }
+    if (!piece)
+        piece = strdup("");
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 1024;
+        s->pieces = realloc(s->pieces, sizeof *s->pieces * (size_t)s->cap);
+        s->scores = realloc(s->scores, sizeof *s->scores * (size_t)s->cap);
+        s->types = realloc(s->types, sizeof *s->types * (size_t)s->cap);
+    }
+    s->pieces[s->n] = piece;
+    s->scores[s->n] = score;
+    s->types[s->n++] = type;
+    return true;
+}
+
+static enum kiln_status add_spm(struct kiln_gguf_writer *w, const char *path, const char *dir, int64_t vocab_size) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kiln_fail(KILN_E_IO, "%s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    const long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = size > 0 && size < (1L << 30) ? malloc((size_t)size) : NULL;
+    const bool read_ok = data && fread(data, 1, (size_t)size, f) == (size_t)size;
+    fclose(f);
+    struct spm sp = { 0 };
+    enum kiln_status s = read_ok ? KILN_OK : kiln_fail(KILN_E_FORMAT, "%s: cannot read", path);
+    struct pb b = { data, data + (read_ok ? size : 0) };
+    while (s == KILN_OK && b.p < b.end) {
+        uint64_t tag, len;
+        if (!pb_varint(&b, &tag)) {
+            s = kiln_fail(KILN_E_FORMAT, "%s: not a SentencePiece model (bad protobuf)", path);
+        } else if (tag == ((1 << 3) | 2)) {
+            if (!pb_varint(&b, &len) || len > (uint64_t)(b.end - b.p) ||
+                !spm_piece(&sp, (struct pb){ b.p, b.p + len }))
+                s = kiln_fail(KILN_E_FORMAT, "%s: piece %lld is malformed", path, (long long)sp.n);
+            else
+                b.p += len;
+        } else if (!pb_skip(&b, (int)(tag & 7))) {
+            s = kiln_fail(KILN_E_FORMAT, "%s: not a SentencePiece model (bad protobuf)", path);
+        }
+    }
+    if (s == KILN_OK && sp.n == 0)
+        s = kiln_fail(KILN_E_FORMAT, "%s: no pieces", path);
+    while (s == KILN_OK && sp.n < vocab_size) {  // the embedding may be padded past the pieces
+        char pad[32];
+        snprintf(pad, sizeof pad, "[PAD%lld]", (long long)sp.n);
+        struct pb none = { NULL, NULL };
+        spm_piece(&sp, none);
+        free(sp.pieces[sp.n - 1]);
+        sp.pieces[sp.n - 1] = strdup(pad);
+        sp.types[sp.n - 1] = 5;  // unused
+    }
+    if (s == KILN_OK) {
+        kiln_gguf_add_string(w, "tokenizer.ggml.model", "llama");
+        kiln_gguf_add_string_array(w, "tokenizer.ggml.tokens", (const char *const *)sp.pieces, (uint64_t)sp.n);
+        kiln_gguf_add_array(w, "tokenizer.ggml.scores", KILN_GGUF_FLOAT32, sp.scores, (uint64_t)sp.n);
+        kiln_gguf_add_array(w, "tokenizer.ggml.token_type", KILN_GGUF_INT32, sp.types, (uint64_t)sp.n);
+        char cfg_path[1100];
+        snprintf(cfg_path, sizeof cfg_path, "%s/tokenizer_config.json", dir);
+        cJSON *cfg = load_json(cfg_path);
+        static const struct { const char *key, *config, *fallback; } ids[] = {
+            { "tokenizer.ggml.bos_token_id", "bos_token", "<s>" },
+            { "tokenizer.ggml.eos_token_id", "eos_token", "</s>" },
+            { "tokenizer.ggml.unknown_token_id", "unk_token", "<unk>" },
+        };
+        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+            int64_t id = cfg ? special_id(cfg, ids[i].config, sp.pieces, sp.n) : -1;
+            for (int64_t t = 0; id < 0 && t < sp.n; t++)
+                if (!strcmp(sp.pieces[t], ids[i].fallback))
+                    id = t;
+            if (id >= 0)
+                kiln_gguf_add_u32(w, ids[i].key, (uint32_t)id);
+        }
+        cJSON_Delete(cfg);
+    }
+    for (int64_t i = 0; i < sp.n; i++)
+        free(sp.pieces[i]);
+    free(sp.pieces);
+    free(sp.scores);
+    free(sp.types);
+    free(data);
+    return s;
+}
+
 enum kiln_status kiln_tokenizer_add(struct kiln_gguf_writer *w, const char *dir, int64_t vocab_size,
                                     bool *added) {
     *added = false;
     char path[1100];
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    if (access(path, R_OK) != 0) {
-        snprintf(path, sizeof path, "%s/tokenizer.model", dir);
-        if (access(path, R_OK) == 0)
-            fprintf(stderr, "note: %s (SentencePiece) is not carried over yet: the file is vocab-less\n", path);
-        return KILN_OK;
+    // A SentencePiece tokenizer.model takes precedence (llama.cpp's converter prefers it too).
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    if (access(path, R_OK) == 0) {
+        const enum kiln_status s = add_spm(w, path, dir, vocab_size);
+        *added = s == KILN_OK;
+        return s;
     }
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (access(path, R_OK) != 0)
+        return KILN_OK;
     cJSON *tok = load_json(path);
     if (!tok)
         return kiln_fail(KILN_E_FORMAT, "%s: not valid JSON", path);
