@@ -131,7 +131,8 @@ static void check_hostile(const char *dir) {
             kiln_gguf_close(g);  // a flip in tensor data or a value is still a valid file
     }
     free(mut);
-    static const struct { const char *bytes; size_t n; const char *msg; } cases[] = {
+    // Each header is 24 bytes; the array member zero-fills past the literal.
+    static const struct { char bytes[24]; size_t n; const char *msg; } cases[] = {
         { "GGUX\3\0\0\0", 24, "not a GGUF file" },
         { "GGUF\0\0\0\3", 24, "big-endian" },
         { "GGUF\7\0\0\0", 24, "version 7" },
