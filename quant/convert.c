@@ -125,13 +125,14 @@ static void fill_rows(void *arg, int ith, int nth) {
     const struct job *j = t->job;
     const struct kiln_type_traits *src = kiln_type_traits(j->src_type), *dst = kiln_type_traits(j->dst_type);
     const size_t src_row = kiln_row_size(j->src_type, j->cols), dst_row = kiln_row_size(j->dst_type, j->cols);
+    const kiln_from_float_fn quantize = kiln_quantize_fn(j->dst_type);
     float *x = malloc(sizeof(float) * (size_t)j->cols), *y = malloc(sizeof(float) * (size_t)j->cols);
     const int64_t per = (j->rows + nth - 1) / nth, lo = ith * per, hi = lo + per < j->rows ? lo + per : j->rows;
     double e2 = 0, r2 = 0;
     for (int64_t r = lo; r < hi && x && y; r++) {
         src->to_float(j->src + (size_t)source_row(j, r) * src_row, x, j->cols);
         uint8_t *out = t->dst + (size_t)r * dst_row;
-        dst->from_float(x, out, j->cols);
+        quantize(x, out, j->cols);
         dst->to_float(out, y, j->cols);
         for (int64_t c = 0; c < j->cols; c++) {
             const double d = (double)y[c] - x[c];

@@ -10,6 +10,7 @@
 #include "quant/blocks.h"
 #include "quant/kquant_search.h"
 #include "quant/quant_ref.h"
+#include "quant/quant_k_internal.h"
 
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -133,20 +134,10 @@ void kiln_quantize_q3_K_ref(const float *x, void *out, int64_t k) {
 }
 
 // Q4_K and Q5_K share everything but the code range and the packing.
-static void quantize_q45_K(const float *x, kiln_half *d_out, kiln_half *dmin_out, uint8_t *sc_out,
-                           uint8_t *L, int nmax, float rmin, int nstep) {
-    uint8_t Laux[32];
-    float weights[32], mins[KILN_QK_K / 32], scales[KILN_QK_K / 32];
+void kiln_kquant_q45_finish(const float *x, const float *scales, const float *mins, kiln_half *d_out,
+                            kiln_half *dmin_out, uint8_t *sc_out, uint8_t *L, int nmax) {
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < KILN_QK_K / 32; ++j) {
-        float sum_x2 = 0;
-        for (int l = 0; l < 32; ++l)
-            sum_x2 += x[32 * j + l] * x[32 * j + l];
-        const float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; ++l)
-            weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = kiln_make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                          rmin, 0.1f, nstep, 0);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -181,6 +172,23 @@ static void quantize_q45_K(const float *x, kiln_half *d_out, kiln_half *dmin_out
     }
 }
 
+static void quantize_q45_K(const float *x, kiln_half *d_out, kiln_half *dmin_out, uint8_t *sc_out,
+                           uint8_t *L, int nmax, float rmin, int nstep) {
+    uint8_t Laux[32];
+    float weights[32], mins[KILN_QK_K / 32], scales[KILN_QK_K / 32];
+    for (int j = 0; j < KILN_QK_K / 32; ++j) {
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; ++l)
+            sum_x2 += x[32 * j + l] * x[32 * j + l];
+        const float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; ++l)
+            weights[l] = av_x + fabsf(x[32 * j + l]);
+        scales[j] = kiln_make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
+                                          rmin, 0.1f, nstep, 0);
+    }
+    kiln_kquant_q45_finish(x, scales, mins, d_out, dmin_out, sc_out, L, nmax);
+}
+
 void kiln_quantize_q4_K_ref(const float *x, void *out, int64_t k) {
     struct kiln_block_q4_K *y = out;
     uint8_t L[KILN_QK_K];
@@ -193,31 +201,34 @@ void kiln_quantize_q4_K_ref(const float *x, void *out, int64_t k) {
     }
 }
 
+void kiln_kquant_q5_pack(const uint8_t *L, uint8_t *qh, uint8_t *ql) {
+    memset(qh, 0, KILN_QK_K / 8);
+    uint8_t m1 = 1, m2 = 2;
+    for (int n = 0; n < KILN_QK_K; n += 64, ql += 32) {
+        for (int j = 0; j < 32; ++j) {
+            int l1 = L[n + j];
+            if (l1 > 15) {
+                l1 -= 16;
+                qh[j] |= m1;
+            }
+            int l2 = L[n + j + 32];
+            if (l2 > 15) {
+                l2 -= 16;
+                qh[j] |= m2;
+            }
+            ql[j] = (uint8_t)(l1 | (l2 << 4));
+        }
+        m1 = (uint8_t)(m1 << 2);
+        m2 = (uint8_t)(m2 << 2);
+    }
+}
+
 void kiln_quantize_q5_K_ref(const float *x, void *out, int64_t k) {
     struct kiln_block_q5_K *y = out;
     uint8_t L[KILN_QK_K];
     for (int64_t i = 0; i < k / KILN_QK_K; i++, x += KILN_QK_K) {
         quantize_q45_K(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15);
-        uint8_t *qh = y[i].qh, *ql = y[i].qs;
-        memset(qh, 0, KILN_QK_K / 8);
-        uint8_t m1 = 1, m2 = 2;
-        for (int n = 0; n < KILN_QK_K; n += 64, ql += 32) {
-            for (int j = 0; j < 32; ++j) {
-                int l1 = L[n + j];
-                if (l1 > 15) {
-                    l1 -= 16;
-                    qh[j] |= m1;
-                }
-                int l2 = L[n + j + 32];
-                if (l2 > 15) {
-                    l2 -= 16;
-                    qh[j] |= m2;
-                }
-                ql[j] = (uint8_t)(l1 | (l2 << 4));
-            }
-            m1 = (uint8_t)(m1 << 2);
-            m2 = (uint8_t)(m2 << 2);
-        }
+        kiln_kquant_q5_pack(L, y[i].qh, y[i].qs);
     }
 }
 

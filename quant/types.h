@@ -86,6 +86,9 @@ size_t kiln_row_size(enum kiln_type type, int64_t n);
 
 int kiln_type_block_size(enum kiln_type type);
 bool kiln_type_can_dequantize(enum kiln_type type);
+
+// The fastest quantizer for a type on this CPU (quantize_fast.c); same bytes as from_float.
+kiln_from_float_fn kiln_quantize_fn(enum kiln_type type);
 bool kiln_type_can_quantize(enum kiln_type type);
 
 #ifdef __cplusplus

@@ -31,6 +31,14 @@ passed=$((passed + 1))
 [ ! -e "$dir/dry.gguf" ] || fail "--dry-run wrote a file"
 passed=$((passed + 1))
 
+# The SIMD quantizers (q4_K, q5_K) write the reference's bytes: whole files compared.
+for t in q4_K q5_K; do
+    KILN_CPU_ISA=ref "$kiln" convert "$dir/tiny" -o "$dir/ref-$t.gguf" --type "$t" --no-progress >/dev/null ||
+        fail "reference convert $t"
+    cmp -s "$dir/ref-$t.gguf" "$dir/tiny-$t.gguf" || fail "$t: the SIMD quantizer's file differs from the reference's"
+    passed=$((passed + 1))
+done
+
 # Overrides: a regex per tensor name, the last match wins.
 out=$("$kiln" convert "$dir/tiny" -o "$dir/ov.gguf" --type q4_0 --tensor-type 'blk\.1\.ffn_(up|down)=q8_0,^output=f16' --no-progress) ||
     fail "convert with overrides"

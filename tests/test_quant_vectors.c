@@ -218,6 +218,38 @@ static void check_round_trip(void) {
     }
 }
 
+// SIMD quantizers (kiln_quantize_fn) give the reference's bytes, on ordinary and hostile data.
+static void check_fast_equals_ref(const float *spec_tensor) {
+    static const enum kiln_type types[] = { KILN_TYPE_Q4_K, KILN_TYPE_Q5_K, KILN_TYPE_Q4_0, KILN_TYPE_Q8_0 };
+    enum { N = 16 * 4096 };
+    static float x[N];
+    static uint8_t a[N * 2], b[N * 2];
+    for (int variant = 0; variant < 3; variant++) {
+        memcpy(x, spec_tensor, sizeof x);
+        for (int i = 0; i < N; i++) {
+            if (variant == 1 && i % 97 == 0)
+                x[i] = i % 2 ? 1e30f : -3e-39f;  // huge values and denormals
+            if (variant == 2 && i % 50 < 5)
+                x[i] = 0.0f;                      // flat and partly flat sub-blocks
+        }
+        if (variant == 1) {
+            x[300] = NAN;
+            x[5000] = INFINITY;
+        }
+        for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+            const struct kiln_type_traits *tr = kiln_type_traits(types[t]);
+            tr->from_float(x, a, N);
+            kiln_quantize_fn(types[t])(x, b, N);
+            const size_t bytes = kiln_row_size(types[t], N);
+            size_t diff = 0;
+            for (size_t i = 0; i < bytes; i++)
+                diff += a[i] != b[i];
+            CHECK(diff == 0, "%s: the fast quantizer differs from the reference in %zu bytes (variant %d)",
+                  tr->name, diff, variant);
+        }
+    }
+}
+
 int main(void) {
     float *x = malloc(sizeof(float) * ROWS * COLS);
     make_tensor(x);
@@ -226,6 +258,7 @@ int main(void) {
     check_vectors(x);
     check_hostile();
     check_round_trip();
+    check_fast_equals_ref(x);
     free(x);
     return test_finish("test_quant_vectors");
 }
