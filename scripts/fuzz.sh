@@ -8,10 +8,13 @@ seconds=${1:-30}
 out=build-fuzz
 mkdir -p "$out"
 flags=(-g -O1 -std=c11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+# The parsers and what they link: the types table and its converters (AVX2 is fine here: the
+# fuzzers run on this machine).
 common=(quant/gguf_read.c quant/types.c quant/fp16.c quant/quant_ref_q32.c quant/fp16_f16c.c
+        quant/quant_ref_k.c quant/kquant_search.c quant/quantize_fast.c quant/quant_k_avx2.c
         backends/status.c backends/cpu/cpu_features.c)
-clang "${flags[@]}" -mavx -mf16c tests/fuzz/fuzz_gguf.c "${common[@]}" -o "$out/fuzz_gguf" -lpthread -lm
-clang "${flags[@]}" -mavx -mf16c tests/fuzz/fuzz_safetensors.c quant/safetensors.c "${common[@]}" \
+clang "${flags[@]}" -mavx2 -mf16c tests/fuzz/fuzz_gguf.c "${common[@]}" -o "$out/fuzz_gguf" -lpthread -lm
+clang "${flags[@]}" -mavx2 -mf16c tests/fuzz/fuzz_safetensors.c quant/safetensors.c "${common[@]}" \
       $(pkg-config --cflags --libs libcjson) -o "$out/fuzz_safetensors" -lpthread -lm
 
 # Seeds: a real GGUF and a real safetensors file.
