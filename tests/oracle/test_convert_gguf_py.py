@@ -109,6 +109,50 @@ def main():
             if t.data.tobytes() != np.ascontiguousarray(ref).tobytes():
                 failures.append(f"{name}: {tname} bytes differ from gguf-py's {target.name}")
             checked += 1
+    # Sharded: the same model split over two files with model.safetensors.index.json converts to
+    # the same bytes as the single file.
+    raw = open(os.path.join(model, "model.safetensors"), "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header, data = json.loads(raw[8:8 + n]), raw[8 + n:]
+    names = [k for k in header if k != "__metadata__"]
+    shard_dir = os.path.join(work, "sharded")
+    os.makedirs(shard_dir, exist_ok=True)
+    weight_map = {}
+    for part, group in enumerate([names[:len(names) // 2], names[len(names) // 2:]]):
+        h, blob, off = {}, b"", 0
+        for k in group:
+            a, b = header[k]["data_offsets"]
+            h[k] = {"dtype": header[k]["dtype"], "shape": header[k]["shape"], "data_offsets": [off, off + b - a]}
+            blob += data[a:b]
+            off += b - a
+            weight_map[k] = f"model-{part + 1:05d}-of-00002.safetensors"
+        hb = json.dumps(h).encode()
+        hb += b" " * (-len(hb) % 8)
+        with open(os.path.join(shard_dir, f"model-{part + 1:05d}-of-00002.safetensors"), "wb") as f:
+            f.write(struct.pack("<Q", len(hb)) + hb + blob)
+    json.dump({"metadata": {}, "weight_map": weight_map}, open(os.path.join(shard_dir, "model.safetensors.index.json"), "w"))
+    for extra in ["config.json", "tokenizer.json", "tokenizer_config.json"]:
+        open(os.path.join(shard_dir, extra), "w").write(open(os.path.join(model, extra)).read())
+    one, two = os.path.join(work, "one.gguf"), os.path.join(work, "two.gguf")
+    subprocess.run([kiln, "convert", model, "-o", one, "--type", "q4_0", "--no-progress"], check=True, capture_output=True)
+    subprocess.run([kiln, "convert", shard_dir, "-o", two, "--type", "q4_0", "--no-progress"], check=True, capture_output=True)
+    if open(one, "rb").read() != open(two, "rb").read():
+        failures.append("the sharded model converts to different bytes than the single file")
+    # Hostile safetensors: overlapping data, an unsupported dtype. One-line error, exit 1, no output.
+    for case, mutate, msg in [("overlap", lambda h: h[names[1]].__setitem__("data_offsets", h[names[0]]["data_offsets"]), "overlap"),
+                              ("dtype", lambda h: h[names[0]].__setitem__("dtype", "I64"), "has dtype I64")]:
+        h = json.loads(raw[8:8 + n])
+        mutate(h)
+        bad_dir = os.path.join(work, f"bad_{case}")
+        os.makedirs(bad_dir, exist_ok=True)
+        hb = json.dumps(h).encode()
+        hb += b" " * (-len(hb) % 8)
+        open(os.path.join(bad_dir, "model.safetensors"), "wb").write(struct.pack("<Q", len(hb)) + hb + data)
+        open(os.path.join(bad_dir, "config.json"), "w").write(open(os.path.join(model, "config.json")).read())
+        out = os.path.join(work, f"bad_{case}.gguf")
+        r = subprocess.run([kiln, "convert", bad_dir, "-o", out, "--no-progress"], capture_output=True, text=True)
+        if r.returncode != 1 or msg not in r.stderr or len(r.stderr.strip().splitlines()) != 1 or os.path.exists(out):
+            failures.append(f"hostile safetensors ({case}): exit {r.returncode}, stderr {r.stderr!r}")
     for m in failures[:20]:
         print("FAIL", m)
     print(f"test_convert_gguf_py: {checked - len(failures)} passed, {len(failures)} failed")
