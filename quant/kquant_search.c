@@ -6,7 +6,7 @@
 
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-float kiln_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
+float kiln_block_max(const float *x, int n, float *amax_out) {
     float max = 0, amax = 0;
     for (int i = 0; i < n; ++i) {
         const float ax = fabsf(x[i]);
@@ -15,9 +15,15 @@ float kiln_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const floa
             max = x[i];
         }
     }
+    *amax_out = amax;
+    return max;
+}
+
+float kiln_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
+    float amax;
+    const float max = kiln_block_max(x, n, &amax);
     if (amax < KILN_GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i)
-            L[i] = 0;
+        memset(L, 0, (size_t)n);
         return 0.f;
     }
     float iscale = -nmax / max;
@@ -53,17 +59,10 @@ float kiln_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const floa
 }
 
 float kiln_make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        const float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
+    float amax;
+    const float max = kiln_block_max(x, n, &amax);
     if (amax < KILN_GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i)
-            L[i] = 0;
+        memset(L, 0, (size_t)n);
         return 0.f;
     }
     const float iscale = -nmax / max;

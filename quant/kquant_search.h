@@ -16,6 +16,9 @@ static inline int kiln_nearest_int(float fval) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
+// Block max (spec §6): amax, and the signed value of the first element reaching it.
+float kiln_block_max(const float *x, int n, float *amax_out);
+
 float kiln_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw);
 float kiln_make_q3_quants(int n, int nmax, const float *x, int8_t *L);
 float kiln_make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,

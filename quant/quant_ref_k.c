@@ -282,14 +282,8 @@ void kiln_quantize_q6_K_ref(const float *x, void *out, int64_t k) {
 void kiln_quantize_q8_K_ref(const float *x, void *out, int64_t k) {
     struct kiln_block_q8_K *y = out;
     for (int64_t i = 0; i < k / KILN_QK_K; i++, x += KILN_QK_K) {
-        float max = 0, amax = 0;
-        for (int j = 0; j < KILN_QK_K; ++j) {
-            const float ax = fabsf(x[j]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[j];
-            }
-        }
+        float amax;
+        const float max = kiln_block_max(x, KILN_QK_K, &amax);
         if (!amax) {  // ggml leaves bsums unwritten here; kiln zeroes them (spec §6.9)
             memset(&y[i], 0, sizeof y[i]);
             continue;
