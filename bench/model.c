@@ -1,0 +1,358 @@
+// The Llama-family model runner (model.h).
+//
+// Per layer, on x [n_embd, n] f32:
+//   cur = rmsnorm(x) * attn_norm; q, k, v = W{q,k,v} . cur; rope(q), rope(k) (normal pairs:
+//   the converter permuted q/k rows); k, v -> f16 cache at pos0..; out = attention(q, cache,
+//   causal, GQA); x += Wo . out; cur = rmsnorm(x) * ffn_norm; x += Wdown . (silu(Wgate . cur) *
+//   (Wup . cur)). Then rmsnorm * output_norm and the output matmul (token_embd when tied).
+// Layouts: the q/k/v projections are [head_dim, heads, n] in memory; attention reads them as
+// strided views [head_dim, n, heads]. The cache of layer l is [head_dim, n_ctx, n_head_kv] f16
+// for K and for V, so each kv head's positions are contiguous.
+#include "bench/model.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant/gguf.h"
+
+struct layer {
+    struct kiln_tensor attn_norm, wq, wk, wv, wo, ffn_norm, wgate, wup, wdown;
+    struct kiln_tensor k_cache, v_cache;
+};
+
+struct kiln_model {
+    struct kiln_model_info info;
+    struct kiln_device *dev;
+    struct kiln_buffer *weights, *cache, *act;
+    struct kiln_tensor token_embd, output_norm, output;
+    struct layer *layers;
+    // activations, each sized for n_batch tokens
+    struct kiln_tensor x, cur, q, k, v, attn, ffn_g, ffn_u, logits, pos, ids;
+};
+
+static enum kiln_status get_u32(const struct kiln_gguf *g, const char *key, int64_t *out, int64_t fallback) {
+    const struct kiln_gguf_kv *kv = kiln_gguf_find(g, key);
+    if (!kv) {
+        if (fallback < 0)
+            return kiln_fail(KILN_E_FORMAT, "%s: missing %s", g->path, key);
+        *out = fallback;
+        return KILN_OK;
+    }
+    if (kv->value.type != KILN_GGUF_UINT32 && kv->value.type != KILN_GGUF_INT32 && kv->value.type != KILN_GGUF_UINT64)
+        return kiln_fail(KILN_E_FORMAT, "%s: %s has type %s, expected u32", g->path, key,
+                         kiln_gguf_type_name(kv->value.type));
+    *out = kv->value.type == KILN_GGUF_INT32 ? kv->value.i : (int64_t)kv->value.u;
+    return KILN_OK;
+}
+
+static enum kiln_status get_f32(const struct kiln_gguf *g, const char *key, float *out, float fallback) {
+    const struct kiln_gguf_kv *kv = kiln_gguf_find(g, key);
+    if (!kv) {
+        *out = fallback;
+        return isnan(fallback) ? kiln_fail(KILN_E_FORMAT, "%s: missing %s", g->path, key) : KILN_OK;
+    }
+    if (kv->value.type != KILN_GGUF_FLOAT32)
+        return kiln_fail(KILN_E_FORMAT, "%s: %s is not f32", g->path, key);
+    *out = (float)kv->value.f;
+    return KILN_OK;
+}
+
+// A weight: its GGUF tensor uploaded at *offset of the weights buffer, checked for shape.
+static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
+                                    const char *name, int64_t ne0, int64_t ne1, size_t *offset,
+                                    struct kiln_tensor *out, bool optional) {
+    const struct kiln_gguf_tensor *t = kiln_gguf_find_tensor(g, name);
+    if (!t) {
+        if (optional) {
+            out->buffer = NULL;
+            return KILN_OK;
+        }
+        return kiln_fail(KILN_E_FORMAT, "%s: missing tensor %s", g->path, name);
+    }
+    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
+        return kiln_fail(KILN_E_FORMAT, "%s: %s is [%" PRId64 ", %" PRId64 "], expected [%" PRId64 ", %" PRId64 "]",
+                         g->path, name, t->ne[0], t->ne[1], ne0, ne1);
+    if (!kiln_type_can_dequantize(t->type))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: %s is %s, which kiln cannot compute with yet", g->path, name,
+                         kiln_type_name(t->type));
+    if (m->weights) {
+        KILN_TRY(kiln_buffer_upload(s, m->weights, *offset, t->data, t->nbytes));
+        *out = kiln_tensor_make(m->weights, *offset, t->type, ne0, ne1, 1, 1);
+    }
+    *offset += (t->nbytes + 255) & ~(size_t)255;
+    return KILN_OK;
+}
+
+// Two passes: the first (no buffer yet) only sizes the weights, the second uploads them.
+static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
+                                     size_t *total) {
+    const struct kiln_model_info *c = &m->info;
+    const int64_t q = c->n_head * c->head_dim, kv = c->n_head_kv * c->head_dim;
+    size_t off = 0;
+    KILN_TRY(load_weight(m, s, g, "token_embd.weight", c->n_embd, c->n_vocab, &off, &m->token_embd, false));
+    KILN_TRY(load_weight(m, s, g, "output_norm.weight", c->n_embd, 1, &off, &m->output_norm, false));
+    KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, &off, &m->output, true));
+    for (int64_t l = 0; l < c->n_layer; l++) {
+        struct layer *L = &m->layers[l];
+        char name[96];
+#define W(field, suffix, a, b) \
+        snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, suffix); \
+        KILN_TRY(load_weight(m, s, g, name, a, b, &off, &L->field, false));
+        W(attn_norm, "attn_norm.weight", c->n_embd, 1)
+        W(wq, "attn_q.weight", c->n_embd, q)
+        W(wk, "attn_k.weight", c->n_embd, kv)
+        W(wv, "attn_v.weight", c->n_embd, kv)
+        W(wo, "attn_output.weight", q, c->n_embd)
+        W(ffn_norm, "ffn_norm.weight", c->n_embd, 1)
+        W(wgate, "ffn_gate.weight", c->n_embd, c->n_ff)
+        W(wup, "ffn_up.weight", c->n_embd, c->n_ff)
+        W(wdown, "ffn_down.weight", c->n_ff, c->n_embd)
+#undef W
+    }
+    *total = off;
+    return KILN_OK;
+}
+
+static enum kiln_status read_info(struct kiln_model_info *c, const struct kiln_gguf *g) {
+    const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
+    if (!arch || arch->value.type != KILN_GGUF_STRING || arch->value.str.len != 5 || memcmp(arch->value.str.data, "llama", 5))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: not a llama-architecture model", g->path);
+    KILN_TRY(get_u32(g, "llama.embedding_length", &c->n_embd, -1));
+    KILN_TRY(get_u32(g, "llama.block_count", &c->n_layer, -1));
+    KILN_TRY(get_u32(g, "llama.attention.head_count", &c->n_head, -1));
+    KILN_TRY(get_u32(g, "llama.attention.head_count_kv", &c->n_head_kv, c->n_head));
+    KILN_TRY(get_u32(g, "llama.feed_forward_length", &c->n_ff, -1));
+    KILN_TRY(get_f32(g, "llama.attention.layer_norm_rms_epsilon", &c->rms_eps, NAN));
+    KILN_TRY(get_f32(g, "llama.rope.freq_base", &c->rope_base, 10000.0f));
+    const struct kiln_gguf_tensor *emb = kiln_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb)
+        return kiln_fail(KILN_E_FORMAT, "%s: missing tensor token_embd.weight", g->path);
+    c->n_vocab = emb->ne[1];
+    if (c->n_head <= 0 || c->n_embd % c->n_head || c->n_head_kv <= 0 || c->n_head % c->n_head_kv)
+        return kiln_fail(KILN_E_FORMAT, "%s: %" PRId64 " heads / %" PRId64 " kv heads do not fit %" PRId64 " dims",
+                         g->path, c->n_head, c->n_head_kv, c->n_embd);
+    c->head_dim = c->n_embd / c->n_head;
+    const struct kiln_gguf_kv *name = kiln_gguf_find(g, "general.name");
+    if (name && name->value.type == KILN_GGUF_STRING)
+        snprintf(c->name, sizeof c->name, "%.*s", (int)(name->value.str.len < 63 ? name->value.str.len : 63), name->value.str.data);
+    return KILN_OK;
+}
+
+static size_t align256(size_t x) { return (x + 255) & ~(size_t)255; }
+
+static enum kiln_status plan_activations(struct kiln_model *m) {
+    const struct kiln_model_info *c = &m->info;
+    const int64_t B = c->n_batch, q = c->n_head * c->head_dim, kv = c->n_head_kv * c->head_dim;
+    const struct { struct kiln_tensor *t; enum kiln_type type; int64_t ne0, ne1; } plan[] = {
+        { &m->x, KILN_TYPE_F32, c->n_embd, B }, { &m->cur, KILN_TYPE_F32, c->n_embd, B },
+        { &m->q, KILN_TYPE_F32, q, B }, { &m->k, KILN_TYPE_F32, kv, B }, { &m->v, KILN_TYPE_F32, kv, B },
+        { &m->attn, KILN_TYPE_F32, q, B }, { &m->ffn_g, KILN_TYPE_F32, c->n_ff, B },
+        { &m->ffn_u, KILN_TYPE_F32, c->n_ff, B }, { &m->logits, KILN_TYPE_F32, c->n_vocab, B },
+        { &m->pos, KILN_TYPE_I32, B, 1 }, { &m->ids, KILN_TYPE_I32, B, 1 },
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
+        total += align256(kiln_row_size(plan[i].type, plan[i].ne0) * (size_t)plan[i].ne1);
+    m->info.activation_bytes = total;
+    KILN_TRY(kiln_buffer_alloc(m->dev, total, &m->act));
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+        *plan[i].t = kiln_tensor_make(m->act, off, plan[i].type, plan[i].ne0, plan[i].ne1, 1, 1);
+        off += align256(kiln_row_size(plan[i].type, plan[i].ne0) * (size_t)plan[i].ne1);
+    }
+    return KILN_OK;
+}
+
+static enum kiln_status plan_cache(struct kiln_model *m) {
+    const struct kiln_model_info *c = &m->info;
+    const size_t one = kiln_row_size(KILN_TYPE_F16, c->head_dim) * (size_t)(c->n_ctx * c->n_head_kv);
+    m->info.kv_bytes = 2 * one * (size_t)c->n_layer;
+    KILN_TRY(kiln_buffer_alloc(m->dev, m->info.kv_bytes, &m->cache));
+    for (int64_t l = 0; l < c->n_layer; l++) {
+        m->layers[l].k_cache = kiln_tensor_make(m->cache, (size_t)(2 * l) * one, KILN_TYPE_F16, c->head_dim, c->n_ctx, c->n_head_kv, 1);
+        m->layers[l].v_cache = kiln_tensor_make(m->cache, (size_t)(2 * l + 1) * one, KILN_TYPE_F16, c->head_dim, c->n_ctx, c->n_head_kv, 1);
+    }
+    return KILN_OK;
+}
+
+static enum kiln_status load(struct kiln_model *m, const char *path, int64_t n_ctx, int64_t n_batch) {
+    struct kiln_gguf *g;
+    KILN_TRY(kiln_gguf_open(path, &g));
+    struct kiln_stream *s = NULL;
+    enum kiln_status st = read_info(&m->info, g);
+    m->info.n_ctx = n_ctx;
+    m->info.n_batch = n_batch;
+    if (st == KILN_OK) {
+        m->layers = calloc((size_t)m->info.n_layer, sizeof *m->layers);
+        st = m->layers ? kiln_stream_new(m->dev, &s) : kiln_fail(KILN_E_NOMEM, "out of memory");
+    }
+    size_t total = 0;
+    if (st == KILN_OK)
+        st = load_weights(m, s, g, &total);  // sizing pass (m->weights is NULL)
+    if (st == KILN_OK)
+        st = kiln_buffer_alloc(m->dev, total, &m->weights);
+    if (st == KILN_OK) {
+        m->info.weight_bytes = total;
+        st = load_weights(m, s, g, &total);
+    }
+    if (st == KILN_OK && !m->output.buffer)
+        m->output = m->token_embd;  // tied embeddings
+    if (st == KILN_OK)
+        st = plan_cache(m);
+    if (st == KILN_OK)
+        st = plan_activations(m);
+    if (s) {
+        kiln_stream_sync(s);
+        kiln_stream_free(s);
+    }
+    kiln_gguf_close(g);
+    return st;
+}
+
+enum kiln_status kiln_model_load(const char *path, struct kiln_device *device, int64_t n_ctx,
+                                 int64_t n_batch, struct kiln_model **out) {
+    *out = NULL;
+    if (n_ctx < 1 || n_batch < 1 || n_batch > n_ctx)
+        return kiln_fail(KILN_E_INVALID, "model: need 1 <= batch (%" PRId64 ") <= context (%" PRId64 ")", n_batch, n_ctx);
+    struct kiln_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return kiln_fail(KILN_E_NOMEM, "out of memory");
+    m->dev = device;
+    const enum kiln_status st = load(m, path, n_ctx, n_batch);
+    if (st != KILN_OK) {
+        kiln_model_free(m);
+        return st;
+    }
+    *out = m;
+    return KILN_OK;
+}
+
+void kiln_model_free(struct kiln_model *m) {
+    if (!m)
+        return;
+    kiln_buffer_free(m->weights);
+    kiln_buffer_free(m->cache);
+    kiln_buffer_free(m->act);
+    free(m->layers);
+    free(m);
+}
+
+const struct kiln_model_info *kiln_model_get_info(const struct kiln_model *m) { return &m->info; }
+
+// The first n columns of an activation tensor.
+static struct kiln_tensor cols(const struct kiln_tensor *t, int64_t n) {
+    struct kiln_tensor v = *t;
+    v.ne[1] = n;
+    return v;
+}
+
+// [ne0 = head_dim, heads, n] view of a [heads*head_dim, n] activation.
+static struct kiln_tensor heads_view(const struct kiln_tensor *t, int64_t head_dim, int64_t heads, int64_t n) {
+    struct kiln_tensor v = *t;
+    v.ne[0] = head_dim;
+    v.ne[1] = heads;
+    v.ne[2] = n;
+    v.nb[1] = v.nb[0] * (size_t)head_dim;
+    v.nb[2] = v.nb[1] * (size_t)heads;
+    return v;
+}
+
+// [head_dim, n, heads] view (attention's q/out layout) of a [heads*head_dim, n] activation.
+static struct kiln_tensor attn_view(const struct kiln_tensor *t, int64_t head_dim, int64_t heads, int64_t n) {
+    struct kiln_tensor v = heads_view(t, head_dim, heads, n);
+    v.ne[1] = n;
+    v.ne[2] = heads;
+    const size_t tok = v.nb[2];
+    v.nb[2] = v.nb[1];
+    v.nb[1] = tok;
+    return v;
+}
+
+// Cache positions [pos0, pos0 + n) of every kv head, as [head_dim, heads, n] (the k/v layout).
+static struct kiln_tensor cache_write_view(const struct kiln_tensor *cache, int64_t pos0, int64_t n) {
+    struct kiln_tensor v = *cache;
+    v.offset += (size_t)pos0 * cache->nb[1];
+    v.ne[1] = cache->ne[2];
+    v.ne[2] = n;
+    v.nb[1] = cache->nb[2];
+    v.nb[2] = cache->nb[1];
+    return v;
+}
+
+static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *s, const struct layer *L,
+                                      int64_t n, int64_t pos0) {
+    const struct kiln_model_info *c = &m->info;
+    struct kiln_tensor x = cols(&m->x, n), cur = cols(&m->cur, n), q = cols(&m->q, n), k = cols(&m->k, n);
+    struct kiln_tensor v = cols(&m->v, n), attn = cols(&m->attn, n), g = cols(&m->ffn_g, n), u = cols(&m->ffn_u, n);
+    struct kiln_tensor pos = m->pos;
+    pos.ne[0] = n;
+    const struct kiln_rope_params rope = { .mode = KILN_ROPE_NORMAL, .n_dims = (int32_t)c->head_dim,
+                                           .theta_base = c->rope_base };
+    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->attn_norm, c->rms_eps));
+    KILN_TRY(kiln_matmul(s, &q, &L->wq, &cur, NULL));
+    KILN_TRY(kiln_matmul(s, &k, &L->wk, &cur, NULL));
+    KILN_TRY(kiln_matmul(s, &v, &L->wv, &cur, NULL));
+    const struct kiln_tensor qh = heads_view(&q, c->head_dim, c->n_head, n);
+    const struct kiln_tensor kh = heads_view(&k, c->head_dim, c->n_head_kv, n);
+    KILN_TRY(kiln_rope(s, &qh, &qh, &pos, &rope));
+    KILN_TRY(kiln_rope(s, &kh, &kh, &pos, &rope));
+    const struct kiln_tensor vh = heads_view(&v, c->head_dim, c->n_head_kv, n);
+    const struct kiln_tensor kdst = cache_write_view(&L->k_cache, pos0, n), vdst = cache_write_view(&L->v_cache, pos0, n);
+    KILN_TRY(kiln_copy(s, &kdst, &kh));
+    KILN_TRY(kiln_copy(s, &vdst, &vh));
+    struct kiln_tensor kc = L->k_cache, vc = L->v_cache;
+    kc.ne[1] = vc.ne[1] = pos0 + n;
+    const struct kiln_tensor qa = attn_view(&q, c->head_dim, c->n_head, n), oa = attn_view(&attn, c->head_dim, c->n_head, n);
+    const struct kiln_attention_params ap = { .scale = 1.0f / sqrtf((float)c->head_dim), .pos0 = (int32_t)pos0, .causal = true };
+    KILN_TRY(kiln_attention(s, &oa, &qa, &kc, &vc, &ap, NULL));
+    KILN_TRY(kiln_matmul(s, &cur, &L->wo, &attn, NULL));
+    KILN_TRY(kiln_add(s, &x, &x, &cur));
+    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->ffn_norm, c->rms_eps));
+    KILN_TRY(kiln_matmul(s, &g, &L->wgate, &cur, NULL));
+    KILN_TRY(kiln_matmul(s, &u, &L->wup, &cur, NULL));
+    KILN_TRY(kiln_swiglu(s, &g, &g, &u));
+    KILN_TRY(kiln_matmul(s, &cur, &L->wdown, &g, NULL));
+    return kiln_add(s, &x, &x, &cur);
+}
+
+enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
+                                    int64_t n, int64_t pos0, float *logits, bool last_only) {
+    const struct kiln_model_info *c = &m->info;
+    if (n < 1 || n > c->n_batch)
+        return kiln_fail(KILN_E_INVALID, "model: %" PRId64 " tokens in a batch of at most %" PRId64, n, c->n_batch);
+    if (pos0 < 0 || pos0 + n > c->n_ctx)
+        return kiln_fail(KILN_E_INVALID, "model: positions %" PRId64 "..%" PRId64 " past the context of %" PRId64,
+                         pos0, pos0 + n - 1, c->n_ctx);
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->n_vocab)
+            return kiln_fail(KILN_E_INVALID, "model: token %d at %" PRId64 " is outside the vocabulary of %" PRId64,
+                             tokens[i], i, c->n_vocab);
+    int32_t *positions = malloc(sizeof(int32_t) * (size_t)n);
+    if (!positions)
+        return kiln_fail(KILN_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++)
+        positions[i] = (int32_t)(pos0 + i);
+    enum kiln_status st = kiln_buffer_upload(s, m->act, m->pos.offset, positions, sizeof(int32_t) * (size_t)n);
+    free(positions);
+    if (st == KILN_OK)
+        st = kiln_buffer_upload(s, m->act, m->ids.offset, tokens, sizeof(int32_t) * (size_t)n);
+    KILN_TRY(st);
+    struct kiln_tensor ids = m->ids, x = cols(&m->x, n), cur = cols(&m->cur, n), out = cols(&m->logits, n);
+    ids.ne[0] = n;
+    KILN_TRY(kiln_get_rows(s, &x, &m->token_embd, &ids));
+    for (int64_t l = 0; l < c->n_layer; l++)
+        KILN_TRY(layer_forward(m, s, &m->layers[l], n, pos0));
+    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &m->output_norm, c->rms_eps));
+    if (last_only) {  // only the last token's logits are needed (decode, benchmarks)
+        struct kiln_tensor last = cur, lg = out;
+        last.offset += (size_t)(n - 1) * cur.nb[1];
+        last.ne[1] = lg.ne[1] = 1;
+        KILN_TRY(kiln_matmul(s, &lg, &m->output, &last, NULL));
+        return logits ? kiln_buffer_download(s, m->act, lg.offset, logits, sizeof(float) * (size_t)c->n_vocab) : KILN_OK;
+    }
+    KILN_TRY(kiln_matmul(s, &out, &m->output, &cur, NULL));
+    return logits ? kiln_buffer_download(s, m->act, out.offset, logits, sizeof(float) * (size_t)(c->n_vocab * n)) : KILN_OK;
+}

@@ -1,0 +1,31 @@
+// The Llama-family model runner: a GGUF model loaded onto one device through the dispatch
+// layer, memory planned once (weights, an f16 K/V cache, activations for the largest batch),
+// and the forward pass built from kiln's ops — batches (prefill) and single tokens (decode)
+// take the same path.
+#pragma once
+
+#include <stdint.h>
+
+#include "backends/ops.h"
+
+struct kiln_model;
+
+struct kiln_model_info {
+    int64_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, head_dim, n_ctx, n_batch;
+    float rms_eps, rope_base;
+    uint64_t weight_bytes, kv_bytes, activation_bytes;
+    char name[64];
+};
+
+// Loads `path` (llama architecture) onto `device` with a context of n_ctx tokens and batches of
+// up to n_batch tokens. Errors name the file and the missing/mistyped key or tensor.
+enum kiln_status kiln_model_load(const char *path, struct kiln_device *device, int64_t n_ctx,
+                                 int64_t n_batch, struct kiln_model **out);
+void kiln_model_free(struct kiln_model *m);
+const struct kiln_model_info *kiln_model_get_info(const struct kiln_model *m);
+
+// Runs tokens[0..n) at positions pos0.. (the K/V cache must hold pos0 + n), enqueued on `s`.
+// With `logits` (n x n_vocab floats, row per token) the logits are downloaded (a sync);
+// `last_only` downloads only the last token's row into logits[0..n_vocab).
+enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
+                                    int64_t n, int64_t pos0, float *logits, bool last_only);

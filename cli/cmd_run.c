@@ -1,0 +1,137 @@
+// kiln run MODEL.gguf --tokens 1,2,3 [--logits FILE] [--greedy N]: the forward pass on given
+// token ids, with the final logits written raw (f32 LE, n_tokens x n_vocab) so it can be checked
+// from outside; --greedy appends N argmax tokens, decoding one at a time.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/model.h"
+#include "cli/args.h"
+
+static void help(void) {
+    printf("usage: kiln run MODEL.gguf --tokens ID,ID,... [--logits FILE] [--greedy N]\n"
+           "                [--ctx N] [--backend DEV] [--threads N]\n"
+           "\n"
+           "Runs a llama-architecture GGUF on the given token ids in one batch and prints the\n"
+           "argmax of the last position. --logits writes every position's logits (f32 LE,\n"
+           "n_tokens x n_vocab) to FILE; --greedy N then decodes N more tokens one at a time.\n");
+}
+
+static int parse_tokens(const char *text, int32_t *out, int max) {
+    int n = 0;
+    for (const char *p = text; *p && n < max;) {
+        char *end;
+        const long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 0x7fffffff)
+            return -1;
+        out[n++] = (int32_t)v;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return n;
+}
+
+static int32_t argmax(const float *x, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return (int32_t)best;
+}
+
+int kiln_cmd_run(int argc, char **argv) {
+    struct kiln_common_options o = { 0 };
+    const char *path = NULL, *tokens_text = NULL, *logits_path = NULL;
+    long greedy = 0, ctx = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        bool err = false;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            help();
+            return KILN_EXIT_OK;
+        } else if (kiln_arg_value(argc, argv, &i, "--tokens", &v, &err)) {
+            tokens_text = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--logits", &v, &err)) {
+            logits_path = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--greedy", &v, &err)) {
+            if (err || !kiln_arg_int("run", "--greedy", v, 0, 100000, &greedy))
+                return KILN_EXIT_USAGE;
+        } else if (kiln_arg_value(argc, argv, &i, "--ctx", &v, &err)) {
+            if (err || !kiln_arg_int("run", "--ctx", v, 1, 1 << 20, &ctx))
+                return KILN_EXIT_USAGE;
+        } else if (argv[i][0] != '-' && !path) {
+            path = argv[i];
+        } else {
+            const int r = kiln_common_option("run", argc, argv, &i, &o);
+            if (r <= 0) {
+                if (r == 0)
+                    fprintf(stderr, "kiln run: unexpected '%s' (see kiln run --help)\n", argv[i]);
+                return KILN_EXIT_USAGE;
+            }
+        }
+        if (err)
+            return KILN_EXIT_USAGE;
+    }
+    static int32_t tokens[65536];
+    const int n = tokens_text ? parse_tokens(tokens_text, tokens, 65536) : -1;
+    if (!path || n < 1) {
+        fprintf(stderr, "kiln run: expected MODEL.gguf --tokens ID,ID,... (see kiln run --help)\n");
+        return KILN_EXIT_USAGE;
+    }
+    if (!kiln_start("run", &o))
+        return KILN_EXIT_FAIL;
+    struct kiln_device *dev = NULL;
+    for (int i = 0; i < kiln_device_count() && !dev; i++)
+        if (kiln_device_selected(&o, kiln_device_get(i)))
+            dev = kiln_device_get(i);
+    struct kiln_model *m = NULL;
+    struct kiln_stream *s = NULL;
+    float *logits = NULL;
+    int rc = KILN_EXIT_FAIL;
+    const int64_t n_ctx = ctx ? ctx : n + greedy;
+    if (!dev) {
+        fprintf(stderr, "kiln run: no device matches --backend %s\n", o.backends);
+    } else if (kiln_model_load(path, dev, n_ctx, n, &m) != KILN_OK || kiln_stream_new(dev, &s) != KILN_OK) {
+        fprintf(stderr, "kiln run: %s\n", kiln_last_error());
+    } else {
+        const int64_t V = kiln_model_get_info(m)->n_vocab;
+        logits = malloc(sizeof(float) * (size_t)(V * n));
+        enum kiln_status st = logits ? kiln_model_forward(m, s, tokens, n, 0, logits, false)
+                                     : kiln_fail(KILN_E_NOMEM, "out of memory");
+        if (st == KILN_OK && logits_path) {
+            char tmp[4096];
+            snprintf(tmp, sizeof tmp, "%s.tmp-%d", logits_path, (int)getpid());
+            FILE *f = fopen(tmp, "wb");
+            const bool ok = f && fwrite(logits, sizeof(float), (size_t)(V * n), f) == (size_t)(V * n);
+            if (f && fclose(f) != 0)
+                st = kiln_fail(KILN_E_IO, "writing %s failed", logits_path);
+            if (!ok || rename(tmp, logits_path) != 0) {
+                remove(tmp);
+                st = kiln_fail(KILN_E_IO, "cannot write %s: %s", logits_path, strerror(errno));
+            }
+        }
+        if (st == KILN_OK) {
+            int32_t next = argmax(logits + (size_t)(n - 1) * (size_t)V, V);
+            printf("argmax after %d tokens: %d\n", n, next);
+            for (long g = 0; g < greedy && st == KILN_OK; g++) {
+                st = kiln_model_forward(m, s, &next, 1, n + g, logits, true);
+                printf("%s%d", g ? "," : "greedy: ", next);
+                next = argmax(logits, V);
+            }
+            if (greedy)
+                printf("\n");
+        }
+        if (st == KILN_OK)
+            rc = KILN_EXIT_OK;
+        else
+            fprintf(stderr, "kiln run: %s\n", kiln_last_error());
+    }
+    free(logits);
+    kiln_stream_free(s);
+    kiln_model_free(m);
+    kiln_shutdown();
+    return rc;
+}
