@@ -287,3 +287,60 @@ enum kiln_status kiln_gbench_save(const cJSON *doc, const char *path) {
     cJSON_free(text);
     return st;
 }
+
+void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *label, int family,
+                           const struct kiln_model_bench *b, double model_bytes, double kv_bytes,
+                           const struct kiln_ceilings *ceilings) {
+    struct kiln_bench_entry e = { .family = family, .r = { .reps = b->reps } };
+    snprintf(e.run_name, sizeof e.run_name, "%s", run_name);
+    const bool decode = !strncmp(b->test, "tg", 2);
+    enum { F_REAL, F_BPS, F_ROOF, F_TPS, F_TTFT, NF };
+    double cols[NF][KILN_BENCH_MAX_REPS];
+    for (int i = 0; i < b->reps; i++) {
+        const double t = b->seconds[i], tps = (double)b->tokens / t;
+        cols[F_REAL][i] = t;
+        cols[F_BPS][i] = decode ? b->bytes_per_token * tps : model_bytes / t;
+        cols[F_ROOF][i] = ceilings && ceilings->valid && ceilings->read_bw > 0 ? cols[F_BPS][i] / ceilings->read_bw : 0.0;
+        cols[F_TPS][i] = tps;
+        cols[F_TTFT][i] = decode ? t / (double)b->tokens : t;
+    }
+    static const char *const aggs[] = { "mean", "median", "stddev", "cv" };
+    for (int k = -b->reps; k < (b->reps >= 2 ? 4 : 0); k++) {  // k < 0: repetition -k-1
+        const bool agg = k >= 0;
+        char name[240];
+        snprintf(name, sizeof name, agg ? "%s_%s" : "%s", run_name, agg ? aggs[k] : "");
+        cJSON *o = entry_head(name, &e, agg ? "aggregate" : "iteration");
+        double v[NF];
+        if (agg) {
+            add_int(o, "threads", 1);
+            cJSON_AddStringToObject(o, "aggregate_name", aggs[k]);
+            cJSON_AddStringToObject(o, "aggregate_unit", k == 3 ? "percentage" : "time");
+            for (int f = 0; f < NF; f++) {
+                const struct kiln_stats s = kiln_stats_compute(cols[f], b->reps);
+                v[f] = k == 0 ? s.mean : k == 1 ? s.median : k == 2 ? s.stddev : s.cv;
+            }
+            add_int(o, "iterations", b->reps);
+        } else {
+            const int i = -k - 1;
+            add_int(o, "repetition_index", i);
+            add_int(o, "threads", 1);
+            for (int f = 0; f < NF; f++)
+                v[f] = cols[f][i];
+            add_int(o, "iterations", 1);
+        }
+        const double scale = agg && k == 3 ? 1.0 : 1e3;
+        add_double(o, "real_time", v[F_REAL] * scale);
+        add_double(o, "cpu_time", v[F_REAL] * scale);
+        cJSON_AddStringToObject(o, "time_unit", "ms");
+        add_double(o, "bytes_per_second", v[F_BPS]);
+        add_double(o, "kv_bytes", kv_bytes);
+        add_double(o, "memory_peak_bytes", (double)b->device_peak);
+        add_double(o, "model_bytes", model_bytes);
+        add_double(o, "roofline_fraction", v[F_ROOF]);
+        add_double(o, "rss_peak_bytes", (double)b->rss_peak);
+        add_double(o, "tokens_per_second", v[F_TPS]);
+        add_double(o, "ttft", v[F_TTFT]);
+        cJSON_AddStringToObject(o, "label", label);
+        cJSON_AddItemToArray(benchmarks, o);
+    }
+}

@@ -38,3 +38,15 @@ enum kiln_status kiln_gbench_check_writable(const char *path);
 
 // A double as GB prints it ("%.16e"), or "null".
 void kiln_gbench_format_double(double v, char *buf, size_t size);
+
+#include "bench/bench_model.h"
+
+// A model benchmark's entries (`model/<model>/<type>/<device>/pp512`): one per repetition
+// (an iteration = the whole test: ppN's prompt or tgN's N decode steps; times in ms, cpu_time =
+// real_time) and the four aggregates. Counters: bytes_per_second (decode: bytes a token reads x
+// tokens/s), kv_bytes, memory_peak_bytes (kiln's device peak), model_bytes, roofline_fraction
+// (decode: of the read bandwidth), rss_peak_bytes, tokens_per_second, ttft (seconds to the first
+// token: the prompt for ppN, one step for tgN).
+void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *label, int family,
+                           const struct kiln_model_bench *b, double model_bytes, double kv_bytes,
+                           const struct kiln_ceilings *ceilings);

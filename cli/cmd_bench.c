@@ -23,6 +23,7 @@ struct bench_options {
 static void help(void) {
     printf("usage: kiln bench ops      [options]   time matmul, attention, dequant per type\n"
            "       kiln bench roofline [options]   measure read/copy bandwidth and peak FMA\n"
+           "       kiln bench model    MODEL.gguf | --preset NAME   tokens/s (kiln bench model --help)\n"
            "\n"
            "Every timed kernel is first checked against the reference on that very shape (a\n"
            "failing kernel is reported, never timed). Iteration counts grow until a repetition\n"
@@ -219,12 +220,14 @@ static int validate_shape(const struct bench_options *o) {
 }
 
 int kiln_cmd_bench(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "model"))
+        return kiln_cmd_bench_model(argc - 1, argv + 1);
     if (argc < 2 || (strcmp(argv[1], "ops") && strcmp(argv[1], "roofline"))) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
             help();
             return KILN_EXIT_OK;
         }
-        fprintf(stderr, "kiln bench: expected 'ops' or 'roofline' (see kiln bench --help)\n");
+        fprintf(stderr, "kiln bench: expected 'ops', 'roofline' or 'model' (see kiln bench --help)\n");
         return KILN_EXIT_USAGE;
     }
     struct bench_options o = { .cfg = kiln_bench_config_default() };

@@ -15,6 +15,8 @@ CONTEXT_ORDER = ["date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "
                  "aslr_enabled", "caches", "load_avg", "library_version", "library_build_type",
                  "json_schema_version"]
 COUNTERS = ["bytes_per_second", "flops", "items_per_second", "nmse", "roofline_fraction"]
+MODEL_COUNTERS = ["bytes_per_second", "kv_bytes", "memory_peak_bytes", "model_bytes", "roofline_fraction",
+                  "rss_peak_bytes", "tokens_per_second", "ttft"]
 failures = []
 
 
@@ -81,8 +83,9 @@ def check_entry(e, path):
         msg = "error_message" if e.get("error_occurred") else "skip_message"
         check(isinstance(e.get(msg), str) and e[msg], f"{where}: {msg}")
         return
-    counters = [k for k in e if k in COUNTERS]
-    check(counters == sorted(counters) and set(counters) == set(COUNTERS), f"{where}: counters {counters}")
+    want = MODEL_COUNTERS if e["run_name"].startswith("model/") else COUNTERS
+    counters = [k for k in e if k in want]
+    check(counters == sorted(counters) and set(counters) == set(want), f"{where}: counters {counters}")
     check(all(is_num(e[k]) for k in counters), f"{where}: counters must be numbers")
     check(isinstance(e.get("label"), str), f"{where}: label")
 
@@ -136,6 +139,12 @@ def main():
                "--min-time", "0.001", "--repetitions", "1", "--no-roofline", "--json", f"{work}/one.json"],
               f"{work}/one.json")
     check_file(one)
+    model = run([kiln, "bench", "model", "--preset", "tiny", "-p", "16", "-n", "4", "-r", "3", "--no-roofline",
+                 "--json", f"{work}/model.json"], f"{work}/model.json")
+    check_file(model)
+    names = [e["name"] for e in json.load(open(model))["benchmarks"]]
+    check("model/tiny/q4_0/cpu/pp16" in names and "model/tiny/q4_0/cpu/tg4_median" in names,
+          f"model entries named as expected: {names[:3]}")
     roof = run([kiln, "bench", "roofline", "--min-time", "0.01", "--repetitions", "2",
                 "--json", f"{work}/roofline.json"], f"{work}/roofline.json")
     check_file(roof)

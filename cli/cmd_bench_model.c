@@ -1,0 +1,230 @@
+// kiln bench model: argument parsing and the table; the measuring is bench/bench_model.c.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/gbench_json.h"
+#include "bench/stats.h"
+#include "cli/args.h"
+#include "quant/convert.h"
+#include "quant/synth.h"
+
+static void help(void) {
+    printf("usage: kiln bench model MODEL.gguf [options]\n"
+           "       kiln bench model --preset NAME [--type T] [options]\n"
+           "\n"
+           "Tokens/s in llama-bench's convention: ppN prefills N tokens in one batch, tgN decodes N\n"
+           "tokens one at a time, both after -d tokens already in the context. With --preset, a\n"
+           "synthetic model of that shape (kiln synth) is converted to --type (default q4_0) first.\n"
+           "Reports tokens/s (mean +- stddev over -r repetitions), time to first token, model and\n"
+           "K/V bytes, kiln's device memory peak and the process's peak RSS, and for decode the\n"
+           "fraction of the read bandwidth (measured in the same run) a token's bytes reach.\n"
+           "\n"
+           "  -p N           prompt tokens (default 512; 0 = none)\n"
+           "  -n N           generated tokens (default 128; 0 = none)\n"
+           "  -d N           context depth before the test (default 0)\n"
+           "  -r N           repetitions (default 5)\n"
+           "  --preset NAME  %s\n"
+           "  --type T       weight type of the preset model (default q4_0)\n"
+           "  --backend DEV, --threads N, --json FILE, --no-roofline\n",
+           kiln_llama_preset_names());
+}
+
+struct opts {
+    struct kiln_common_options common;
+    const char *model, *preset, *json;
+    enum kiln_type type;
+    enum kiln_convert_mix mix;
+    long pp, tg, depth, reps;
+    bool no_roofline;
+};
+
+static int parse(int argc, char **argv, struct opts *o) {
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        bool err = false;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            help();
+            return 1;
+        } else if (!strcmp(argv[i], "--no-roofline")) {
+            o->no_roofline = true;
+        } else if (kiln_arg_value(argc, argv, &i, "-p", &v, &err)) {
+            if (err || !kiln_arg_int("bench model", "-p", v, 0, 1 << 20, &o->pp)) return -1;
+        } else if (kiln_arg_value(argc, argv, &i, "-n", &v, &err)) {
+            if (err || !kiln_arg_int("bench model", "-n", v, 0, 1 << 20, &o->tg)) return -1;
+        } else if (kiln_arg_value(argc, argv, &i, "-d", &v, &err)) {
+            if (err || !kiln_arg_int("bench model", "-d", v, 0, 1 << 22, &o->depth)) return -1;
+        } else if (kiln_arg_value(argc, argv, &i, "-r", &v, &err)) {
+            if (err || !kiln_arg_int("bench model", "-r", v, 1, KILN_BENCH_MAX_REPS, &o->reps)) return -1;
+        } else if (kiln_arg_value(argc, argv, &i, "--preset", &v, &err)) {
+            o->preset = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--type", &v, &err)) {
+            if (!err && !kiln_convert_parse_type(v, &o->type, &o->mix)) {
+                fprintf(stderr, "kiln bench model: unknown type '%s'\n", v);
+                return -1;
+            }
+        } else if (kiln_arg_value(argc, argv, &i, "--json", &v, &err)) {
+            o->json = v;
+        } else if (argv[i][0] != '-' && !o->model) {
+            o->model = argv[i];
+        } else {
+            const int r = kiln_common_option("bench model", argc, argv, &i, &o->common);
+            if (r <= 0) {
+                if (r == 0)
+                    fprintf(stderr, "kiln bench model: unknown option '%s' (see kiln bench model --help)\n", argv[i]);
+                return -1;
+            }
+        }
+        if (err)
+            return -1;
+    }
+    if (!o->model == !o->preset) {
+        fprintf(stderr, "kiln bench model: give a MODEL.gguf or --preset NAME (see kiln bench model --help)\n");
+        return -1;
+    }
+    if (!o->pp && !o->tg) {
+        fprintf(stderr, "kiln bench model: -p and -n are both 0: nothing to measure\n");
+        return -1;
+    }
+    return 0;
+}
+
+// --preset: synthesize and convert into a temporary folder; returns the GGUF path.
+static enum kiln_status make_preset(const struct opts *o, char *dir, size_t dir_size, char *gguf, size_t size) {
+    struct kiln_llama_config c;
+    if (!kiln_llama_preset(o->preset, &c))
+        return kiln_fail(KILN_E_INVALID, "unknown preset '%s' (%s)", o->preset, kiln_llama_preset_names());
+    snprintf(c.name, sizeof c.name, "%s", o->preset);
+    snprintf(dir, dir_size, "/tmp/kiln-bench-XXXXXX");
+    if (!mkdtemp(dir))
+        return kiln_fail(KILN_E_IO, "cannot make a temporary folder: %s", strerror(errno));
+    char hf[600];
+    snprintf(hf, sizeof hf, "%s/hf", dir);
+    KILN_TRY(kiln_synth_write(&c, hf, 1));
+    snprintf(gguf, size, "%s/model.gguf", dir);
+    const struct kiln_convert_options co = { .type = o->type, .mix = o->mix, .progress = 0 };
+    fprintf(stderr, "bench model: converting a synthetic %s to %s...\n", o->preset, kiln_type_name(o->type));
+    const int saved = dup(1);  // the converter's table goes nowhere here
+    fflush(stdout);
+    freopen("/dev/null", "w", stdout);
+    const enum kiln_status st = kiln_convert_hf(hf, gguf, &co);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    return st;
+}
+
+static void cleanup(const char *dir) {
+    if (!dir[0])
+        return;
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "note: could not remove %s\n", dir);
+}
+
+int kiln_cmd_bench_model(int argc, char **argv) {
+    struct opts o = { .type = KILN_TYPE_Q4_0, .pp = 512, .tg = 128, .reps = 5 };
+    const int p = parse(argc, argv, &o);
+    if (p)
+        return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
+    if (kiln_gbench_check_writable(o.json) != KILN_OK) {
+        fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+        return KILN_EXIT_FAIL;
+    }
+    char dir[512] = "", gguf[700];
+    if (o.preset && make_preset(&o, dir, sizeof dir, gguf, sizeof gguf) != KILN_OK) {
+        fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+        cleanup(dir);
+        return KILN_EXIT_FAIL;
+    }
+    const char *path = o.preset ? gguf : o.model;
+    if (!kiln_start("bench model", &o.common)) {
+        cleanup(dir);
+        return KILN_EXIT_FAIL;
+    }
+    cJSON *list = cJSON_CreateArray();
+    struct kiln_ceilings ceil[16] = { 0 };
+    struct kiln_gbench_device devs[16];
+    int n_devs = 0, rc = KILN_EXIT_OK, family = 0;
+    printf("| %-22s | %9s | %8s | %-7s | %7s | %-14s | %18s |\n", "model", "size", "params", "backend", "threads",
+           "test", "t/s");
+    printf("|------------------------|----------:|---------:|---------|--------:|----------------|-------------------:|\n");
+    for (int i = 0; i < kiln_device_count() && rc == KILN_EXIT_OK && n_devs < 16; i++) {
+        struct kiln_device *dev = kiln_device_get(i);
+        if (!kiln_device_selected(&o.common, dev))
+            continue;
+        struct kiln_stream *s = NULL;
+        struct kiln_model *m = NULL;
+        const int64_t batch = o.pp > 0 ? o.pp : 512, ctx = o.depth + (o.pp > o.tg ? o.pp : o.tg) + 1;
+        if (kiln_stream_new(dev, &s) != KILN_OK || kiln_model_load(path, dev, ctx, batch < ctx ? batch : ctx, &m) != KILN_OK) {
+            fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+            rc = KILN_EXIT_FAIL;
+        }
+        devs[n_devs] = (struct kiln_gbench_device){ kiln_device_info(dev)->name, &ceil[n_devs] };
+        struct kiln_probe_result probes[3];
+        if (rc == KILN_EXIT_OK && !o.no_roofline && kiln_roofline_measure(s, &(struct kiln_bench_config){
+                .min_time = 0.05, .warmup_time = 0.02, .min_reps = 3, .max_reps = 3, .timeout = 10 }, &ceil[n_devs], probes) != KILN_OK)
+            fprintf(stderr, "note: roofline not measured: %s\n", kiln_last_error());
+        for (int t = 0; t < 2 && rc == KILN_EXIT_OK; t++) {
+            if ((t == 0 && !o.pp) || (t == 1 && !o.tg))
+                continue;
+            struct kiln_model_bench b;
+            if (kiln_model_bench_run(m, s, t == 0 ? o.pp : 0, t == 1 ? o.tg : 0, o.depth, (int)o.reps, &b) != KILN_OK) {
+                fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+                rc = KILN_EXIT_FAIL;
+                break;
+            }
+            const struct kiln_model_info *c = kiln_model_get_info(m);
+            double tps[KILN_BENCH_MAX_REPS];
+            for (int r = 0; r < b.reps; r++)
+                tps[r] = (double)b.tokens / b.seconds[r];
+            const struct kiln_stats st = kiln_stats_compute(tps, b.reps);
+            const double params = (double)c->n_vocab * c->n_embd * 2 + (double)c->n_layer *
+                (2.0 * c->n_embd * c->n_head * c->head_dim + 2.0 * c->n_embd * c->n_head_kv * c->head_dim + 3.0 * c->n_embd * c->n_ff);
+            char tps_text[40];
+            snprintf(tps_text, sizeof tps_text, "%.2f +- %.2f", st.mean, st.stddev);
+            char size[24], count[24];
+            if (c->weight_bytes >= (1ull << 30))
+                snprintf(size, sizeof size, "%.2f GiB", (double)c->weight_bytes / 1073741824.0);
+            else
+                snprintf(size, sizeof size, "%.2f MiB", (double)c->weight_bytes / 1048576.0);
+            snprintf(count, sizeof count, params >= 1e9 ? "%.2f B" : "%.2f M", params >= 1e9 ? params / 1e9 : params / 1e6);
+            printf("| %-22.22s | %9s | %8s | %-7s | %7d | %-14s | %18s |\n", c->name[0] ? c->name : "model", size,
+                   count, kiln_device_info(dev)->name, kiln_device_info(dev)->n_threads, b.test, tps_text);
+            char run_name[300], label[200];
+            const char *space = strchr(b.test, ' ');
+            snprintf(run_name, sizeof run_name, "model/%s/%s/%s/%.*s%s%s", o.preset ? o.preset : c->name,
+                     o.preset ? kiln_type_name(o.type) : "gguf", kiln_device_info(dev)->name,
+                     space ? (int)(space - b.test) : (int)strlen(b.test), b.test, space ? "/d:" : "",
+                     space ? space + 4 : "");
+            snprintf(label, sizeof label, "%s; %.1f MiB weights, %.1f MiB K/V, peak RSS %.1f MiB", b.test,
+                     c->weight_bytes / 1048576.0, c->kv_bytes / 1048576.0, b.rss_peak / 1048576.0);
+            kiln_gbench_add_model(list, run_name, label, family++, &b, (double)c->weight_bytes, (double)c->kv_bytes,
+                                  &ceil[n_devs]);
+            if (t == 1 && ceil[n_devs].valid)
+                printf("  decode: %.1f MiB per token, %.2f GB/s = %.0f%% of the %.2f GB/s read bandwidth\n",
+                       b.bytes_per_token / 1048576.0, b.bytes_per_token * st.median / 1e9,
+                       100 * b.bytes_per_token * st.median / ceil[n_devs].read_bw, ceil[n_devs].read_bw / 1e9);
+        }
+        kiln_model_free(m);
+        kiln_stream_free(s);
+        n_devs++;
+    }
+    if (rc == KILN_EXIT_OK && o.json) {
+        cJSON *doc = kiln_gbench_new(argv[0], devs, n_devs);
+        cJSON_ReplaceItemInObject(doc, "benchmarks", list);
+        list = NULL;
+        if (kiln_gbench_save(doc, o.json) != KILN_OK) {
+            fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+            rc = KILN_EXIT_FAIL;
+        }
+        cJSON_Delete(doc);
+    }
+    cJSON_Delete(list);
+    kiln_shutdown();
+    cleanup(dir);
+    return rc;
+}
