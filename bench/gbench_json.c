@@ -305,7 +305,7 @@ void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *
         cols[F_TTFT][i] = decode ? t / (double)b->tokens : t;
     }
     static const char *const aggs[] = { "mean", "median", "stddev", "cv" };
-    for (int k = -b->reps; k < (b->reps >= 2 ? 4 : 0); k++) {  // k < 0: repetition -k-1
+    for (int k = -b->reps; k < (b->reps >= 2 ? 4 : 0); k++) {  // k < 0: repetitions, k >= 0: aggregates
         const bool agg = k >= 0;
         char name[240];
         snprintf(name, sizeof name, agg ? "%s_%s" : "%s", run_name, agg ? aggs[k] : "");
@@ -321,7 +321,7 @@ void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *
             }
             add_int(o, "iterations", b->reps);
         } else {
-            const int i = -k - 1;
+            const int i = k + b->reps;  // k runs -reps .. -1: repetitions 0 .. reps-1 in order
             add_int(o, "repetition_index", i);
             add_int(o, "threads", 1);
             for (int f = 0; f < NF; f++)
