@@ -47,3 +47,4 @@ int kiln_cmd_quantize(int argc, char **argv);
 int kiln_cmd_synth(int argc, char **argv);
 int kiln_cmd_run(int argc, char **argv);
 int kiln_cmd_bench_model(int argc, char **argv);
+int kiln_cmd_eval(int argc, char **argv);

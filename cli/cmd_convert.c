@@ -6,6 +6,9 @@
 #include "cli/args.h"
 #include "quant/convert.h"
 #include "quant/synth.h"
+#include "bench/eval.h"
+#include "bench/rng.h"
+#include <unistd.h>
 
 static const char *const TYPES = "f32, f16, bf16, q8_0, q6_K, q5_K, q5_1, q5_0, q4_K, q4_1, q4_0, q3_K, q2_K; "
                                  "mixes q5_k_m, q4_k_m (llama.cpp's rules)";
@@ -24,6 +27,9 @@ static void help_convert(void) {
            "After writing, each tensor's error (RMSE relative to its RMS) is printed.\n"
            "The output is written to a temporary name and renamed when complete.\n"
            "\n"
+           "  --eval         then measure what the quantization costs: the model converted\n"
+           "                 unquantized (f32) against OUT (kiln eval: KL, top-1, delta-p)\n"
+           "\n"
            "  types: %s\n", TYPES);
 }
 
@@ -38,6 +44,8 @@ static void help_synth(void) {
 }
 
 // Parses the options shared by convert and quantize; positional arguments go to pos[].
+static bool eval_after;
+
 static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_options *o,
                  const char **out, const char **pos, int max_pos, int *n_pos) {
     for (int i = 1; i < argc; i++) {
@@ -47,6 +55,8 @@ static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_opt
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             help_convert();
             return 1;
+        } else if (!strcmp(argv[i], "--eval")) {
+            eval_after = true;
         } else if (!strcmp(argv[i], "--dry-run")) {
             o->dry_run = true;
         } else if (!strcmp(argv[i], "--progress")) {
@@ -99,7 +109,35 @@ int kiln_cmd_convert(int argc, char **argv) {
         fprintf(stderr, "kiln convert: expected HF_DIR -o OUT.gguf (see kiln convert --help)\n");
         return KILN_EXIT_USAGE;
     }
-    return finish("convert", kiln_convert_hf(pos[0], out, &o));
+    enum kiln_status s = kiln_convert_hf(pos[0], out, &o);
+    if (s == KILN_OK && eval_after && !o.dry_run) {
+        // The unquantized reference: the same folder converted to f32 (exact for any source).
+        char ref[4200];
+        snprintf(ref, sizeof ref, "%s.eval-ref-%d.gguf", out, (int)getpid());
+        const struct kiln_convert_options ro = { .type = KILN_TYPE_F32, .threads = o.threads, .progress = 0 };
+        fflush(stdout);
+        const int saved = dup(1);
+        freopen("/dev/null", "w", stdout);
+        s = kiln_convert_hf(pos[0], ref, &ro);
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+        int32_t tokens[256];
+        struct kiln_rng rng = kiln_rng_seed(1);
+        for (int i = 0; i < 256; i++)
+            tokens[i] = (int32_t)(kiln_rng_next(&rng) % 256);
+        struct kiln_eval_result r;
+        if (s == KILN_OK)
+            s = kiln_init(NULL);
+        if (s == KILN_OK)
+            s = kiln_eval_models(ref, out, kiln_device_find("cpu"), tokens, 256, 128, &r);
+        if (s == KILN_OK)
+            printf("eval against f32 (256 seeded tokens): mean KL %.6f (max %.6f), top-1 agreement %.2f%%, "
+                   "RMS delta-p %.4f%%\n", r.mean_kl, r.max_kl, 100 * r.top1_agreement, 100 * r.rms_dp);
+        kiln_shutdown();
+        remove(ref);
+    }
+    return finish("convert", s);
 }
 
 int kiln_cmd_quantize(int argc, char **argv) {

@@ -16,6 +16,7 @@ static const struct command commands[] = {
     { "inspect", kiln_cmd_inspect, "a GGUF file's metadata, tensors, types, sizes, bits per weight" },
     { "synth", kiln_cmd_synth, "write a synthetic Llama model (HF folder) with real shapes" },
     { "run", kiln_cmd_run, "run a GGUF model on token ids; write its logits" },
+    { "eval", kiln_cmd_eval, "KL divergence, top-1 agreement, delta-p of QUANT vs BASE" },
     { "info", kiln_cmd_info, "devices, CPU features, cores, caches, NUMA, memory, absent backends" },
     { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
     { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },
