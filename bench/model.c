@@ -178,6 +178,24 @@ static enum kiln_status plan_cache(struct kiln_model *m) {
     return KILN_OK;
 }
 
+// Bytes the model needs on the device, known before allocating anything.
+static uint64_t activation_estimate(const struct kiln_model_info *c) {
+    const uint64_t q = (uint64_t)(c->n_head * c->head_dim), kv = (uint64_t)(c->n_head_kv * c->head_dim);
+    return 4 * (uint64_t)c->n_batch * (2 * (uint64_t)c->n_embd + 2 * q + 2 * kv + 2 * (uint64_t)c->n_ff + (uint64_t)c->n_vocab + 2);
+}
+
+static enum kiln_status check_fit(const struct kiln_model *m, const struct kiln_gguf *g, size_t weights) {
+    const struct kiln_model_info *c = &m->info;
+    const uint64_t kv = 2 * 2 * (uint64_t)(c->head_dim * c->n_ctx * c->n_head_kv) * (uint64_t)c->n_layer;
+    const uint64_t need = (uint64_t)weights + kv + activation_estimate(c);
+    struct kiln_memory_info mem;
+    if (kiln_device_memory(m->dev, &mem) == KILN_OK && mem.free_known && need > mem.free)
+        return kiln_fail(KILN_E_NOMEM, "%s: the model needs %.2f GiB on %s (weights %.2f, K/V cache %.2f), "
+                         "%.2f GiB are free", g->path, need / 1073741824.0, kiln_device_info(m->dev)->name,
+                         weights / 1073741824.0, kv / 1073741824.0, mem.free / 1073741824.0);
+    return KILN_OK;
+}
+
 static enum kiln_status load(struct kiln_model *m, const char *path, int64_t n_ctx, int64_t n_batch) {
     struct kiln_gguf *g;
     KILN_TRY(kiln_gguf_open(path, &g));
@@ -185,6 +203,10 @@ static enum kiln_status load(struct kiln_model *m, const char *path, int64_t n_c
     enum kiln_status st = read_info(&m->info, g);
     m->info.n_ctx = n_ctx;
     m->info.n_batch = n_batch;
+    int64_t trained = 0;
+    if (st == KILN_OK && get_u32(g, "llama.context_length", &trained, 0) == KILN_OK && trained > 0 && n_ctx > trained)
+        st = kiln_fail(KILN_E_INVALID, "%s: a context of %" PRId64 " tokens is longer than the model's %" PRId64,
+                       path, n_ctx, trained);
     if (st == KILN_OK) {
         m->layers = calloc((size_t)m->info.n_layer, sizeof *m->layers);
         st = m->layers ? kiln_stream_new(m->dev, &s) : kiln_fail(KILN_E_NOMEM, "out of memory");
@@ -192,6 +214,8 @@ static enum kiln_status load(struct kiln_model *m, const char *path, int64_t n_c
     size_t total = 0;
     if (st == KILN_OK)
         st = load_weights(m, s, g, &total);  // sizing pass (m->weights is NULL)
+    if (st == KILN_OK)
+        st = check_fit(m, g, total);
     if (st == KILN_OK)
         st = kiln_buffer_alloc(m->dev, total, &m->weights);
     if (st == KILN_OK) {

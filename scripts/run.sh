@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# kiln's main command (the README's first command): installs what is missing, builds Release,
-# shows what this machine offers (`kiln info`), checks every kernel against the reference
-# (`kiln ops`), measures the machine's ceilings (`kiln bench roofline`) and benchmarks the default
-# op set against them (`kiln bench ops`), printing the table and writing results/latest.json.
-# Extra arguments go to `kiln bench ops` (e.g. --shapes llama-8b, --op matmul).
+# kiln's main command (the README's first command): the whole product on the embedded default.
+#   1. installs what is missing and builds Release
+#   2. kiln info; kiln ops (every kernel checked against the reference)
+#   3. synthesizes a small Llama preset (TinyLlama shapes, 2 layers), converts it to Q4_0 and
+#      Q8_0 and benchmarks prefill and decode (kiln bench model)
+#   4. kiln bench ops on the default set, against the roofline measured in the same run
+# Tables on stdout; the benchmark JSON in results/latest.json (ops) and
+# results/latest-model.json (model). A few minutes on 2 cores. Extra arguments go to bench ops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
+kiln=./build/kiln
+echo; $kiln info
+echo; $kiln ops
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo; echo "== a synthetic model: TinyLlama-1.1B's shapes with 2 layers (kiln synth --preset bench-2l)"
+$kiln synth --preset bench-2l -o "$work/hf" >/dev/null
+for t in q4_0 q8_0; do
+    $kiln convert "$work/hf" -o "$work/model-$t.gguf" --type "$t" --no-progress | head -1
+done
 echo
-./build/kiln info
+$kiln bench model "$work/model-q4_0.gguf" -p 256 -n 64 -r 3 --json "$work/q4_0.json"
+$kiln bench model "$work/model-q8_0.gguf" -p 256 -n 64 -r 3 --json results/latest-model.json --no-roofline
+
+echo; echo "== kernels against the roofline (kiln bench ops)"
+$kiln bench ops --json results/latest.json "$@"
 echo
-./build/kiln ops
-echo
-# bench ops measures the roofline itself (same run), reports fractions of it, and writes JSON.
-./build/kiln bench ops --json results/latest.json "$@"
-echo
-echo "wrote results/latest.json; compare with a baseline: build/kiln compare results/<machine>/baseline.json results/latest.json"
+echo "wrote results/latest.json and results/latest-model.json; compare runs with: $kiln compare A.json B.json"
