@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 build_pkgs=(gcc make cmake pkg-config libhwloc-dev libcjson-dev git)
 test_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user python3-venv clang libclang-rt-14-dev
+           python3-torch python3-numpy
            libc6:arm64 libhwloc-dev:arm64 libcjson-dev:arm64)
 
 case "$mode" in
