@@ -75,6 +75,14 @@ enum kiln_status kiln_model_bench_run(struct kiln_model *m, struct kiln_stream *
     // Decode reads every weight once per token, plus the K/V cache so far (average over the run).
     const double kv_per_pos = 2.0 * (double)c->n_layer * (double)c->n_head_kv * (double)c->head_dim * 2.0;
     out->bytes_per_token = (double)c->weight_bytes + kv_per_pos * ((double)depth + (double)(out->tokens - 1) / 2.0);
+    // FLOPs: 2 per weight of the layer matmuls per token; attention 4 * heads * head_dim per
+    // (query, key) pair, with the average number of keys a token sees (causal); the output
+    // matmul once per prefill (only the last position's logits) and once per decoded token.
+    const double hd = (double)c->head_dim, e = (double)c->n_embd;
+    const double layer_weights = 2.0 * e * c->n_head * hd + 2.0 * e * c->n_head_kv * hd + 3.0 * e * c->n_ff;
+    const double avg_keys = (double)depth + ((double)out->tokens + 1.0) / 2.0;
+    const double output = 2.0 * (double)c->n_vocab * e * (pp ? 1.0 / (double)out->tokens : 1.0);
+    out->flops_per_token = (double)c->n_layer * (2.0 * layer_weights + 4.0 * c->n_head * hd * avg_keys) + output;
     struct kiln_memory_info mem;
     if (kiln_device_memory(kiln_stream_device(s), &mem) == KILN_OK)
         out->device_peak = mem.peak;

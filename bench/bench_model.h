@@ -15,6 +15,7 @@ struct kiln_model_bench {
     int reps;
     double seconds[KILN_BENCH_MAX_REPS];  // per repetition
     double bytes_per_token;     // decode: weights + average K/V read per token
+    double flops_per_token;     // matmuls + attention, averaged over the test's tokens
     uint64_t device_peak, rss_peak;
 };
 

@@ -294,13 +294,18 @@ void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *
     struct kiln_bench_entry e = { .family = family, .r = { .reps = b->reps } };
     snprintf(e.run_name, sizeof e.run_name, "%s", run_name);
     const bool decode = !strncmp(b->test, "tg", 2);
-    enum { F_REAL, F_BPS, F_ROOF, F_TPS, F_TTFT, NF };
+    enum { F_REAL, F_BPS, F_FLOPS, F_ROOF, F_TPS, F_TTFT, NF };
     double cols[NF][KILN_BENCH_MAX_REPS];
     for (int i = 0; i < b->reps; i++) {
         const double t = b->seconds[i], tps = (double)b->tokens / t;
         cols[F_REAL][i] = t;
         cols[F_BPS][i] = decode ? b->bytes_per_token * tps : model_bytes / t;
-        cols[F_ROOF][i] = ceilings && ceilings->valid && ceilings->read_bw > 0 ? cols[F_BPS][i] / ceilings->read_bw : 0.0;
+        cols[F_FLOPS][i] = b->flops_per_token * tps;
+        // Decode is bound by memory: its fraction is of the read bandwidth. Prefill is bound by
+        // arithmetic: its fraction is of the FMA peak.
+        cols[F_ROOF][i] = !ceilings || !ceilings->valid ? 0.0
+                          : decode ? (ceilings->read_bw > 0 ? cols[F_BPS][i] / ceilings->read_bw : 0.0)
+                                   : (ceilings->fma_flops > 0 ? cols[F_FLOPS][i] / ceilings->fma_flops : 0.0);
         cols[F_TPS][i] = tps;
         cols[F_TTFT][i] = decode ? t / (double)b->tokens : t;
     }
@@ -333,6 +338,7 @@ void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *
         add_double(o, "cpu_time", v[F_REAL] * scale);
         cJSON_AddStringToObject(o, "time_unit", "ms");
         add_double(o, "bytes_per_second", v[F_BPS]);
+        add_double(o, "flops_per_second", v[F_FLOPS]);
         add_double(o, "kv_bytes", kv_bytes);
         add_double(o, "memory_peak_bytes", (double)b->device_peak);
         add_double(o, "model_bytes", model_bytes);

@@ -20,7 +20,8 @@ static void help(void) {
            "synthetic model of that shape (kiln synth) is converted to --type (default q4_0) first.\n"
            "Reports tokens/s (mean +- stddev over -r repetitions), time to first token, model and\n"
            "K/V bytes, kiln's device memory peak and the process's peak RSS, and for decode the\n"
-           "fraction of the read bandwidth (measured in the same run) a token's bytes reach.\n"
+           "fraction of the read bandwidth (measured in the same run) a token's bytes reach;\n"
+           "for prefill the FLOP/s and their fraction of the FMA peak (same run).\n"
            "\n"
            "  -p N           prompt tokens (default 512; 0 = none)\n"
            "  -n N           generated tokens (default 128; 0 = none)\n"
@@ -159,15 +160,22 @@ int kiln_cmd_bench_model(int argc, char **argv) {
         struct kiln_stream *s = NULL;
         struct kiln_model *m = NULL;
         const int64_t batch = o.pp > 0 ? o.pp : 512, ctx = o.depth + (o.pp > o.tg ? o.pp : o.tg) + 1;
-        if (kiln_stream_new(dev, &s) != KILN_OK || kiln_model_load(path, dev, ctx, batch < ctx ? batch : ctx, &m) != KILN_OK) {
+        devs[n_devs] = (struct kiln_gbench_device){ kiln_device_info(dev)->name, &ceil[n_devs] };
+        struct kiln_probe_result probes[3];
+        if (kiln_stream_new(dev, &s) != KILN_OK) {
             fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
             rc = KILN_EXIT_FAIL;
         }
-        devs[n_devs] = (struct kiln_gbench_device){ kiln_device_info(dev)->name, &ceil[n_devs] };
-        struct kiln_probe_result probes[3];
+        // The roofline first, on an empty device: its probe buffers are freed and the peak reset
+        // before the model loads, so memory_peak_bytes is the model's alone.
         if (rc == KILN_EXIT_OK && !o.no_roofline && kiln_roofline_measure(s, &(struct kiln_bench_config){
                 .min_time = 0.05, .warmup_time = 0.02, .min_reps = 3, .max_reps = 3, .timeout = 10 }, &ceil[n_devs], probes) != KILN_OK)
             fprintf(stderr, "note: roofline not measured: %s\n", kiln_last_error());
+        kiln_device_reset_peak(dev);
+        if (rc == KILN_EXIT_OK && kiln_model_load(path, dev, ctx, batch < ctx ? batch : ctx, &m) != KILN_OK) {
+            fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+            rc = KILN_EXIT_FAIL;
+        }
         for (int t = 0; t < 2 && rc == KILN_EXIT_OK; t++) {
             if ((t == 0 && !o.pp) || (t == 1 && !o.tg))
                 continue;
@@ -204,6 +212,10 @@ int kiln_cmd_bench_model(int argc, char **argv) {
                      c->weight_bytes / 1048576.0, c->kv_bytes / 1048576.0, b.rss_peak / 1048576.0);
             kiln_gbench_add_model(list, run_name, label, family++, &b, (double)c->weight_bytes, (double)c->kv_bytes,
                                   &ceil[n_devs]);
+            if (t == 0 && ceil[n_devs].valid)
+                printf("  prefill: %.1f GFLOP per token, %.1f GFLOP/s = %.0f%% of the %.1f GFLOP/s FMA peak\n",
+                       b.flops_per_token / 1e9, b.flops_per_token * st.median / 1e9,
+                       100 * b.flops_per_token * st.median / ceil[n_devs].fma_flops, ceil[n_devs].fma_flops / 1e9);
             if (t == 1 && ceil[n_devs].valid)
                 printf("  decode: %.1f MiB per token, %.2f GB/s = %.0f%% of the %.2f GB/s read bandwidth\n",
                        b.bytes_per_token / 1048576.0, b.bytes_per_token * st.median / 1e9,
