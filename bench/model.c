@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "quant/gguf.h"
 
@@ -60,6 +62,17 @@ static enum kiln_status get_f32(const struct kiln_gguf *g, const char *key, floa
     return KILN_OK;
 }
 
+// After a tensor is uploaded its pages of the mapped GGUF file are dropped: otherwise a 7B
+// model's 3.6 GiB sits twice in the process's RSS (the file's pages and the device copy) until
+// the file is closed. MADV_DONTNEED on a read-only file mapping only discards clean pages; a
+// later read faults them back in from the file, so this is safe whatever reads them next.
+static void release_file_pages(const void *data, size_t n) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t)data + page - 1) & ~(page - 1), hi = ((uintptr_t)data + n) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 // A weight: its GGUF tensor uploaded at *offset of the weights buffer, checked for shape.
 static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
                                     const char *name, int64_t ne0, int64_t ne1, size_t *offset,
@@ -80,6 +93,8 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
                          kiln_type_name(t->type));
     if (m->weights) {
         KILN_TRY(kiln_buffer_upload(s, m->weights, *offset, t->data, t->nbytes));
+        KILN_TRY(kiln_stream_sync(s));  // the upload has read the file's pages before they go
+        release_file_pages(t->data, t->nbytes);
         *out = kiln_tensor_make(m->weights, *offset, t->type, ne0, ne1, 1, 1);
     }
     *offset += (t->nbytes + 255) & ~(size_t)255;
