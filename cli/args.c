@@ -78,6 +78,14 @@ int kiln_common_option(const char *cmd, int argc, char **argv, int *i, struct ki
     return 0;
 }
 
+bool kiln_common_option_or_usage(const char *cmd, int argc, char **argv, int *i, struct kiln_common_options *o) {
+    const int r = kiln_common_option(cmd, argc, argv, i, o);
+    if (r == 0)
+        fprintf(stderr, "kiln %s: %s '%s' (see kiln %s --help)\n", cmd,
+                argv[*i][0] == '-' ? "unknown option" : "unexpected argument", argv[*i], cmd);
+    return r > 0;
+}
+
 bool kiln_start(const char *cmd, const struct kiln_common_options *o) {
     if (kiln_init(&o->init) != KILN_OK) {
         fprintf(stderr, "kiln %s: %s\n", cmd, kiln_last_error());

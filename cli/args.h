@@ -30,6 +30,10 @@ struct kiln_common_options {
 // 0 if not, -1 on a usage error (message printed).
 int kiln_common_option(const char *cmd, int argc, char **argv, int *i, struct kiln_common_options *o);
 
+// The last branch of every subcommand's argument loop: consumes a common option, or prints why
+// argv[*i] is not one ("unknown option" / "unexpected argument") and returns false (usage error).
+bool kiln_common_option_or_usage(const char *cmd, int argc, char **argv, int *i, struct kiln_common_options *o);
+
 // Starts kiln with the common options; prints the error and returns false on failure.
 bool kiln_start(const char *cmd, const struct kiln_common_options *o);
 

@@ -97,13 +97,8 @@ static int parse(int argc, char **argv, struct bench_options *o) {
                 return -1;
             }
         } else {
-            const int r = kiln_common_option("bench", argc, argv, &i, &o->common);
-            if (r < 0)
+            if (!kiln_common_option_or_usage("bench", argc, argv, &i, &o->common))
                 return -1;
-            if (r == 0) {
-                fprintf(stderr, "kiln bench: unknown option '%s' (see kiln bench --help)\n", argv[i]);
-                return -1;
-            }
         }
         if (err)
             return -1;

@@ -71,12 +71,8 @@ static int parse(int argc, char **argv, struct opts *o) {
         } else if (argv[i][0] != '-' && !o->model) {
             o->model = argv[i];
         } else {
-            const int r = kiln_common_option("bench model", argc, argv, &i, &o->common);
-            if (r <= 0) {
-                if (r == 0)
-                    fprintf(stderr, "kiln bench model: unknown option '%s' (see kiln bench model --help)\n", argv[i]);
+            if (!kiln_common_option_or_usage("bench model", argc, argv, &i, &o->common))
                 return -1;
-            }
         }
         if (err)
             return -1;

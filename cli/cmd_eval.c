@@ -51,12 +51,8 @@ int kiln_cmd_eval(int argc, char **argv) {
         } else if (argv[i][0] != '-' && n_files < 2) {
             files[n_files++] = argv[i];
         } else {
-            const int r = kiln_common_option("eval", argc, argv, &i, &o);
-            if (r <= 0) {
-                if (r == 0)
-                    fprintf(stderr, "kiln eval: unexpected '%s' (see kiln eval --help)\n", argv[i]);
+            if (!kiln_common_option_or_usage("eval", argc, argv, &i, &o))
                 return KILN_EXIT_USAGE;
-            }
         }
         if (err)
             return KILN_EXIT_USAGE;

@@ -155,13 +155,8 @@ int kiln_cmd_info(int argc, char **argv) {
             json = true;
             continue;
         }
-        const int r = kiln_common_option("info", argc, argv, &i, &o);
-        if (r < 0)
+        if (!kiln_common_option_or_usage("info", argc, argv, &i, &o))
             return KILN_EXIT_USAGE;
-        if (r == 0) {
-            fprintf(stderr, "kiln info: unknown option '%s' (see kiln info --help)\n", argv[i]);
-            return KILN_EXIT_USAGE;
-        }
     }
     o.init.backends = o.backends;
     const struct kiln_topology_info *t;

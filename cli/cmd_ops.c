@@ -230,13 +230,8 @@ static int parse(int argc, char **argv, struct ops_options *o) {
                 return -1;
             o->seed = (uint64_t)seed;
         } else {
-            const int r = kiln_common_option("ops", argc, argv, &i, &o->common);
-            if (r < 0)
+            if (!kiln_common_option_or_usage("ops", argc, argv, &i, &o->common))
                 return -1;
-            if (r == 0) {
-                fprintf(stderr, "kiln ops: unknown option '%s' (see kiln ops --help)\n", argv[i]);
-                return -1;
-            }
         }
         if (err)
             return -1;

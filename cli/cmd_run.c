@@ -65,12 +65,8 @@ int kiln_cmd_run(int argc, char **argv) {
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
-            const int r = kiln_common_option("run", argc, argv, &i, &o);
-            if (r <= 0) {
-                if (r == 0)
-                    fprintf(stderr, "kiln run: unexpected '%s' (see kiln run --help)\n", argv[i]);
+            if (!kiln_common_option_or_usage("run", argc, argv, &i, &o))
                 return KILN_EXIT_USAGE;
-            }
         }
         if (err)
             return KILN_EXIT_USAGE;
