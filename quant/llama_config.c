@@ -1,5 +1,6 @@
 // Llama configs (llama_config.h).
 #include "quant/llama_config.h"
+#include "quant/file_read.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -87,16 +88,8 @@ enum kiln_status kiln_llama_config_load(const char *dir, struct kiln_llama_confi
     memset(out, 0, sizeof *out);
     char path[1024];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kiln_fail(KILN_E_IO, "%s: %s", path, strerror(errno));
-    char text[1 << 16];
-    const size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse(text);
-    if (!j)
-        return kiln_fail(KILN_E_FORMAT, "%s: not valid JSON", path);
+    cJSON *j;
+    KILN_TRY(kiln_load_json_file(path, (size_t)16 << 20, &j));
     const enum kiln_status s = parse(path, j, out);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "_name_or_path");
     const char *slash = strrchr(dir, '/');

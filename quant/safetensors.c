@@ -1,5 +1,6 @@
 // safetensors reader (safetensors.h).
 #include "quant/safetensors.h"
+#include "quant/file_read.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -150,22 +151,8 @@ static enum kiln_status open_file(struct kiln_st_model *m, const char *path) {
 }
 
 static enum kiln_status open_index(struct kiln_st_model *m, const char *dir, const char *index) {
-    FILE *f = fopen(index, "rb");
-    if (!f)
-        return kiln_fail(KILN_E_IO, "%s: %s", index, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = n > 0 && n < (64 << 20) ? malloc((size_t)n + 1) : NULL;
-    const bool ok = text && fread(text, 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    if (!ok) {
-        free(text);
-        return kiln_fail(KILN_E_FORMAT, "%s: cannot read the index", index);
-    }
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse(text);
-    free(text);
+    cJSON *j;
+    KILN_TRY(kiln_load_json_file(index, (size_t)64 << 20, &j));
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
     enum kiln_status s = cJSON_IsObject(map) ? KILN_OK
                                               : kiln_fail(KILN_E_FORMAT, "%s: no \"weight_map\" object", index);

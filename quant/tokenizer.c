@@ -1,5 +1,6 @@
 // Hugging Face tokenizer.json -> tokenizer.ggml.* (tokenizer.h).
 #include "quant/tokenizer.h"
+#include "quant/file_read.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -8,23 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+// tokenizer.json of a large vocabulary runs to tens of MB; 1 GiB bounds a corrupt one.
+// Missing or invalid: NULL (callers decide whether the file was optional).
 static cJSON *load_json(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    const long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = n > 0 && n < (1L << 30) ? malloc((size_t)n + 1) : NULL;
-    const bool ok = text && fread(text, 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    cJSON *j = NULL;
-    if (ok) {
-        text[n] = '\0';
-        j = cJSON_Parse(text);
-    }
-    free(text);
-    return j;
+    cJSON *j;
+    return kiln_load_json_file(path, (size_t)1 << 30, &j) == KILN_OK ? j : NULL;
 }
 
 // The id of a special token named in tokenizer_config.json ("bos_token": "<s>" or {"content": ...}).
@@ -226,18 +215,12 @@ static bool spm_piece(struct spm *s, struct pb msg) {
 }
 
 static enum kiln_status add_spm(struct kiln_gguf_writer *w, const char *path, const char *dir, int64_t vocab_size) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kiln_fail(KILN_E_IO, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    const long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *data = size > 0 && size < (1L << 30) ? malloc((size_t)size) : NULL;
-    const bool read_ok = data && fread(data, 1, (size_t)size, f) == (size_t)size;
-    fclose(f);
+    void *file;
+    size_t size;
+    enum kiln_status s = kiln_read_whole_file(path, (size_t)1 << 30, &file, &size);
+    uint8_t *data = file;
     struct spm sp = { 0 };
-    enum kiln_status s = read_ok ? KILN_OK : kiln_fail(KILN_E_FORMAT, "%s: cannot read", path);
-    struct pb b = { data, data + (read_ok ? size : 0) };
+    struct pb b = { data, data ? data + size : NULL };
     while (s == KILN_OK && b.p < b.end) {
         uint64_t tag, len;
         if (!pb_varint(&b, &tag)) {

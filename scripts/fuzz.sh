@@ -14,7 +14,7 @@ common=(quant/gguf_read.c quant/types.c quant/fp16.c quant/quant_ref_q32.c quant
         quant/quant_ref_k.c quant/kquant_search.c quant/quantize_fast.c quant/quant_k_avx2.c
         backends/status.c backends/cpu/cpu_features.c)
 clang "${flags[@]}" -mavx2 -mf16c tests/fuzz/fuzz_gguf.c "${common[@]}" -o "$out/fuzz_gguf" -lpthread -lm
-clang "${flags[@]}" -mavx2 -mf16c tests/fuzz/fuzz_safetensors.c quant/safetensors.c "${common[@]}" \
+clang "${flags[@]}" -mavx2 -mf16c tests/fuzz/fuzz_safetensors.c quant/safetensors.c quant/file_read.c "${common[@]}" \
       $(pkg-config --cflags --libs libcjson) -o "$out/fuzz_safetensors" -lpthread -lm
 
 # Seeds: a real GGUF and a real safetensors file.
