@@ -19,6 +19,11 @@ static enum kiln_status fill(struct kiln_model *m, struct kiln_stream *s, int64_
     return kiln_stream_sync(s);
 }
 
+double kiln_model_layer_params(const struct kiln_model_info *c) {
+    const double hd = (double)c->head_dim, e = (double)c->n_embd;
+    return 2.0 * e * c->n_head * hd + 2.0 * e * c->n_head_kv * hd + 3.0 * e * c->n_ff;
+}
+
 enum kiln_status kiln_model_bench_run(struct kiln_model *m, struct kiln_stream *s, int64_t n_prompt,
                                       int64_t n_gen, int64_t depth, int reps, struct kiln_model_bench *out) {
     memset(out, 0, sizeof *out);
@@ -79,7 +84,7 @@ enum kiln_status kiln_model_bench_run(struct kiln_model *m, struct kiln_stream *
     // (query, key) pair, with the average number of keys a token sees (causal); the output
     // matmul once per prefill (only the last position's logits) and once per decoded token.
     const double hd = (double)c->head_dim, e = (double)c->n_embd;
-    const double layer_weights = 2.0 * e * c->n_head * hd + 2.0 * e * c->n_head_kv * hd + 3.0 * e * c->n_ff;
+    const double layer_weights = kiln_model_layer_params(c);
     const double avg_keys = (double)depth + ((double)out->tokens + 1.0) / 2.0;
     const double output = 2.0 * (double)c->n_vocab * e * (pp ? 1.0 / (double)out->tokens : 1.0);
     out->flops_per_token = (double)c->n_layer * (2.0 * layer_weights + 4.0 * c->n_head * hd * avg_keys) + output;

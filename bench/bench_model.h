@@ -19,6 +19,9 @@ struct kiln_model_bench {
     uint64_t device_peak, rss_peak;
 };
 
+// Parameters of one layer's matmuls (q, k, v, o, gate, up, down).
+double kiln_model_layer_params(const struct kiln_model_info *c);
+
 // Runs ppN (n_prompt > 0) or tgN (n_gen > 0) on a loaded model: `reps` timed repetitions after
 // one warm-up, each starting from a cache filled with `depth` tokens (filling is not timed).
 enum kiln_status kiln_model_bench_run(struct kiln_model *m, struct kiln_stream *s, int64_t n_prompt,

@@ -93,8 +93,7 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
                          kiln_type_name(t->type));
     if (m->weights) {
         KILN_TRY(kiln_buffer_upload(s, m->weights, *offset, t->data, t->nbytes));
-        KILN_TRY(kiln_stream_sync(s));  // the upload has read the file's pages before they go
-        release_file_pages(t->data, t->nbytes);
+        release_file_pages(t->data, t->nbytes);  // no sync needed: a later read re-faults the page
         *out = kiln_tensor_make(m->weights, *offset, t->type, ne0, ne1, 1, 1);
     }
     *offset += (t->nbytes + 255) & ~(size_t)255;

@@ -186,8 +186,7 @@ int kiln_cmd_bench_model(int argc, char **argv) {
             for (int r = 0; r < b.reps; r++)
                 tps[r] = (double)b.tokens / b.seconds[r];
             const struct kiln_stats st = kiln_stats_compute(tps, b.reps);
-            const double params = (double)c->n_vocab * c->n_embd * 2 + (double)c->n_layer *
-                (2.0 * c->n_embd * c->n_head * c->head_dim + 2.0 * c->n_embd * c->n_head_kv * c->head_dim + 3.0 * c->n_embd * c->n_ff);
+            const double params = (double)c->n_vocab * c->n_embd * 2 + (double)c->n_layer * kiln_model_layer_params(c);
             char tps_text[40];
             snprintf(tps_text, sizeof tps_text, "%.2f +- %.2f", st.mean, st.stddev);
             char size[24], count[24];
