@@ -62,6 +62,7 @@ struct kiln_device_info {
     char driver[64];        // driver/runtime version, "" for the CPU
     bool host_memory;       // buffers are host-addressable (kiln_buffer_host_ptr works)
     int n_threads;          // CPU: worker threads; GPUs: 0
+    char details[384];      // backend-specific: API version, heaps, limits, features used
 };
 const struct kiln_device_info *kiln_device_info(const struct kiln_device *device);
 

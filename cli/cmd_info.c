@@ -73,6 +73,8 @@ static void print_text(const struct kiln_topology_info *t) {
         if (info->driver[0])
             printf("; driver %s", info->driver);
         printf("\n");
+        if (info->details[0])
+            printf("            %s\n", info->details);
     }
     printf("\nbackends:\n");
     for (int i = 0; i < kiln_backend_status_count(); i++) {
@@ -119,6 +121,8 @@ static cJSON *to_json(const struct kiln_topology_info *t) {
         cJSON_AddStringToObject(d, "backend", info->backend);
         cJSON_AddStringToObject(d, "description", info->description);
         cJSON_AddStringToObject(d, "driver", info->driver);
+        if (info->details[0])
+            cJSON_AddStringToObject(d, "details", info->details);
         cJSON_AddNumberToObject(d, "memory_total", (double)mem.total);
         if (mem.free_known)
             cJSON_AddNumberToObject(d, "memory_free", (double)mem.free);

@@ -184,7 +184,8 @@ static int check_device(struct kiln_device *dev, const struct ops_options *o, st
         bool fused = false;
         for (int i = 0; i < kiln_kernel_count(dev); i++) {
             const struct kiln_kernel *k = kiln_kernel_get(dev, i);
-            fused |= k->op == KILN_OP_MATMUL && k->src_type == type && k->tier > KILN_TIER_REF &&
+            fused |= k->op == KILN_OP_MATMUL && (k->src_type == type || k->src_type == KILN_TYPE_ANY) &&
+                     k->tier > KILN_TIER_REF &&
                      kiln_kernel_usable(dev, k);
         }
         char name[96];

@@ -1,0 +1,79 @@
+#version 450
+// attention (Vulkan): flash-style causal attention with grouped-query heads, prefill and decode.
+//   q [D, n_q, H] f32 (src0), k and v [D, n_kv, H_kv] f16 or f32 (src1, src2; TYPE), out [D, n_q, H]
+//   f32 (dst). Query head h reads kv head h / (H / H_kv); key j is visible to query i iff
+//   !causal or j <= pos0 + i. D <= 256 (vk_kernels.c declines larger heads).
+// One 64-invocation workgroup per (query, head). Keys go in tiles of 64: each invocation scores
+// one key (q from shared memory), the tile's max updates the running max with the online-softmax
+// correction (FlashAttention's rescaling), and each invocation then accumulates its own output
+// dims (d = tid, tid + 64, ...) over the tile's probabilities, reading V rows coalesced.
+// v1: f32 scores and accumulators, no split-K (a long decode keeps one workgroup per head).
+#include "kiln_blocks.glsl"
+
+layout(push_constant) uniform PC {
+    uint q_base, q_nb1, q_nb2;
+    uint k_base, k_nb1, k_nb2;
+    uint v_base, v_nb1, v_nb2;
+    uint o_base, o_nb1, o_nb2;
+    uint D, n_q, n_kv, H, H_kv, pos0, causal;
+    float scale;
+} pc;
+
+const uint WG = 64u, MAX_D = 256u;
+shared float qs[MAX_D];
+shared float sc[WG];
+
+float kv_at(uint which, uint a) {  // element at byte a of K (which 0) or V (which 1)
+    const uint w = which == 0u ? src1[a >> 2] : src2[a >> 2];
+    return TYPE == T_F16 ? unpackHalf2x16((w >> ((a & 2u) * 8u)) & 0xffffu).x : uintBitsToFloat(w);
+}
+
+void main() {
+    const uint g = group_index();
+    if (g >= pc.n_q * pc.H) return;  // uniform per workgroup
+    const uint i = g % pc.n_q, h = g / pc.n_q, hk = h / (pc.H / pc.H_kv);
+    const uint tid = gl_LocalInvocationID.x;
+    const uint es = TYPE == T_F16 ? 2u : 4u;
+    const uint qrow = (pc.q_base + i * pc.q_nb1 + h * pc.q_nb2) >> 2;
+    for (uint d = tid; d < pc.D; d += WG) qs[d] = uintBitsToFloat(src0[qrow + d]);
+    barrier();
+    const uint n_vis = pc.causal != 0u ? min(pc.n_kv, pc.pos0 + i + 1u) : pc.n_kv;
+    float m = -1.0 / 0.0, l = 0.0;
+    float acc[MAX_D / WG];
+    for (uint c = 0u; c < MAX_D / WG; c++) acc[c] = 0.0;
+
+    for (uint j0 = 0u; j0 < n_vis; j0 += WG) {
+        const uint j = j0 + tid;
+        float s = -1.0 / 0.0;
+        if (j < n_vis) {
+            const uint krow = pc.k_base + j * pc.k_nb1 + hk * pc.k_nb2;
+            float dot = 0.0;
+            for (uint d = 0u; d < pc.D; d++) dot += qs[d] * kv_at(0u, krow + d * es);
+            s = dot * pc.scale;
+        }
+        sc[tid] = s;
+        barrier();
+        float mb = m;
+        for (uint t = 0u; t < WG; t++) mb = max(mb, sc[t]);
+        const float corr = exp(m - mb);  // 0 on the first tile (m = -inf)
+        barrier();
+        sc[tid] = exp(s - mb);           // 0 for keys past n_vis
+        barrier();
+        const uint nt = min(WG, n_vis - j0);
+        float psum = 0.0;
+        for (uint t = 0u; t < nt; t++) psum += sc[t];
+        l = l * corr + psum;
+        for (uint c = 0u; c * WG + tid < pc.D; c++) {
+            const uint d = c * WG + tid;
+            float a = acc[c] * corr;
+            for (uint t = 0u; t < nt; t++)
+                a += sc[t] * kv_at(1u, pc.v_base + (j0 + t) * pc.v_nb1 + hk * pc.v_nb2 + d * es);
+            acc[c] = a;
+        }
+        m = mb;
+        barrier();
+    }
+    const uint orow = (pc.o_base + i * pc.o_nb1 + h * pc.o_nb2) >> 2;
+    for (uint c = 0u; c * WG + tid < pc.D; c++)
+        dstw[orow + c * WG + tid] = floatBitsToUint(acc[c] / l);
+}
