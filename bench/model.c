@@ -25,10 +25,31 @@ struct layer {
     struct kiln_tensor k_cache, v_cache;
 };
 
+// Weights live in arenas of at most 1 GiB (one tensor larger than that gets an arena of its
+// own): GPU APIs cap a single allocation (Vulkan's maxMemoryAllocationSize is 2 GiB on lavapipe,
+// ~4 GiB on NVIDIA), and a 7B f16 model is 13 GB. KILN_WEIGHT_ARENA_BYTES lowers the limit so
+// the tests can load a tiny model into many arenas.
+static size_t arena_limit(void) {
+    const char *e = getenv("KILN_WEIGHT_ARENA_BYTES");
+    const long long v = e ? atoll(e) : 0;
+    return v > 0 && v < (1ll << 30) ? (size_t)v : (size_t)1 << 30;
+}
+#define MAX_ARENAS 512
+
+// Where the next weight goes: the sizing pass and the upload pass walk the tensors in the same
+// order with the same rule, so they agree on every placement.
+struct placement {
+    int arena;
+    size_t offset;               // in the current arena
+    size_t sizes[MAX_ARENAS];    // bytes of each arena
+    size_t total;
+};
+
 struct kiln_model {
     struct kiln_model_info info;
     struct kiln_device *dev;
-    struct kiln_buffer *weights, *cache, *act;
+    struct kiln_buffer *weights[MAX_ARENAS], *cache, *act;
+    int n_arenas;
     struct kiln_tensor token_embd, output_norm, output;
     struct layer *layers;
     // activations, each sized for n_batch tokens
@@ -73,9 +94,9 @@ static void release_file_pages(const void *data, size_t n) {
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
-// A weight: its GGUF tensor uploaded at *offset of the weights buffer, checked for shape.
+// A weight: its GGUF tensor uploaded at its placement in the weight arenas, checked for shape.
 static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
-                                    const char *name, int64_t ne0, int64_t ne1, size_t *offset,
+                                    const char *name, int64_t ne0, int64_t ne1, struct placement *at,
                                     struct kiln_tensor *out, bool optional) {
     const struct kiln_gguf_tensor *t = kiln_gguf_find_tensor(g, name);
     if (!t) {
@@ -91,30 +112,40 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
     if (!kiln_type_can_dequantize(t->type))
         return kiln_fail(KILN_E_UNSUPPORTED, "%s: %s is %s, which kiln cannot compute with yet", g->path, name,
                          kiln_type_name(t->type));
-    if (m->weights) {
-        KILN_TRY(kiln_buffer_upload(s, m->weights, *offset, t->data, t->nbytes));
-        release_file_pages(t->data, t->nbytes);  // no sync needed: a later read re-faults the page
-        *out = kiln_tensor_make(m->weights, *offset, t->type, ne0, ne1, 1, 1);
+    const size_t size = (t->nbytes + 255) & ~(size_t)255;
+    if (at->offset > 0 && at->offset + size > arena_limit()) {
+        if (at->arena + 1 == MAX_ARENAS)
+            return kiln_fail(KILN_E_UNSUPPORTED, "%s: more than %d GiB of weights", g->path, MAX_ARENAS);
+        at->arena++;
+        at->offset = 0;
     }
-    *offset += (t->nbytes + 255) & ~(size_t)255;
+    struct kiln_buffer *arena = m->weights[at->arena];
+    if (arena) {
+        KILN_TRY(kiln_buffer_upload(s, arena, at->offset, t->data, t->nbytes));
+        release_file_pages(t->data, t->nbytes);  // no sync needed: a later read re-faults the page
+        *out = kiln_tensor_make(arena, at->offset, t->type, ne0, ne1, 1, 1);
+    }
+    at->offset += size;
+    at->sizes[at->arena] = at->offset;
+    at->total += size;
     return KILN_OK;
 }
 
 // Two passes: the first (no buffer yet) only sizes the weights, the second uploads them.
 static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
-                                     size_t *total) {
+                                     struct placement *off) {
     const struct kiln_model_info *c = &m->info;
     const int64_t q = c->n_head * c->head_dim, kv = c->n_head_kv * c->head_dim;
-    size_t off = 0;
-    KILN_TRY(load_weight(m, s, g, "token_embd.weight", c->n_embd, c->n_vocab, &off, &m->token_embd, false));
-    KILN_TRY(load_weight(m, s, g, "output_norm.weight", c->n_embd, 1, &off, &m->output_norm, false));
-    KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, &off, &m->output, true));
+    memset(off, 0, sizeof *off);
+    KILN_TRY(load_weight(m, s, g, "token_embd.weight", c->n_embd, c->n_vocab, off, &m->token_embd, false));
+    KILN_TRY(load_weight(m, s, g, "output_norm.weight", c->n_embd, 1, off, &m->output_norm, false));
+    KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, off, &m->output, true));
     for (int64_t l = 0; l < c->n_layer; l++) {
         struct layer *L = &m->layers[l];
         char name[96];
 #define W(field, suffix, a, b) \
         snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, suffix); \
-        KILN_TRY(load_weight(m, s, g, name, a, b, &off, &L->field, false));
+        KILN_TRY(load_weight(m, s, g, name, a, b, off, &L->field, false));
         W(attn_norm, "attn_norm.weight", c->n_embd, 1)
         W(wq, "attn_q.weight", c->n_embd, q)
         W(wk, "attn_k.weight", c->n_embd, kv)
@@ -126,7 +157,6 @@ static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s
         W(wdown, "ffn_down.weight", c->n_ff, c->n_embd)
 #undef W
     }
-    *total = off;
     return KILN_OK;
 }
 
@@ -225,17 +255,20 @@ static enum kiln_status load(struct kiln_model *m, const char *path, int64_t n_c
         m->layers = calloc((size_t)m->info.n_layer, sizeof *m->layers);
         st = m->layers ? kiln_stream_new(m->dev, &s) : kiln_fail(KILN_E_NOMEM, "out of memory");
     }
-    size_t total = 0;
+    struct placement *at = calloc(1, sizeof *at);
+    if (st == KILN_OK && !at)
+        st = kiln_fail(KILN_E_NOMEM, "out of memory");
     if (st == KILN_OK)
-        st = load_weights(m, s, g, &total);  // sizing pass (m->weights is NULL)
+        st = load_weights(m, s, g, at);  // sizing pass (no arena allocated yet)
     if (st == KILN_OK)
-        st = check_fit(m, g, total);
-    if (st == KILN_OK)
-        st = kiln_buffer_alloc(m->dev, total, &m->weights);
+        st = check_fit(m, g, at->total);
+    for (int i = 0; st == KILN_OK && at->total && i <= at->arena; i++, m->n_arenas++)
+        st = kiln_buffer_alloc(m->dev, at->sizes[i], &m->weights[i]);
     if (st == KILN_OK) {
-        m->info.weight_bytes = total;
-        st = load_weights(m, s, g, &total);
+        m->info.weight_bytes = at->total;
+        st = load_weights(m, s, g, at);
     }
+    free(at);
     if (st == KILN_OK && !m->output.buffer)
         m->output = m->token_embd;  // tied embeddings
     if (st == KILN_OK)
@@ -271,7 +304,8 @@ enum kiln_status kiln_model_load(const char *path, struct kiln_device *device, i
 void kiln_model_free(struct kiln_model *m) {
     if (!m)
         return;
-    kiln_buffer_free(m->weights);
+    for (int i = 0; i < m->n_arenas; i++)
+        kiln_buffer_free(m->weights[i]);
     kiln_buffer_free(m->cache);
     kiln_buffer_free(m->act);
     free(m->layers);
