@@ -137,9 +137,11 @@ static void query_features(struct kiln_vk_device *vd) {
     VkPhysicalDeviceProperties2 p2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3 };
     kiln_vk.vkGetPhysicalDeviceProperties2(vd->phys, &p2);
     vd->subgroup_size = sub.subgroupSize;
+    // KILN_VULKAN_PORTABLE=1 uses none of the optional features: the paths for devices without
+    // them get tested on a device that has them.
+    const bool portable = getenv("KILN_VULKAN_PORTABLE") != NULL;
     vd->subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-                         (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
-                         getenv("KILN_VULKAN_NO_SUBGROUP") == NULL;  // to test the shared-memory path
+                         (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) && !portable;
     vd->max_alloc = m3.maxMemoryAllocationSize ? m3.maxMemoryAllocationSize : ((VkDeviceSize)1 << 30);
 
     VkPhysicalDevice16BitStorageFeatures s16 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES };
@@ -153,6 +155,7 @@ static void query_features(struct kiln_vk_device *vd) {
     vd->storage8 = s8.storageBuffer8BitAccess;
     vd->fp16 = f16.shaderFloat16;
     vd->int8 = f16.shaderInt8;
+    vd->narrow_loads = vd->storage16 && vd->storage8 && !portable;
     vd->coopmat = has_extension(vd->phys, "VK_KHR_cooperative_matrix");
     vd->has_budget = has_extension(vd->phys, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 }
@@ -169,13 +172,16 @@ static void describe(struct kiln_vk_device *vd) {
                               vd->mem_props.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT ? " (device-local)" : "");
     if (n < cap)
         n += (size_t)snprintf(d + n, cap - n,
-                              "; maxStorageBufferRange %.0f MiB, shared %u KiB, subgroup %u; features:%s%s%s%s%s; "
-                              "cooperative matrix %s (GEMM uses the tiled path); memory budget %s",
+                              "; maxStorageBufferRange %.0f MiB, shared %u KiB, subgroup %u; device has:%s%s%s%s%s; "
+                              "used: %s, %s; cooperative matrix %s (GEMM uses the tiled path: no coopmat "
+                              "shader yet); memory budget %s",
                               (double)l->maxStorageBufferRange / 1048576.0, l->maxComputeSharedMemorySize / 1024,
-                              vd->subgroup_size, vd->subgroup_arith ? " subgroup-arithmetic (reductions)" : "",
+                              vd->subgroup_size, vd->subgroup_arith ? " subgroup-arithmetic" : "",
                               vd->fp16 ? " fp16" : "", vd->int8 ? " int8" : "", vd->storage16 ? " storage16" : "",
-                              vd->storage8 ? " storage8" : "", vd->coopmat ? "present" : "absent",
-                              vd->has_budget ? "yes" : "no");
+                              vd->storage8 ? " storage8" : "",
+                              vd->subgroup_arith ? "subgroup reductions" : "shared-memory reductions",
+                              vd->narrow_loads ? "16/8-bit storage loads in GEMV" : "32-bit loads in GEMV",
+                              vd->coopmat ? "present" : "absent", vd->has_budget ? "yes" : "no");
 }
 
 static void device_destroy(struct kiln_vk_device *vd) {
@@ -261,7 +267,13 @@ static enum kiln_status device_new(VkPhysicalDevice phys, int index) {
                                          .queueFamilyIndex = vd->queue_family, .queueCount = 1,
                                          .pQueuePriorities = &priority };
     const char *ext = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
-    const VkDeviceCreateInfo ci = { .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
+    // The features the kernels' SPIR-V declares (StorageBuffer16BitAccess, StorageBuffer8BitAccess).
+    VkPhysicalDevice8BitStorageFeatures s8 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES,
+                                               .storageBuffer8BitAccess = VK_TRUE };
+    VkPhysicalDevice16BitStorageFeatures s16 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+                                                 .pNext = &s8, .storageBuffer16BitAccess = VK_TRUE };
+    const VkDeviceCreateInfo ci = { .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                                    .pNext = vd->narrow_loads ? &s16 : NULL, .queueCreateInfoCount = 1,
                                     .pQueueCreateInfos = &qi, .enabledExtensionCount = vd->has_budget ? 1 : 0,
                                     .ppEnabledExtensionNames = &ext };
     VkResult r = kiln_vk.vkCreateDevice(phys, &ci, NULL, &vd->device);

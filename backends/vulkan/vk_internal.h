@@ -95,6 +95,7 @@ struct kiln_vk_host_buffer {
 // ---- shaders and pipelines (vk_shaders.c, vk_pipeline.c) ----
 enum kiln_vk_shader {
     KILN_VK_MATMUL_GEMV,
+    KILN_VK_MATMUL_GEMV16,  // the same with 16/8-bit storage loads (kernels/matmul/matmul_gemv.comp)
     KILN_VK_MATMUL_GEMM,
     KILN_VK_ATTENTION,
     KILN_VK_DEQUANT,
@@ -139,6 +140,7 @@ struct kiln_vk_device {
     bool has_budget;             // VK_EXT_memory_budget
     bool subgroup_arith;         // subgroup arithmetic in compute shaders
     bool fp16, int8, storage16, storage8, coopmat;
+    bool narrow_loads;           // storage16 && storage8 enabled: matmul_gemv16 is used
     uint32_t subgroup_size;
     VkDeviceSize max_range;      // maxStorageBufferRange
     VkDeviceSize offset_align;   // minStorageBufferOffsetAlignment

@@ -51,8 +51,14 @@ static enum kiln_status launch_matmul(struct kiln_stream *s, const struct kiln_k
     struct kiln_vk_device *vd = kiln_vk_dev(s->device);
     const struct kiln_tensor *y = &op->dst, *w = &op->src[0], *x = &op->src[1];
     const bool gemv = kernel->variant && strcmp(kernel->variant, "gemv") == 0;
+    // 16/8-bit loads where the device has them, for the types that path reads narrowly; its
+    // 16-bit views need W rows at even byte offsets.
+    const struct kiln_vk_alloc *wa = w->buffer->handle;
+    const bool narrow = gemv && vd->narrow_loads && (wa->offset + w->offset) % 2 == 0 && w->nb[1] % 2 == 0 &&
+                        (w->type == KILN_TYPE_F16 || w->type == KILN_TYPE_Q4_0 || w->type == KILN_TYPE_Q8_0);
     VkPipeline p;
-    KILN_TRY(pipeline(s, gemv ? KILN_VK_MATMUL_GEMV : KILN_VK_MATMUL_GEMM, w->type, 0, &p));
+    KILN_TRY(pipeline(s, narrow ? KILN_VK_MATMUL_GEMV16 : gemv ? KILN_VK_MATMUL_GEMV : KILN_VK_MATMUL_GEMM,
+                      w->type, 0, &p));
     struct kiln_vk_binding bx, by;
     struct matmul_pc pc = { .w_nb1 = u32(w->nb[1]), .x_nb1 = u32(x->nb[1]), .x_nb2 = u32(x->nb[2]),
                             .x_nb3 = u32(x->nb[3]), .y_nb1 = u32(y->nb[1]), .y_nb2 = u32(y->nb[2]),

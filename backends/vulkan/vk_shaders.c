@@ -6,6 +6,9 @@
 static const uint32_t matmul_gemv[] =
 #include "matmul_gemv.spv.inc"
 ;
+static const uint32_t matmul_gemv16[] =
+#include "matmul_gemv16.spv.inc"
+;
 static const uint32_t matmul_gemm[] =
 #include "matmul_gemm.spv.inc"
 ;
@@ -37,6 +40,7 @@ static const uint32_t probe[] =
 #define SHADER(id, words, wg) [id] = { #words, words, sizeof words, wg }
 const struct kiln_vk_shader_code kiln_vk_shaders[KILN_VK_SHADER_COUNT] = {
     SHADER(KILN_VK_MATMUL_GEMV, matmul_gemv, 64),  // <= 64: its shared partials are sized so
+    SHADER(KILN_VK_MATMUL_GEMV16, matmul_gemv16, 64),
     SHADER(KILN_VK_MATMUL_GEMM, matmul_gemm, 256), // fixed: 16 x 16 invocations of 4 x 4 outputs
     SHADER(KILN_VK_ATTENTION, attention, 64),      // fixed: one invocation per key of a tile
     SHADER(KILN_VK_DEQUANT, dequant, 256),

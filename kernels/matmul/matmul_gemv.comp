@@ -6,8 +6,21 @@
 // neighbouring bytes), each keeping n partial sums, then one workgroup reduction per column.
 // v1: Q4_0 and Q8_0 decode a whole block per step (one scale load, 16/32 codes); other types
 //     go element by element through decode_elem (dequantization fused, W read once).
+// v2: built a second time with KILN_STORAGE_16_8 (matmul_gemv16): where the device has 16- and
+//     8-bit storage (storageBuffer16BitAccess, storageBuffer8BitAccess), F16 weights, Q4_0 code
+//     pairs and scales load as 16-bit values and Q8_0 codes as int8 — one narrow load each
+//     instead of a 32-bit load, shift and mask. vk_launch.c picks it at run time (even row
+//     offsets required); the plain build is the path for devices without those features.
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #include "kiln_blocks.glsl"
+#ifdef KILN_STORAGE_16_8
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_8bit_storage : require
+// views of binding 0 (aliases of src0): byte offsets must be even for the 16-bit ones
+layout(std430, binding = 0) readonly buffer W16 { uint16_t w16[]; };
+layout(std430, binding = 0) readonly buffer WH { float16_t wh[]; };
+layout(std430, binding = 0) readonly buffer W8 { int8_t w8[]; };
+#endif
 
 layout(push_constant) uniform PC {
     uint w_base, w_nb1;
@@ -37,12 +50,20 @@ void main() {
         const uint nb = pc.k / 32u, bb = block_bytes(TYPE);
         for (uint b = tid; b < nb; b += nt) {
             const uint at = row + b * bb;
+#ifdef KILN_STORAGE_16_8
+            const float d = float(wh[at >> 1]);
+#else
             const float d = rdh(at);
+#endif
             float s[MAX_N];
             for (uint j = 0u; j < pc.n; j++) s[j] = 0.0;
             if (TYPE == T_Q4_0) {
                 for (uint l = 0u; l < 16u; l += 2u) {
+#ifdef KILN_STORAGE_16_8
+                    const uint q = uint(w16[(at >> 1) + 1u + l / 2u]);
+#else
                     const uint q = rd16(at + 2u + l);  // codes l, l+1 (low) and l+16, l+17 (high)
+#endif
                     const float q0 = float(int(q & 15u) - 8), q1 = float(int((q >> 8) & 15u) - 8);
                     const float q2 = float(int((q >> 4) & 15u) - 8), q3 = float(int(q >> 12) - 8);
                     for (uint j = 0u; j < pc.n; j++) {
@@ -52,8 +73,12 @@ void main() {
                 }
             } else {
                 for (uint l = 0u; l < 32u; l += 2u) {
+#ifdef KILN_STORAGE_16_8
+                    const float q0 = float(int(w8[at + 2u + l])), q1 = float(int(w8[at + 3u + l]));
+#else
                     const uint q = rd16(at + 2u + l);
                     const float q0 = float(int(q << 24) >> 24), q1 = float(int(q << 16) >> 24);
+#endif
                     for (uint j = 0u; j < pc.n; j++) {
                         const uint xi = xrow[j] + b * 32u + l;
                         s[j] += q0 * xval(xi, 0u) + q1 * xval(xi, 1u);
@@ -64,7 +89,11 @@ void main() {
         }
     } else {
         for (uint i = tid; i < pc.k; i += nt) {
+#ifdef KILN_STORAGE_16_8
+            const float w = TYPE == T_F16 ? float(wh[(row >> 1) + i]) : decode_elem(row, i);
+#else
             const float w = decode_elem(row, i);
+#endif
             for (uint j = 0u; j < pc.n; j++) acc[j] += w * xval(xrow[j], i);
         }
     }
