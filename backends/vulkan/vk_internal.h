@@ -9,6 +9,7 @@
 #include <vulkan/vulkan.h>
 
 #include "backends/backend_impl.h"
+#include "backends/range_alloc.h"
 
 // ---- the loader's functions (vk_loader.c) ----
 #define KILN_VK_INSTANCE_FNS(X)                                                                   \
@@ -66,15 +67,11 @@ const char *kiln_vk_result_name(VkResult r);
     } while (0)
 
 // ---- memory: blocks of device memory, each one VkBuffer, sub-allocated (vk_memory.c) ----
-struct kiln_vk_range {
-    VkDeviceSize offset, size;
-    struct kiln_vk_range *next;
-};
 struct kiln_vk_block {
     VkDeviceMemory memory;
     VkBuffer buffer;
     VkDeviceSize size;
-    struct kiln_vk_range *free_list;  // sorted by offset, coalesced
+    struct kiln_ranges ranges;  // backends/range_alloc.h
     struct kiln_vk_block *next;
 };
 // A kiln buffer's handle: a range of one block.

@@ -2,8 +2,7 @@
 // hundreds of tensors do not each cost a vkAllocateMemory (drivers cap allocations at a few
 // thousand, and each is slow). Each block is one VkDeviceMemory with one VkBuffer over all of
 // it; a kiln buffer is a range of a block, bound to shaders as (block buffer, offset, range).
-// Free ranges are kept sorted and coalesced (first fit): kiln allocates few, large buffers
-// (weights, KV cache, activations, scratch), so a list is enough.
+// Ranges inside a block: backends/range_alloc.c (first fit, coalesced).
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,10 +15,8 @@ static VkDeviceSize round_up(VkDeviceSize x, VkDeviceSize a) { return (x + a - 1
 static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
                                   struct kiln_vk_block **out) {
     struct kiln_vk_block *b = calloc(1, sizeof *b);
-    struct kiln_vk_range *r = calloc(1, sizeof *r);
-    if (!b || !r) {
+    if (!b || !kiln_ranges_init(&b->ranges, size)) {
         free(b);
-        free(r);
         return kiln_fail(KILN_E_NOMEM, "out of host memory");
     }
     const VkBufferCreateInfo bi = {
@@ -43,8 +40,8 @@ static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
             kiln_vk.vkFreeMemory(vd->device, b->memory, NULL);
         if (b->buffer)
             kiln_vk.vkDestroyBuffer(vd->device, b->buffer, NULL);
+        kiln_ranges_release(&b->ranges);
         free(b);
-        free(r);
         uint64_t total = 0, free_bytes = 0;
         bool known = false;
         kiln_vk_memory(&vd->dev, &total, &free_bytes, &known);
@@ -57,9 +54,6 @@ static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
         return kiln_vk_fail(res, "vkAllocateMemory");
     }
     b->size = size;
-    r->offset = 0;
-    r->size = size;
-    b->free_list = r;
     b->next = vd->blocks;
     vd->blocks = b;
     *out = b;
@@ -69,65 +63,8 @@ static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
 static void block_free(struct kiln_vk_device *vd, struct kiln_vk_block *b) {
     kiln_vk.vkDestroyBuffer(vd->device, b->buffer, NULL);
     kiln_vk.vkFreeMemory(vd->device, b->memory, NULL);
-    for (struct kiln_vk_range *r = b->free_list, *n; r; r = n) {
-        n = r->next;
-        free(r);
-    }
+    kiln_ranges_release(&b->ranges);
     free(b);
-}
-
-// First fit in one block; true if it fit.
-static bool block_take(struct kiln_vk_block *b, VkDeviceSize size, VkDeviceSize *offset) {
-    for (struct kiln_vk_range **p = &b->free_list; *p; p = &(*p)->next) {
-        struct kiln_vk_range *r = *p;
-        if (r->size < size)
-            continue;
-        *offset = r->offset;
-        r->offset += size;
-        r->size -= size;
-        if (r->size == 0) {
-            *p = r->next;
-            free(r);
-        }
-        return true;
-    }
-    return false;
-}
-
-static void block_give(struct kiln_vk_block *b, VkDeviceSize offset, VkDeviceSize size) {
-    struct kiln_vk_range **p = &b->free_list;
-    while (*p && (*p)->offset < offset)
-        p = &(*p)->next;
-    struct kiln_vk_range *next = *p;
-    // merge with the previous range (the one whose `next` pointer p is) when adjacent
-    struct kiln_vk_range *prev = NULL;
-    for (struct kiln_vk_range *r = b->free_list; r && r != next; r = r->next)
-        prev = r;
-    if (prev && prev->offset + prev->size == offset) {
-        prev->size += size;
-        if (next && prev->offset + prev->size == next->offset) {
-            prev->size += next->size;
-            prev->next = next->next;
-            free(next);
-        }
-        return;
-    }
-    if (next && offset + size == next->offset) {
-        next->offset = offset;
-        next->size += size;
-        return;
-    }
-    struct kiln_vk_range *r = malloc(sizeof *r);
-    if (!r)
-        return;  // the range leaks inside its block until the block is freed; nothing breaks
-    r->offset = offset;
-    r->size = size;
-    r->next = next;
-    *p = r;
-}
-
-static bool block_empty(const struct kiln_vk_block *b) {
-    return b->free_list && b->free_list->offset == 0 && b->free_list->size == b->size;
 }
 
 enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void **handle, void **host) {
@@ -142,8 +79,8 @@ enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void
     if (!a)
         return kiln_fail(KILN_E_NOMEM, "out of host memory");
     struct kiln_vk_block *b = vd->blocks;
-    VkDeviceSize offset = 0;
-    while (b && !block_take(b, want, &offset))
+    uint64_t offset = 0;
+    while (b && !kiln_ranges_take(&b->ranges, want, &offset))
         b = b->next;
     if (!b) {
         const VkDeviceSize block = want > vd->block_size ? want : vd->block_size;
@@ -154,7 +91,7 @@ enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void
             free(a);
             return st;
         }
-        block_take(b, want, &offset);
+        kiln_ranges_take(&b->ranges, want, &offset);
     }
     a->block = b;
     a->offset = offset;
@@ -167,9 +104,9 @@ enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void
 void kiln_vk_buffer_free(struct kiln_device *dev, void *handle) {
     struct kiln_vk_device *vd = kiln_vk_dev(dev);
     struct kiln_vk_alloc *a = handle;
-    block_give(a->block, a->offset, a->size);
+    kiln_ranges_give(&a->block->ranges, a->offset, a->size);
     // Give an empty block back to the driver unless it is the only one (kept for reuse).
-    if (block_empty(a->block) && !(vd->blocks == a->block && !a->block->next)) {
+    if (kiln_ranges_empty(&a->block->ranges) && !(vd->blocks == a->block && !a->block->next)) {
         for (struct kiln_vk_block **p = &vd->blocks; *p; p = &(*p)->next) {
             if (*p == a->block) {
                 *p = a->block->next;
