@@ -63,6 +63,7 @@ struct kiln_device_info {
     bool host_memory;       // buffers are host-addressable (kiln_buffer_host_ptr works)
     int n_threads;          // CPU: worker threads; GPUs: 0
     char details[384];      // backend-specific: API version, heaps, limits, features used
+    bool emulated;          // a GPU API running on the host CPU (Mesa's lavapipe)
 };
 const struct kiln_device_info *kiln_device_info(const struct kiln_device *device);
 

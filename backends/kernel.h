@@ -33,6 +33,11 @@ struct kiln_kernel {
     // the reason. NULL = handles every valid op.
     enum kiln_status (*supports)(const struct kiln_op *op);
     const void *impl;           // backend-specific
+    // (optional) The row's own NMSE ceiling when it computes in lower precision than the op's
+    // entry in bench/tolerance.c assumes (tensor cores rounding inputs to f16), with why.
+    // `kiln ops` uses the larger of the two. 0 = the table's.
+    double nmse_ceiling;
+    const char *ceiling_why;
 };
 
 // The rows of a device's table, all of them (usable or not on this CPU).

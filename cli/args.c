@@ -98,3 +98,17 @@ bool kiln_device_selected(const struct kiln_common_options *o, const struct kiln
     const struct kiln_device_info *info = kiln_device_info(dev);
     return kiln_list_has(o->backends, info->name) || kiln_list_has(o->backends, info->backend);
 }
+
+// Benchmarks leave emulated devices (lavapipe: Vulkan on the CPU) out unless --backend names
+// them: timing one by default would take hours on a 7B model and measure nothing a deployment
+// runs on, while competing with the CPU being measured.
+bool kiln_device_selected_for_timing(const char *cmd, const struct kiln_common_options *o,
+                                     const struct kiln_device *dev) {
+    const struct kiln_device_info *info = kiln_device_info(dev);
+    if (!o->backends && info->emulated) {
+        fprintf(stderr, "kiln %s: %s (%s) emulates a GPU on the CPU: not timed unless --backend names it\n",
+                cmd, info->name, info->description);
+        return false;
+    }
+    return kiln_device_selected(o, dev);
+}

@@ -37,6 +37,9 @@ bool kiln_common_option_or_usage(const char *cmd, int argc, char **argv, int *i,
 // Starts kiln with the common options; prints the error and returns false on failure.
 bool kiln_start(const char *cmd, const struct kiln_common_options *o);
 
+// True for devices --backend selects, less emulated ones unless named (benchmarks; says so).
+bool kiln_device_selected_for_timing(const char *cmd, const struct kiln_common_options *o,
+                                     const struct kiln_device *dev);
 // True if the device is selected by the --backend filter.
 bool kiln_device_selected(const struct kiln_common_options *o, const struct kiln_device *dev);
 

@@ -251,7 +251,7 @@ int kiln_cmd_bench(int argc, char **argv) {
     cJSON *benchmarks = cJSON_AddArrayToObject(doc, "benchmarks");
     for (int i = 0; i < kiln_device_count() && rc == 0 && n_devs < MAX_DEVICES; i++) {
         struct kiln_device *dev = kiln_device_get(i);
-        if (!kiln_device_selected(&o.common, dev))
+        if (!kiln_device_selected_for_timing("bench", &o.common, dev))
             continue;
         devs[n_devs] = (struct kiln_gbench_device){ kiln_device_info(dev)->name, &ceilings[n_devs] };
         rc = bench_device(dev, &o, doc, &ceilings[n_devs], &family);

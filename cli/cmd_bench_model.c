@@ -151,7 +151,7 @@ int kiln_cmd_bench_model(int argc, char **argv) {
     printf("|------------------------|----------:|---------:|---------|--------:|----------------|-------------------:|\n");
     for (int i = 0; i < kiln_device_count() && rc == KILN_EXIT_OK && n_devs < 16; i++) {
         struct kiln_device *dev = kiln_device_get(i);
-        if (!kiln_device_selected(&o.common, dev))
+        if (!kiln_device_selected_for_timing("bench model", &o.common, dev))
             continue;
         struct kiln_stream *s = NULL;
         struct kiln_model *m = NULL;

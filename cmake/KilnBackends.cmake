@@ -44,6 +44,9 @@ endif()
 _kiln_backend_decision(CUDA "${KILN_CUDA}" ${_cuda_found} "${_cuda_why}")
 set(KILN_HAVE_CUDA ${_build})
 set(KILN_CUDA_ABSENT_REASON "${_reason}")
+if(KILN_HAVE_CUDA)
+  enable_language(CUDA)  # here, at directory scope: inside a function its variables would be lost
+endif()
 
 # Vulkan
 set(KILN_HAVE_VULKAN FALSE)
@@ -71,9 +74,7 @@ function(kiln_add_backends target)
     KILN_CUDA_ABSENT_REASON="${KILN_CUDA_ABSENT_REASON}"
     KILN_VULKAN_ABSENT_REASON="${KILN_VULKAN_ABSENT_REASON}")
   if(KILN_HAVE_CUDA)
-    enable_language(CUDA)
-    add_subdirectory(backends/cuda)
-    target_link_libraries(${target} PUBLIC kiln_cuda)
+    add_subdirectory(backends/cuda)  # adds its sources and kernels to ${target}
     target_compile_definitions(${target} PUBLIC KILN_HAVE_CUDA)
   endif()
   if(KILN_HAVE_VULKAN)

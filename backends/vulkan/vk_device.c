@@ -305,6 +305,7 @@ static enum kiln_status device_new(VkPhysicalDevice phys, int index) {
     else
         snprintf(d->info.driver, sizeof d->info.driver, "driver version 0x%x", vd->props.driverVersion);
     d->info.host_memory = false;
+    d->info.emulated = vd->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     describe(vd);
     snprintf(d->info.details, sizeof d->info.details, "%s", vd->details);
     d->kernels = kiln_vk_kernels;

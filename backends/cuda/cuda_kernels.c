@@ -1,0 +1,92 @@
+// The CUDA backend's kernel table (the CPU backend's is backends/cpu/cpu_kernels.c). As on
+// Vulkan, every op and type the CPU backend runs has a row, so `kiln ops --backend cuda` checks
+// them all:
+//   matmul    any dequantizable W: gemv (n <= 8), gemm_tc (tensor cores, n > 8, f16/quantized W;
+//             its own NMSE ceiling: inputs rounded to f16), gemm (exact f32 tiles, any shape)
+//   attention f16/f32 K/V, D <= 256; dequant; copy to f32/f16/bf16/q8_0/q4_0; rmsnorm, rope,
+//   swiglu, add, get_rows (any table type)                       kernels/<op>/*_cuda.cu
+// A matmul row's impl is its enum kiln_cuda_variant.
+#include <stdint.h>
+
+#include "backends/backend_impl.h"
+#include "backends/cuda/cuda_ops.h"
+
+#define F32 KILN_TYPE_F32
+#define F16 KILN_TYPE_F16
+#define I32 KILN_TYPE_I32
+#define ANY KILN_TYPE_ANY
+
+// The kernels index f32/i32 data as 4-byte and f16/bf16 as 2-byte elements: rows must be aligned.
+static bool aligned(const struct kiln_tensor *t) {
+    const size_t a = t->type == F32 || t->type == I32 ? 4 : t->type == F16 || t->type == KILN_TYPE_BF16 ? 2 : 1;
+    if (t->offset % a)
+        return false;
+    for (int d = 1; d < 4; d++)
+        if (t->ne[d] > 1 && t->nb[d] % a)
+            return false;
+    return true;
+}
+
+static enum kiln_status supports_any(const struct kiln_op *op) {
+    if (!aligned(&op->dst))
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda: destination rows are not aligned to their element size");
+    for (int i = 0; i < op->n_src; i++)
+        if (!aligned(&op->src[i]))
+            return kiln_fail(KILN_E_UNSUPPORTED, "cuda: source %d rows are not aligned to their element size", i);
+    return KILN_OK;
+}
+
+static enum kiln_status supports_gemv(const struct kiln_op *op) {
+    if (op->src[1].ne[1] > 8)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemv: n=%lld (gemv takes n <= 8)", (long long)op->src[1].ne[1]);
+    return supports_any(op);
+}
+
+static enum kiln_status supports_gemm_tc(const struct kiln_op *op) {
+    const enum kiln_type t = op->src[0].type;
+    if (op->src[1].ne[1] <= 8)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemm_tc: n=%lld is gemv's", (long long)op->src[1].ne[1]);
+    if (t == F32 || t == KILN_TYPE_BF16)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemm_tc: %s weights keep their precision/range (exact gemm)",
+                         kiln_type_name(t));
+    return supports_any(op);
+}
+
+static enum kiln_status supports_attention(const struct kiln_op *op) {
+    if (op->src[0].ne[0] > 256)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda attention: head dim %lld above 256", (long long)op->src[0].ne[0]);
+    return supports_any(op);
+}
+
+static enum kiln_status supports_copy(const struct kiln_op *op) {
+    const enum kiln_type d = op->dst.type;
+    if (d != F32 && d != F16 && d != KILN_TYPE_BF16 && d != KILN_TYPE_Q8_0 && d != KILN_TYPE_Q4_0)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda copy: no %s quantizer on the device (f32, f16, bf16, q8_0, q4_0 "
+                         "are written here)", kiln_type_name(d));
+    return supports_any(op);
+}
+
+#define ROW(op_, src_, src1_, dst_, variant_, supports_, impl_)                                    \
+    { .op = KILN_OP_##op_, .src_type = src_, .src1_type = src1_, .dst_type = dst_,               \
+      .tier = KILN_TIER_GPU, .isa = "cuda", .variant = variant_, .supports = supports_,          \
+      .impl = (const void *)(intptr_t)(impl_) }
+
+const struct kiln_kernel kiln_cuda_kernels[] = {
+    ROW(MATMUL, ANY, F32, F32, "gemv", supports_gemv, KILN_CUDA_GEMV),
+    { .op = KILN_OP_MATMUL, .src_type = ANY, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
+      .isa = "cuda", .variant = "gemm_tc", .supports = supports_gemm_tc,
+      .impl = (const void *)(intptr_t)KILN_CUDA_GEMM_TC, .nmse_ceiling = 5e-4,
+      .ceiling_why = "tensor cores: W and x rounded to f16 (ggml's mul_mat ceiling, 5e-4)" },
+    ROW(MATMUL, ANY, F32, F32, "gemm", supports_any, KILN_CUDA_GEMM),
+    ROW(ATTENTION, F16, F16, F32, NULL, supports_attention, 0),
+    ROW(ATTENTION, F32, F32, F32, NULL, supports_attention, 0),
+    ROW(DEQUANT, ANY, ANY, ANY, NULL, supports_any, 0),
+    ROW(RMSNORM, F32, ANY, F32, NULL, supports_any, 0),
+    ROW(ROPE, F32, I32, F32, NULL, supports_any, 0),
+    ROW(SWIGLU, F32, F32, F32, NULL, supports_any, 0),
+    ROW(ADD, F32, F32, F32, NULL, supports_any, 0),
+    ROW(GET_ROWS, ANY, I32, F32, NULL, supports_any, 0),
+    ROW(COPY, ANY, ANY, ANY, NULL, supports_copy, 0),
+};
+
+const int kiln_cuda_kernel_count = (int)(sizeof kiln_cuda_kernels / sizeof kiln_cuda_kernels[0]);

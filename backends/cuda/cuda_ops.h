@@ -1,0 +1,64 @@
+// The one header the CUDA kernels (kernels/<op>/*_cuda.cu, compiled as CUDA C++) share with
+// the rest of kiln: plain C structs and functions only, no kiln internals and no CUDA types,
+// so the runtime glue (backends/cuda/cuda_backend.c) stays C and the kernels see nothing of
+// the dispatch layer.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// A tensor as a kernel sees it: device address of element 0, kiln_type id, GGUF-order shape,
+// byte strides.
+struct kiln_cuda_view {
+    uint8_t *data;
+    int type;
+    int64_t ne[4];
+    int64_t nb[4];
+};
+
+// enum kiln_op_kind's values (backends/ops.h; cuda_backend.c checks they agree).
+enum kiln_cuda_op_kind {
+    KILN_CUDA_OP_MATMUL, KILN_CUDA_OP_ATTENTION, KILN_CUDA_OP_DEQUANT, KILN_CUDA_OP_RMSNORM,
+    KILN_CUDA_OP_ROPE, KILN_CUDA_OP_SWIGLU, KILN_CUDA_OP_ADD, KILN_CUDA_OP_GET_ROWS, KILN_CUDA_OP_COPY,
+};
+
+enum kiln_cuda_variant {
+    KILN_CUDA_GEMV,      // decode: n <= 8, dequantization fused into the dot product
+    KILN_CUDA_GEMM,      // exact f32 SIMT tiles (any type, any shape)
+    KILN_CUDA_GEMM_TC,   // tensor cores (WMMA f16 x f16 -> f32), tiles dequantized to f16 in smem
+};
+
+// One op (the fields its kind uses); `kind` is enum kiln_op_kind's value.
+struct kiln_cuda_op {
+    int kind;
+    int variant;                 // matmul: enum kiln_cuda_variant
+    struct kiln_cuda_view dst, src[3];
+    int n_src;
+    float scale, eps, theta_base;   // attention scale, rmsnorm eps, rope base
+    int pos0, causal;               // attention
+    int rope_mode, rope_dims;       // rope
+    unsigned int *status;           // device address of the stream's status word (get_rows)
+};
+
+// Enqueues op on `stream` (a cudaStream_t). Returns 0, or a cudaError_t value with `kernel`
+// naming the kernel that failed to launch.
+int kiln_cuda_launch(const struct kiln_cuda_op *op, void *stream, const char **kernel);
+
+// Roofline probes: kind 0 read `bytes` of a (checksum into b), 2 FMA (`iters` per thread).
+int kiln_cuda_probe_read(const void *a, void *b, size_t bytes, void *stream);
+int kiln_cuda_probe_fma(void *b, unsigned int iters, unsigned int blocks, void *stream);
+
+// Whether this binary has code the device can run (0 = yes, else a cudaError_t).
+int kiln_cuda_check_image(void);
+
+// The number of FLOPs kiln_cuda_probe_fma does per thread and iteration, and its block size.
+#define KILN_CUDA_FMA_FLOPS_PER_ITER 64
+#define KILN_CUDA_FMA_THREADS 256
+
+#ifdef __cplusplus
+}
+#endif

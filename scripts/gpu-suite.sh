@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The GPU suite: what proves the CUDA backend (and Vulkan on a real GPU) on a machine with an
+# NVIDIA GPU. CI has no GPU; run this wherever one is at hand and commit what it writes.
+#
+#   scripts/gpu-suite.sh [OUTDIR]        (default results/<gpu-name>/)
+#
+#   1. builds kiln in build-gpu/ with CUDA for the present GPU (KILN_CUDA_ARCHS=native)
+#   2. kiln info; kiln ops --backend cuda (every kernel and type against the CPU reference)
+#   3. the model runner's logits check on every backend (tests/oracle/test_model_torch.py)
+#   4. compute-sanitizer memcheck and racecheck over the CUDA kernel checks
+#   5. benchmarks: roofline, the issue's op shapes (GEMV m=4096 k=14336 q4_0/q8_0, GEMM n=512,
+#      F16 8192^3, attention prefill 4096), and a Llama-2-7B-shape q4_0 model pp512/tg128
+# Every step's output goes to OUTDIR/<step>.txt (benchmarks also as Google Benchmark JSON);
+# the exit status is that of the first failing correctness step (benchmarks do not fail it).
+#
+# Build dependencies the GPU machine may lack (hwloc, cJSON, the Vulkan loader and glslc) can
+# travel as Debian packages: `scripts/gpu-suite.sh --fetch-debs` (here, with network) puts them
+# in .gpu-debs/, which the suite unpacks into /tmp/kiln-deps when the system has none.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--fetch-debs" ]; then
+    mkdir -p .gpu-debs && cd .gpu-debs
+    apt-get download libhwloc-dev libhwloc15 libcjson-dev libcjson1 libvulkan1 libvulkan-dev glslc \
+        libshaderc1 libglslang12 libspirv-tools-2022.4 libudev1 libxml2 libicu72 libltdl7 \
+        2>&1 | tail -3
+    grep -qx '/.gpu-debs/' ../.git/info/exclude 2>/dev/null || echo '/.gpu-debs/' >> ../.git/info/exclude
+    ls
+    exit 0
+fi
+
+if ! pkg-config --exists hwloc libcjson 2>/dev/null && [ -d .gpu-debs ]; then
+    echo "gpu-suite: unpacking .gpu-debs into /tmp/kiln-deps"
+    for f in .gpu-debs/*.deb; do dpkg -x "$f" /tmp/kiln-deps; done
+    export PKG_CONFIG_PATH=/tmp/kiln-deps/usr/lib/x86_64-linux-gnu/pkgconfig:/tmp/kiln-deps/usr/share/pkgconfig
+    export PKG_CONFIG_SYSROOT_DIR=/tmp/kiln-deps
+    export LD_LIBRARY_PATH=/tmp/kiln-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export PATH=/tmp/kiln-deps/usr/bin:$PATH
+    export CMAKE_PREFIX_PATH=/tmp/kiln-deps/usr
+fi
+
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+if [ -z "$gpu" ]; then
+    echo "gpu-suite: no NVIDIA GPU (nvidia-smi lists none)" >&2
+    exit 77
+fi
+slug=$(echo "$gpu" | tr 'A-Z' 'a-z' | sed 's/nvidia //; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
+out=${1:-results/$slug}
+mkdir -p "$out"
+echo "gpu-suite: $gpu -> $out"
+status=0
+step() {  # step NAME CMD...: runs, tees to OUTDIR/NAME.txt, remembers the first failure
+    local name=$1; shift
+    echo "==== $name: $*"
+    "$@" 2>&1 | tee "$out/$name.txt"
+    local rc=${PIPESTATUS[0]}
+    echo "==== $name: exit $rc"
+    if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then status=$rc; fi
+    return 0
+}
+
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA=ON -DKILN_CUDA_ARCHS=native \
+      -DBUILD_TESTING=ON > "$out/configure.txt" 2>&1 || { cat "$out/configure.txt"; exit 1; }
+cmake --build build-gpu -j"$(nproc)" > "$out/build.txt" 2>&1 || { tail -40 "$out/build.txt"; exit 1; }
+k=build-gpu/kiln
+
+step info $k info
+step ops-cuda $k ops --backend cuda
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    step model-logits /usr/bin/python3 tests/oracle/test_model_torch.py $k /tmp/kiln-gpu-model
+elif python3 -c 'import torch' 2>/dev/null; then
+    step model-logits python3 tests/oracle/test_model_torch.py $k /tmp/kiln-gpu-model
+fi
+cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ -x "$cs" ]; then
+    step sanitizer-memcheck "$cs" --tool memcheck --error-exitcode 9 $k ops --backend cuda --op matmul,attention,get_rows,copy
+    step sanitizer-racecheck "$cs" --tool racecheck --error-exitcode 9 $k ops --backend cuda --op matmul,attention,rmsnorm
+fi
+
+# benchmarks (reported, never a failure of the suite)
+$k bench roofline --backend cuda --json "$out/roofline.json" > "$out/roofline.txt" 2>&1
+$k bench ops --backend cuda --shapes llama-8b --json "$out/ops-llama-8b.json" > "$out/ops-llama-8b.txt" 2>&1
+$k bench ops --backend cuda --op matmul --type f16 --shape m=8192,n=8192,k=8192 \
+    --json "$out/gemm-f16-8192.json" > "$out/gemm-f16-8192.txt" 2>&1
+$k bench ops --backend cuda --op attention --shape d=128,q=4096,kv=4096,h=32,hkv=8 \
+    --json "$out/attention-prefill.json" > "$out/attention-prefill.txt" 2>&1
+$k bench model --preset llama-2-7b --type q4_0 --backend cuda -p 512 -n 128 -r 3 \
+    --json "$out/model-llama-2-7b-q4_0.json" > "$out/model-llama-2-7b-q4_0.txt" 2>&1
+if $k info | grep -q '^  vulkan:'; then
+    $k ops --backend vulkan > "$out/ops-vulkan.txt" 2>&1 || status=${status:-1}
+    $k bench model --preset llama-2-7b --type q4_0 --backend vulkan -p 512 -n 128 -r 3 \
+        --json "$out/model-llama-2-7b-q4_0-vulkan.json" > "$out/model-llama-2-7b-q4_0-vulkan.txt" 2>&1
+fi
+tail -5 "$out"/*.txt | head -120
+echo "gpu-suite: correctness status $status (results in $out)"
+exit $status
