@@ -127,6 +127,13 @@ enum kiln_status kiln_buffer_upload(struct kiln_stream *stream, struct kiln_buff
 enum kiln_status kiln_buffer_download(struct kiln_stream *stream, struct kiln_buffer *buffer,
                                       size_t offset, void *dst, size_t size);
 
+// Graph capture (CUDA graphs; absent elsewhere): between begin and end the stream's ops are
+// recorded, not run; end(run = true) then launches them as one graph — a decode step's few
+// hundred small kernels for one launch. No sync, upload or download may happen in between.
+bool kiln_stream_can_capture(const struct kiln_stream *stream);
+enum kiln_status kiln_stream_capture_begin(struct kiln_stream *stream);
+enum kiln_status kiln_stream_capture_end(struct kiln_stream *stream, bool run);
+
 // ---- timers: device time between two points of a stream ----
 
 enum kiln_status kiln_timer_new(struct kiln_stream *stream, struct kiln_timer **out);

@@ -44,6 +44,12 @@ struct kiln_device_iface {
                               struct kiln_buffer *a, struct kiln_buffer *b, size_t bytes,
                               double flops, double *flops_done);
 
+    // (optional) Graph capture (CUDA graphs): capture_begin records the stream's following
+    // ops instead of running them; capture_end(run) stops recording and, if `run`, replays
+    // them as one graph (updating the previous one's executable when the shape is the same).
+    enum kiln_status (*capture_begin)(struct kiln_stream *s);
+    enum kiln_status (*capture_end)(struct kiln_stream *s, bool run);
+
     // Releases the device context at shutdown.
     void (*device_free)(struct kiln_device *dev);
 };

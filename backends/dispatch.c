@@ -69,7 +69,7 @@ const struct kiln_kernel *kiln_kernel_select(const struct kiln_device *device,
     const struct kiln_kernel *best = NULL;
     for (int i = 0; i < device->n_kernels; i++) {
         const struct kiln_kernel *k = &device->kernels[i];
-        if ((int)k->tier < min_tier || !kiln_kernel_matches(k, op) || !kiln_kernel_usable(device, k))
+        if ((int)k->tier < min_tier || k->comparator || !kiln_kernel_matches(k, op) || !kiln_kernel_usable(device, k))
             continue;
         if (best && k->tier <= best->tier)
             continue;
@@ -86,6 +86,7 @@ static void set_path(struct kiln_path *path, const struct kiln_kernel *k, const 
         return;
     kiln_kernel_name(k, kiln_op_key_type(op), op->dst.type, path->name, sizeof path->name);
     path->fallback = false;
+    path->kernel = k;
 }
 
 static enum kiln_status check_stream_device(const struct kiln_stream *s, const struct kiln_op *op) {

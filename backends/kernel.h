@@ -38,6 +38,9 @@ struct kiln_kernel {
     // `kiln ops` uses the larger of the two. 0 = the table's.
     double nmse_ceiling;
     const char *ceiling_why;
+    // A vendor library's implementation (cuBLAS) that benchmarks time beside kiln's own, as the
+    // reference a user would otherwise pick. Never selected by dispatch; checked by `kiln ops`.
+    bool comparator;
 };
 
 // The rows of a device's table, all of them (usable or not on this CPU).

@@ -63,9 +63,11 @@ struct kiln_op {
 
 // Which kernel(s) an entry point ran: "matmul.q4_0.avx2.gemv", or for the fallback
 // "dequant.q4_1.f32.avx2 + matmul.f32.avx2.gemm".
+struct kiln_kernel;
 struct kiln_path {
     char name[160];
     bool fallback;   // dequantize-then-float, because no fused kernel fits
+    const struct kiln_kernel *kernel;  // the row that ran (the matmul's, for the fallback)
 };
 
 // matmul: W [k, m] of any type kiln can dequantize, x [k, n] f32, y [m, n] f32.

@@ -205,6 +205,22 @@ enum kiln_status kiln_stream_sync(struct kiln_stream *stream) {
 
 struct kiln_device *kiln_stream_device(const struct kiln_stream *stream) { return stream->device; }
 
+bool kiln_stream_can_capture(const struct kiln_stream *stream) {
+    return stream->device->iface->capture_begin && stream->device->iface->capture_end;
+}
+
+enum kiln_status kiln_stream_capture_begin(struct kiln_stream *stream) {
+    if (!kiln_stream_can_capture(stream))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s has no graph capture", stream->device->info.name);
+    return stream->device->iface->capture_begin(stream);
+}
+
+enum kiln_status kiln_stream_capture_end(struct kiln_stream *stream, bool run) {
+    if (!kiln_stream_can_capture(stream))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s has no graph capture", stream->device->info.name);
+    return stream->device->iface->capture_end(stream, run);
+}
+
 enum kiln_status kiln_stream_scratch(struct kiln_stream *s, enum kiln_scratch_slot slot, size_t size,
                                      struct kiln_buffer **out) {
     struct kiln_buffer *b = s->scratch[slot];

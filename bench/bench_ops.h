@@ -15,6 +15,7 @@ struct kiln_bench_case {
     int64_t m, n, k;          // matmul W [k, m], x [k, n]; dequant k = row length, m = rows
     int64_t d, q, kv, h, h_kv;  // attention: head dim, queries, context, heads, kv heads
     char set[48];             // where the shape comes from ("llama-8b ffn_down"), or ""
+    const struct kiln_kernel *kernel;  // time exactly this row (a comparator); NULL = dispatch
 };
 
 struct kiln_bench_entry {

@@ -50,6 +50,7 @@ struct kiln_model {
     struct kiln_device *dev;
     struct kiln_buffer *weights[MAX_ARENAS], *cache, *act;
     int n_arenas;
+    bool no_graphs;  // kiln_model_set_graphs(false): no graph capture of decode steps
     struct kiln_tensor token_embd, output_norm, output;
     struct layer *layers;
     // activations, each sized for n_batch tokens
@@ -390,6 +391,27 @@ static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *
     return kiln_add(s, &x, &x, &cur);
 }
 
+// The ops of one forward pass; *logits_view receives the view the logits are written to.
+static enum kiln_status enqueue_forward(struct kiln_model *m, struct kiln_stream *s, int64_t n, int64_t pos0,
+                                       bool last_only, struct kiln_tensor *logits_view) {
+    const struct kiln_model_info *c = &m->info;
+    struct kiln_tensor ids = m->ids, x = cols(&m->x, n), cur = cols(&m->cur, n), out = cols(&m->logits, n);
+    ids.ne[0] = n;
+    KILN_TRY(kiln_get_rows(s, &x, &m->token_embd, &ids));
+    for (int64_t l = 0; l < c->n_layer; l++)
+        KILN_TRY(layer_forward(m, s, &m->layers[l], n, pos0));
+    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &m->output_norm, c->rms_eps));
+    if (last_only) {  // only the last token's logits are needed (decode, benchmarks)
+        struct kiln_tensor last = cur, lg = out;
+        last.offset += (size_t)(n - 1) * cur.nb[1];
+        last.ne[1] = lg.ne[1] = 1;
+        *logits_view = lg;
+        return kiln_matmul(s, &lg, &m->output, &last, NULL);
+    }
+    *logits_view = out;
+    return kiln_matmul(s, &out, &m->output, &cur, NULL);
+}
+
 enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
                                     int64_t n, int64_t pos0, float *logits, bool last_only) {
     const struct kiln_model_info *c = &m->info;
@@ -412,19 +434,21 @@ enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s,
     if (st == KILN_OK)
         st = kiln_buffer_upload(s, m->act, m->ids.offset, tokens, sizeof(int32_t) * (size_t)n);
     KILN_TRY(st);
-    struct kiln_tensor ids = m->ids, x = cols(&m->x, n), cur = cols(&m->cur, n), out = cols(&m->logits, n);
-    ids.ne[0] = n;
-    KILN_TRY(kiln_get_rows(s, &x, &m->token_embd, &ids));
-    for (int64_t l = 0; l < c->n_layer; l++)
-        KILN_TRY(layer_forward(m, s, &m->layers[l], n, pos0));
-    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &m->output_norm, c->rms_eps));
-    if (last_only) {  // only the last token's logits are needed (decode, benchmarks)
-        struct kiln_tensor last = cur, lg = out;
-        last.offset += (size_t)(n - 1) * cur.nb[1];
-        last.ne[1] = lg.ne[1] = 1;
-        KILN_TRY(kiln_matmul(s, &lg, &m->output, &last, NULL));
-        return logits ? kiln_buffer_download(s, m->act, lg.offset, logits, sizeof(float) * (size_t)c->n_vocab) : KILN_OK;
+    // A decode step on a device with graph capture runs as one graph (CUDA graphs): the
+    // uploads above happen first, the download below after the replay.
+    const bool graph = n == 1 && !m->no_graphs && kiln_stream_can_capture(s);
+    if (graph)
+        KILN_TRY(kiln_stream_capture_begin(s));
+    struct kiln_tensor out = cols(&m->logits, n), lg = out;
+    st = enqueue_forward(m, s, n, pos0, last_only, &lg);
+    if (graph) {
+        const enum kiln_status end = kiln_stream_capture_end(s, st == KILN_OK);
+        st = st != KILN_OK ? st : end;
     }
-    KILN_TRY(kiln_matmul(s, &out, &m->output, &cur, NULL));
-    return logits ? kiln_buffer_download(s, m->act, out.offset, logits, sizeof(float) * (size_t)(c->n_vocab * n)) : KILN_OK;
+    KILN_TRY(st);
+    if (!logits)
+        return KILN_OK;
+    return kiln_buffer_download(s, m->act, lg.offset, logits, sizeof(float) * (size_t)(c->n_vocab * lg.ne[1]));
 }
+
+void kiln_model_set_graphs(struct kiln_model *m, bool on) { m->no_graphs = !on; }

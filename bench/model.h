@@ -27,5 +27,9 @@ const struct kiln_model_info *kiln_model_get_info(const struct kiln_model *m);
 // Runs tokens[0..n) at positions pos0.. (the K/V cache must hold pos0 + n), enqueued on `s`.
 // With `logits` (n x n_vocab floats, row per token) the logits are downloaded (a sync);
 // `last_only` downloads only the last token's row into logits[0..n_vocab).
+// Decode steps (one token) run as one captured graph where the device has graph capture
+// (CUDA); on by default, off to measure what it saves.
+void kiln_model_set_graphs(struct kiln_model *m, bool on);
+
 enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
                                     int64_t n, int64_t pos0, float *logits, bool last_only);

@@ -6,6 +6,7 @@
 
 #include "bench/gbench_json.h"
 #include "bench/report.h"
+#include "bench/stats.h"
 #include "cli/args.h"
 
 enum { MAX_CASES = 64, MAX_DEVICES = 16 };
@@ -135,6 +136,45 @@ static int default_types(enum kiln_op_kind op, const char *types, enum kiln_type
     return 1;
 }
 
+// Vendor implementations in the device's kernel table (cuBLAS on CUDA) timed on the same case
+// right after kiln's, and kiln's speed as a fraction of theirs: the reference a user would
+// otherwise pick (kernel.h, `comparator`).
+static int run_comparators(struct kiln_stream *s, struct bench_options *o, const struct kiln_bench_case *c,
+                           const struct kiln_bench_entry *mine, cJSON *doc, const struct kiln_ceilings *ceil,
+                           FILE *out, int family) {
+    struct kiln_device *dev = kiln_stream_device(s);
+    if (mine->skipped || mine->error)
+        return 0;
+    for (int i = 0; i < kiln_kernel_count(dev); i++) {
+        const struct kiln_kernel *k = kiln_kernel_get(dev, i);
+        if (!k->comparator || k->op != c->op || (k->src_type != c->type && k->src_type != KILN_TYPE_ANY))
+            continue;
+        struct kiln_bench_case cc = *c;
+        cc.kernel = k;
+        struct kiln_bench_entry *e = calloc(1, sizeof *e);
+        if (!e)
+            return -1;
+        if (kiln_bench_run(s, &cc, &o->cfg, e) != KILN_OK) {
+            fprintf(stderr, "kiln bench: %s: %s\n", e->run_name, kiln_last_error());
+            free(e);
+            return -1;
+        }
+        e->family = family;
+        e->instance = mine->instance;
+        kiln_report_row(out, o->format, e, o->no_roofline ? NULL : ceil);
+        kiln_gbench_add_entry(kiln_gbench_benchmarks(doc), e, o->no_roofline ? NULL : ceil);
+        if (!e->skipped && !e->error) {
+            const double theirs = kiln_stats_compute(e->r.real, e->r.reps).median;
+            const double ours = kiln_stats_compute(mine->r.real, mine->r.reps).median;
+            if (ours > 0)
+                fprintf(out, "  kiln at %.2f of %s's speed on this case (%.4g s vs %.4g s per run)\n",
+                        theirs / ours, k->variant ? k->variant : k->isa, ours, theirs);
+        }
+        free(e);
+    }
+    return 0;
+}
+
 static int bench_device(struct kiln_device *dev, struct bench_options *o, cJSON *doc,
                         struct kiln_ceilings *ceil, int *family) {
     const char *name = kiln_device_info(dev)->name;
@@ -190,6 +230,7 @@ static int bench_device(struct kiln_device *dev, struct bench_options *o, cJSON 
                     e->instance = c;
                     kiln_report_row(out, o->format, e, o->no_roofline ? NULL : ceil);
                     kiln_gbench_add_entry(kiln_gbench_benchmarks(doc), e, o->no_roofline ? NULL : ceil);
+                    rc = run_comparators(s, o, &cases[c], e, doc, ceil, out, *family);
                 }
                 free(e);
             }

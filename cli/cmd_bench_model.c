@@ -29,6 +29,7 @@ static void help(void) {
            "  -r N           repetitions (default 5)\n"
            "  --preset NAME  %s\n"
            "  --type T       weight type of the preset model (default q4_0)\n"
+           "  --no-graphs    decode steps without graph capture (CUDA graphs are used by default)\n"
            "  --backend DEV, --threads N, --json FILE, --no-roofline\n",
            kiln_llama_preset_names());
 }
@@ -39,7 +40,7 @@ struct opts {
     enum kiln_type type;
     enum kiln_convert_mix mix;
     long pp, tg, depth, reps;
-    bool no_roofline;
+    bool no_roofline, no_graphs;
 };
 
 static int parse(int argc, char **argv, struct opts *o) {
@@ -51,6 +52,8 @@ static int parse(int argc, char **argv, struct opts *o) {
             return 1;
         } else if (!strcmp(argv[i], "--no-roofline")) {
             o->no_roofline = true;
+        } else if (!strcmp(argv[i], "--no-graphs")) {
+            o->no_graphs = true;
         } else if (kiln_arg_value(argc, argv, &i, "-p", &v, &err)) {
             if (err || !kiln_arg_int("bench model", "-p", v, 0, 1 << 20, &o->pp)) return -1;
         } else if (kiln_arg_value(argc, argv, &i, "-n", &v, &err)) {
@@ -172,6 +175,8 @@ int kiln_cmd_bench_model(int argc, char **argv) {
             fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
             rc = KILN_EXIT_FAIL;
         }
+        if (m && o.no_graphs)
+            kiln_model_set_graphs(m, false);
         for (int t = 0; t < 2 && rc == KILN_EXIT_OK; t++) {
             if ((t == 0 && !o.pp) || (t == 1 && !o.tg))
                 continue;

@@ -9,7 +9,8 @@
 #   3. the model runner's logits check on every backend (tests/oracle/test_model_torch.py)
 #   4. compute-sanitizer memcheck and racecheck over the CUDA kernel checks
 #   5. benchmarks: roofline, the op shapes (GEMV m=4096 k=14336 q4_0/q8_0, GEMM n=512,
-#      F16 8192^3, attention prefill 4096), and a Llama-2-7B-shape q4_0 model pp512/tg128
+#      F16 8192^3 next to cuBLAS, attention prefill 4096), and a Llama-2-7B-shape q4_0 model
+#      pp512/tg128, decode with and without CUDA graphs
 # Every step's output goes to OUTDIR/<step>.txt (benchmarks also as Google Benchmark JSON);
 # the exit status is that of the first failing correctness step (benchmarks do not fail it).
 #
@@ -87,6 +88,8 @@ $k bench ops --backend cuda --op attention --shape d=128,q=4096,kv=4096,h=32,hkv
     --json "$out/attention-prefill.json" > "$out/attention-prefill.txt" 2>&1
 $k bench model --preset llama-2-7b --type q4_0 --backend cuda -p 512 -n 128 -r 3 \
     --json "$out/model-llama-2-7b-q4_0.json" > "$out/model-llama-2-7b-q4_0.txt" 2>&1
+$k bench model --preset llama-2-7b --type q4_0 --backend cuda -p 0 -n 128 -r 3 --no-graphs \
+    --json "$out/model-llama-2-7b-q4_0-no-graphs.json" > "$out/model-llama-2-7b-q4_0-no-graphs.txt" 2>&1
 if $k info | grep -q '^  vulkan:'; then
     $k ops --backend vulkan > "$out/ops-vulkan.txt" 2>&1 || status=${status:-1}
     $k bench model --preset llama-2-7b --type q4_0 --backend vulkan -p 512 -n 128 -r 3 \

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "backends/backend_impl.h"
+#include "backends/cuda/cuda_cublas.h"
 #include "backends/cuda/cuda_ops.h"
 #include "backends/range_alloc.h"
 
@@ -52,6 +53,7 @@ struct cuda_device {
     struct kiln_device dev;
     int ordinal;
     int sms;
+    void *cublas;  // cuBLAS handle of the comparator, made on first use
     struct cuda_block *blocks;
 };
 
@@ -61,6 +63,7 @@ struct cuda_stream {
     cudaEvent_t staged[2];
     int next_half;
     unsigned int *status_host, *status_dev;
+    cudaGraphExec_t exec;   // the last captured graph, instantiated (updated in place when it fits)
 };
 
 static struct cuda_device *cdev(struct kiln_device *d) { return (struct cuda_device *)d; }
@@ -167,6 +170,8 @@ static void cuda_stream_free(struct kiln_device *d, void *ctx) {
     }
     if (cs->status_host)
         cudaFreeHost(cs->status_host);
+    if (cs->exec)
+        cudaGraphExecDestroy(cs->exec);
     if (cs->s)
         cudaStreamDestroy(cs->s);
     free(cs);
@@ -261,9 +266,29 @@ static struct kiln_cuda_view view_of(const struct kiln_tensor *t) {
     return v;
 }
 
+// The cuBLAS comparator: x to f16 in the stream's scratch (kiln's own convert kernel), then
+// cublasGemmEx with f32 accumulation into y. 2-D f16 W with contiguous rows only.
+static enum kiln_status launch_cublas(struct kiln_stream *s, const struct kiln_op *op) {
+    const struct kiln_tensor *w = &op->src[0], *x = &op->src[1], *y = &op->dst;
+    struct kiln_buffer *scratch;
+    KILN_TRY(kiln_stream_scratch(s, KILN_SCRATCH_KERNEL, (size_t)(x->ne[0] * x->ne[1]) * 2, &scratch));
+    struct kiln_tensor xh = kiln_tensor_make(scratch, 0, KILN_TYPE_F16, x->ne[0], x->ne[1], 1, 1);
+    struct kiln_cuda_op conv = { .kind = KILN_CUDA_OP_COPY, .dst = view_of(&xh), .src = { view_of(x) }, .n_src = 1 };
+    const char *name = "?";
+    const int e = kiln_cuda_launch(&conv, cstream(s)->s, &name);
+    if (e != 0)
+        return kiln_fail(KILN_E_DEVICE, "cuda: launching %s for the cuBLAS comparator failed: %s", name,
+                         cudaGetErrorString((cudaError_t)e));
+    return kiln_cuda_cublas_gemm(&cdev(s->device)->cublas, cstream(s)->s, (int)w->ne[1], (int)x->ne[1], (int)w->ne[0],
+                                 dev_ptr(w->buffer, w->offset), (int)(w->nb[1] / 2), dev_ptr(scratch, 0),
+                                 (int)x->ne[0], (float *)dev_ptr(y->buffer, y->offset), (int)(y->nb[1] / 4));
+}
+
 static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_kernel *kernel, const struct kiln_op *op) {
     struct cuda_stream *cs = cstream(s);
     KILN_TRY(use(s->device));
+    if (op->kind == KILN_OP_MATMUL && (intptr_t)kernel->impl == KILN_CUDA_CUBLAS)
+        return launch_cublas(s, op);
     struct kiln_cuda_op o = { .kind = (int)op->kind, .dst = view_of(&op->dst), .n_src = op->n_src,
                               .status = cs->status_dev };
     for (int i = 0; i < op->n_src; i++)
@@ -287,6 +312,47 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
         return kiln_fail(KILN_E_DEVICE, "cuda: launching %s for %s on %s failed: %s", name, kiln_op_name(op->kind),
                          s->device->info.name, cudaGetErrorString((cudaError_t)e));
     return KILN_OK;
+}
+
+// ---- graph capture: a decode step's launches replayed as one graph ----
+// Each step is captured anew (its kernels' arguments change: K/V length, cache offsets); when
+// the graph has the same shape as the last one, cudaGraphExecUpdate patches the instantiated
+// graph's parameters instead of instantiating again, which is what makes this cheaper than
+// launching every kernel (llama.cpp's approach before it learned to patch nodes itself).
+
+static enum kiln_status cuda_capture_begin(struct kiln_stream *s) {
+    KILN_TRY(use(s->device));
+    CUDA_TRY(cudaStreamBeginCapture(cstream(s)->s, cudaStreamCaptureModeThreadLocal));
+    return KILN_OK;
+}
+
+static enum kiln_status cuda_capture_end(struct kiln_stream *s, bool run) {
+    struct cuda_stream *cs = cstream(s);
+    KILN_TRY(use(s->device));
+    cudaGraph_t graph = NULL;
+    CUDA_TRY(cudaStreamEndCapture(cs->s, &graph));
+    if (!run) {
+        cudaGraphDestroy(graph);
+        return KILN_OK;
+    }
+    enum kiln_status st = KILN_OK;
+    cudaGraphExecUpdateResultInfo info;
+    if (!cs->exec || cudaGraphExecUpdate(cs->exec, graph, &info) != cudaSuccess) {
+        cudaGetLastError();  // a failed update is not an error: instantiate this graph instead
+        if (cs->exec)
+            cudaGraphExecDestroy(cs->exec);
+        cs->exec = NULL;
+        const cudaError_t e = cudaGraphInstantiate(&cs->exec, graph, 0);
+        if (e != cudaSuccess)
+            st = cuda_fail(e, "cudaGraphInstantiate", __FILE__, __LINE__);
+    }
+    if (st == KILN_OK) {
+        const cudaError_t e = cudaGraphLaunch(cs->exec, cs->s);
+        if (e != cudaSuccess)
+            st = cuda_fail(e, "cudaGraphLaunch", __FILE__, __LINE__);
+    }
+    cudaGraphDestroy(graph);
+    return st;
 }
 
 // ---- timers ----
@@ -384,6 +450,8 @@ static const struct kiln_device_iface cuda_iface = {
     .timer_record = cuda_timer_record,
     .timer_elapsed = cuda_timer_elapsed,
     .probe = cuda_probe,
+    .capture_begin = cuda_capture_begin,
+    .capture_end = cuda_capture_end,
     .device_free = cuda_device_free,
 };
 

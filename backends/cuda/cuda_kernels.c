@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "backends/backend_impl.h"
+#include "backends/cuda/cuda_cublas.h"
 #include "backends/cuda/cuda_ops.h"
 
 #define F32 KILN_TYPE_F32
@@ -52,6 +53,15 @@ static enum kiln_status supports_gemm_tc(const struct kiln_op *op) {
     return supports_any(op);
 }
 
+static enum kiln_status supports_cublas(const struct kiln_op *op) {
+    const struct kiln_tensor *w = &op->src[0], *x = &op->src[1], *y = &op->dst;
+    if (!kiln_cuda_cublas_available())
+        return kiln_fail(KILN_E_UNSUPPORTED, "cublas: libcublas not found (it comes with the CUDA toolkit)");
+    if (x->ne[2] * x->ne[3] != 1 || !kiln_tensor_is_contiguous(x) || w->nb[1] % 2 || y->nb[1] % 4)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cublas comparator: 2-D contiguous x and aligned W/y rows only");
+    return supports_any(op);
+}
+
 static enum kiln_status supports_attention(const struct kiln_op *op) {
     if (op->src[0].ne[0] > 256)
         return kiln_fail(KILN_E_UNSUPPORTED, "cuda attention: head dim %lld above 256", (long long)op->src[0].ne[0]);
@@ -78,6 +88,10 @@ const struct kiln_kernel kiln_cuda_kernels[] = {
       .impl = (const void *)(intptr_t)KILN_CUDA_GEMM_TC, .nmse_ceiling = 5e-4,
       .ceiling_why = "tensor cores: W and x rounded to f16 (ggml's mul_mat ceiling, 5e-4)" },
     ROW(MATMUL, ANY, F32, F32, "gemm", supports_any, KILN_CUDA_GEMM),
+    { .op = KILN_OP_MATMUL, .src_type = F16, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
+      .isa = "cuda", .variant = "cublas", .supports = supports_cublas, .comparator = true,
+      .impl = (const void *)(intptr_t)KILN_CUDA_CUBLAS, .nmse_ceiling = 5e-4,
+      .ceiling_why = "cuBLAS F16 GEMM: x rounded to f16 (ggml's mul_mat ceiling, 5e-4)" },
     ROW(ATTENTION, F16, F16, F32, NULL, supports_attention, 0),
     ROW(ATTENTION, F32, F32, F32, NULL, supports_attention, 0),
     ROW(DEQUANT, ANY, ANY, ANY, NULL, supports_any, 0),

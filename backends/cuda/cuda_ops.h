@@ -30,6 +30,7 @@ enum kiln_cuda_variant {
     KILN_CUDA_GEMV,      // decode: n <= 8, dequantization fused into the dot product
     KILN_CUDA_GEMM,      // exact f32 SIMT tiles (any type, any shape)
     KILN_CUDA_GEMM_TC,   // tensor cores (WMMA f16 x f16 -> f32), tiles dequantized to f16 in smem
+    KILN_CUDA_CUBLAS,    // the comparator: x converted to f16, then cublasGemmEx (cuda_cublas.c)
 };
 
 // One op (the fields its kind uses); `kind` is enum kiln_op_kind's value.

@@ -1,0 +1,58 @@
+// cuBLAS as a comparator (kernel.h, `comparator`): `kiln bench ops --backend cuda` times
+// cublasGemmEx on the same F16 matmuls as kiln's kernels. cuBLAS is opened with dlopen at
+// first use, so kiln neither links it nor needs it installed: without it the comparator row
+// declines ("libcublas not found") and benchmarks simply have no cuBLAS line.
+#include <dlfcn.h>
+#include <stdio.h>
+
+#include "backends/backend_impl.h"
+#include "backends/cuda/cuda_cublas.h"
+
+// The few cuBLAS entry points used, with the C types of cublas_api.h (enums as int).
+typedef int (*create_fn)(void **handle);
+typedef int (*set_stream_fn)(void *handle, void *stream);
+typedef int (*gemm_ex_fn)(void *handle, int transa, int transb, int m, int n, int k, const void *alpha,
+                          const void *A, int a_type, int lda, const void *B, int b_type, int ldb,
+                          const void *beta, void *C, int c_type, int ldc, int compute_type, int algo);
+
+enum { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUDA_R_32F = 0, CUDA_R_16F = 2, CUBLAS_COMPUTE_32F = 68,
+       CUBLAS_GEMM_DEFAULT = -1 };
+
+static void *library;
+static create_fn create;
+static set_stream_fn set_stream;
+static gemm_ex_fn gemm_ex;
+static bool tried;
+
+bool kiln_cuda_cublas_available(void) {
+    if (!tried) {
+        tried = true;
+        static const char *names[] = { "libcublas.so.13", "libcublas.so.12", "libcublas.so" };
+        for (int i = 0; i < 3 && !library; i++)
+            library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (library) {
+            create = (create_fn)dlsym(library, "cublasCreate_v2");
+            set_stream = (set_stream_fn)dlsym(library, "cublasSetStream_v2");
+            gemm_ex = (gemm_ex_fn)dlsym(library, "cublasGemmEx");
+        }
+    }
+    return create && set_stream && gemm_ex;
+}
+
+enum kiln_status kiln_cuda_cublas_gemm(void **handle, void *stream, int m, int n, int k, const void *w_f16,
+                                       int ldw, const void *x_f16, int ldx, float *y, int ldy) {
+    if (!kiln_cuda_cublas_available())
+        return kiln_fail(KILN_E_UNSUPPORTED, "cublas: libcublas not found (it comes with the CUDA toolkit)");
+    int e = 0;
+    if (!*handle && (e = create(handle)) != 0)
+        return kiln_fail(KILN_E_DEVICE, "cublas: cublasCreate failed (status %d)", e);
+    if ((e = set_stream(*handle, stream)) != 0)
+        return kiln_fail(KILN_E_DEVICE, "cublas: cublasSetStream failed (status %d)", e);
+    // Column-major view: y^T (m x n, ld ldy) = W (stored k x m, transposed) . x^T (k x n).
+    const float alpha = 1.0f, beta = 0.0f;
+    e = gemm_ex(*handle, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w_f16, CUDA_R_16F, ldw, x_f16, CUDA_R_16F, ldx,
+                &beta, y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (e != 0)
+        return kiln_fail(KILN_E_DEVICE, "cublas: cublasGemmEx failed (status %d)", e);
+    return KILN_OK;
+}
