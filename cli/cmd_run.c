@@ -9,14 +9,17 @@
 
 #include "bench/model.h"
 #include "cli/args.h"
+#include "quant/spm_encode.h"
 
 static void help(void) {
-    printf("usage: kiln run MODEL.gguf --tokens ID,ID,... [--logits FILE] [--greedy N]\n"
+    printf("usage: kiln run MODEL.gguf (-p TEXT | --tokens ID,ID,...) [--logits FILE] [--greedy N]\n"
            "                [--ctx N] [--backend DEV] [--threads N]\n"
            "\n"
-           "Runs a llama-architecture GGUF on the given token ids in one batch and prints the\n"
+           "Runs a llama-architecture GGUF on a prompt (encoded with the file's SentencePiece\n"
+           "vocabulary, as `kiln tokenize` shows) or on token ids, in one batch, and prints the\n"
            "argmax of the last position. --logits writes every position's logits (f32 LE,\n"
-           "n_tokens x n_vocab) to FILE; --greedy N then decodes N more tokens one at a time.\n");
+           "n_tokens x n_vocab) to FILE; --greedy N then decodes N more tokens one at a time\n"
+           "(and, with -p, prints their text).\n");
 }
 
 static int parse_tokens(const char *text, int32_t *out, int max) {
@@ -44,7 +47,7 @@ static int32_t argmax(const float *x, int64_t n) {
 
 int kiln_cmd_run(int argc, char **argv) {
     struct kiln_common_options o = { 0 };
-    const char *path = NULL, *tokens_text = NULL, *logits_path = NULL;
+    const char *path = NULL, *tokens_text = NULL, *logits_path = NULL, *prompt = NULL;
     long greedy = 0, ctx = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -54,6 +57,9 @@ int kiln_cmd_run(int argc, char **argv) {
             return KILN_EXIT_OK;
         } else if (kiln_arg_value(argc, argv, &i, "--tokens", &v, &err)) {
             tokens_text = v;
+        } else if (kiln_arg_value(argc, argv, &i, "-p", &v, &err) ||
+                   kiln_arg_value(argc, argv, &i, "--prompt", &v, &err)) {
+            prompt = v;
         } else if (kiln_arg_value(argc, argv, &i, "--logits", &v, &err)) {
             logits_path = v;
         } else if (kiln_arg_value(argc, argv, &i, "--greedy", &v, &err)) {
@@ -72,10 +78,32 @@ int kiln_cmd_run(int argc, char **argv) {
             return KILN_EXIT_USAGE;
     }
     static int32_t tokens[65536];
-    const int n = tokens_text ? parse_tokens(tokens_text, tokens, 65536) : -1;
-    if (!path || n < 1) {
-        fprintf(stderr, "kiln run: expected MODEL.gguf --tokens ID,ID,... (see kiln run --help)\n");
+    int n = tokens_text ? parse_tokens(tokens_text, tokens, 65536) : -1;
+    if (!path || (n < 1 && !prompt) || (prompt && tokens_text)) {
+        fprintf(stderr, "kiln run: expected MODEL.gguf -p TEXT or --tokens ID,ID,... (see kiln run --help)\n");
         return KILN_EXIT_USAGE;
+    }
+    struct kiln_spm *vocab = NULL;
+    struct kiln_gguf *g = NULL;
+    if (prompt) {  // the prompt's ids under the model's own vocabulary
+        if (kiln_gguf_open(path, &g) != KILN_OK) {
+            fprintf(stderr, "kiln run: %s\n", kiln_last_error());
+            return KILN_EXIT_FAIL;
+        }
+        int64_t count = 0;
+        int32_t *ids = kiln_cli_encode("run", g, prompt, &count, &vocab);
+        if (!ids || count < 1 || count > 65536) {
+            if (ids)
+                fprintf(stderr, "kiln run: the prompt is %lld tokens (1 to 65536)\n", (long long)count);
+            free(ids);
+            kiln_spm_free(vocab);
+            kiln_gguf_close(g);
+            return KILN_EXIT_FAIL;
+        }
+        memcpy(tokens, ids, (size_t)count * sizeof *ids);
+        n = (int)count;
+        free(ids);
+        printf("prompt: %d tokens\n", n);
     }
     if (!kiln_start("run", &o))
         return KILN_EXIT_FAIL;
@@ -112,13 +140,20 @@ int kiln_cmd_run(int argc, char **argv) {
         if (st == KILN_OK) {
             int32_t next = argmax(logits + (size_t)(n - 1) * (size_t)V, V);
             printf("argmax after %d tokens: %d\n", n, next);
-            for (long g = 0; g < greedy && st == KILN_OK; g++) {
-                st = kiln_model_forward(m, s, &next, 1, n + g, logits, true);
-                printf("%s%d", g ? "," : "greedy: ", next);
+            char *text = vocab && greedy ? calloc((size_t)greedy, 64) : NULL;
+            size_t text_len = 0;
+            for (long k = 0; k < greedy && st == KILN_OK; k++) {
+                st = kiln_model_forward(m, s, &next, 1, n + k, logits, true);
+                printf("%s%d", k ? "," : "greedy: ", next);
+                if (text)
+                    text_len += kiln_spm_decode(vocab, next, text + text_len, 63);
                 next = argmax(logits, V);
             }
             if (greedy)
                 printf("\n");
+            if (text)
+                printf("text: %.*s\n", (int)text_len, text);
+            free(text);
         }
         if (st == KILN_OK)
             rc = KILN_EXIT_OK;
@@ -128,6 +163,8 @@ int kiln_cmd_run(int argc, char **argv) {
     free(logits);
     kiln_stream_free(s);
     kiln_model_free(m);
+    kiln_spm_free(vocab);
+    kiln_gguf_close(g);
     kiln_shutdown();
     return rc;
 }

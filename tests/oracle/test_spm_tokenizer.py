@@ -55,6 +55,19 @@ def main():
                       ("tokenizer.ggml.unknown_token_id", sp.unk_id())]:
         if f[key].contents() != want:
             failures.append(f"{key} = {f[key].contents()}, sentencepiece says {want}")
+    # kiln's encoder (kiln tokenize, what kiln run -p uses) against sentencepiece's, BOS first:
+    # corpus-like sentences, and text outside the training alphabet (byte fallback, multi-byte UTF-8).
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 9))) for _ in range(40)]
+    texts += ["hello world", "Z\u00fcrich \u65e5\u672c na\u00efve", "a", "qqqq ppp", "abc.def,ghi!"]
+    mismatched = 0
+    for text in texts:
+        want = [sp.bos_id()] + sp.encode(text)
+        got = subprocess.run([kiln, "tokenize", out, text], check=True, capture_output=True, text=True).stdout.strip()
+        got = [int(v) for v in got.split(",")]
+        if got != want:
+            mismatched += 1
+            failures.append(f"encode {text!r}: kiln {got}, sentencepiece {want}")
+    print(f"  encode: {len(texts) - mismatched}/{len(texts)} texts tokenized as sentencepiece does")
     for m in failures[:10]:
         print("FAIL", m)
     print(f"test_spm_tokenizer: {1 if not failures else 0} passed, {len(failures)} failed")
