@@ -1,4 +1,5 @@
 // Google Benchmark JSON writer (gbench_json.h).
+#include "kiln_git_commit.h"
 #include "bench/gbench_json.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 // kiln info: what this machine and build offer: devices, CPU features, topology, memory, and
 // the reason for every backend that is absent. `--json` prints the same as one JSON object.
+#include "kiln_git_commit.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 // kiln: one binary, one thin file per subcommand (cli/cmd_*.c).
+#include "kiln_git_commit.h"
 #include <stdio.h>
 #include <string.h>
 
