@@ -16,14 +16,18 @@
 #
 # Build dependencies the GPU machine may lack (hwloc, cJSON, the Vulkan loader and glslc) can
 # travel as Debian packages: `scripts/gpu-suite.sh --fetch-debs` (here, with network) puts them
-# in .gpu-debs/, which the suite unpacks into /tmp/kiln-deps when the system has none.
+# in .gpu-debs/ (3.9 MB, git-ignored; name it in the device tool's `carry`), which the suite
+# unpacks into /tmp/kiln-deps when the system has no hwloc/cJSON. On the device tool:
+#   run(command="bash scripts/gpu-suite.sh /tmp/r; rc=$?; tar czf $OUT/r.tgz -C /tmp r; exit $rc",
+#       carry=[".gpu-debs"], timeout_s=600)
+# (one tarball: the tool returns at most 8 files), then unpack it into results/<gpu>/ and commit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--fetch-debs" ]; then
     mkdir -p .gpu-debs && cd .gpu-debs
     apt-get download libhwloc-dev libhwloc15 libcjson-dev libcjson1 libvulkan1 libvulkan-dev glslc \
-        libshaderc1 libglslang12 libspirv-tools-2022.4 libudev1 libxml2 libicu72 libltdl7 \
+        libshaderc1 \
         2>&1 | tail -3
     grep -qx '/.gpu-debs/' ../.git/info/exclude 2>/dev/null || echo '/.gpu-debs/' >> ../.git/info/exclude
     ls
@@ -33,12 +37,16 @@ fi
 if ! pkg-config --exists hwloc libcjson 2>/dev/null && [ -d .gpu-debs ]; then
     echo "gpu-suite: unpacking .gpu-debs into /tmp/kiln-deps"
     for f in .gpu-debs/*.deb; do dpkg -x "$f" /tmp/kiln-deps; done
-    export PKG_CONFIG_PATH=/tmp/kiln-deps/usr/lib/x86_64-linux-gnu/pkgconfig:/tmp/kiln-deps/usr/share/pkgconfig
+    export PKG_CONFIG_LIBDIR=/tmp/kiln-deps/usr/lib/x86_64-linux-gnu/pkgconfig:/tmp/kiln-deps/usr/share/pkgconfig
     export PKG_CONFIG_SYSROOT_DIR=/tmp/kiln-deps
     export LD_LIBRARY_PATH=/tmp/kiln-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export PATH=/tmp/kiln-deps/usr/bin:$PATH
     export CMAKE_PREFIX_PATH=/tmp/kiln-deps/usr
 fi
+
+# The NVIDIA Vulkan driver's manifest where the device machines keep it (device README).
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -f "$icd" ] && [ -z "${VK_DRIVER_FILES:-}" ]; then export VK_DRIVER_FILES=$icd; fi
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 if [ -z "$gpu" ]; then
