@@ -119,9 +119,11 @@ __global__ void gemm_tc_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x,
     const int64_t m0 = (int64_t)blockIdx.x * TBM, n0 = (int64_t)blockIdx.y * TBN;
     const int64_t bz = blockIdx.z, i2 = bz % x.ne[2], i3 = bz / x.ne[2];
     const uint8_t *xb = x.data + i2 * x.nb[2] + i3 * x.nb[3];
-    __shared__ __half ws[TBM][TBK + TPAD];  // A: W tile, row-major [m][k]
-    __shared__ __half xs[TBN][TBK + TPAD];  // B: x tile [n][k] = col-major k x n
-    __shared__ float cs[TBM][TBN + 4];
+    // WMMA loads and stores need 32-byte aligned addresses: the bases are, and every 16-row or
+    // 16-column step of these strides (80 and 272 bytes per row) keeps it.
+    __shared__ __align__(32) __half ws[TBM][TBK + TPAD];  // A: W tile, row-major [m][k]
+    __shared__ __align__(32) __half xs[TBN][TBK + TPAD];  // B: x tile [n][k] = col-major k x n
+    __shared__ __align__(32) float cs[TBM][TBN + 4];
     const int tid = threadIdx.x, warp = tid >> 5, wm = (warp & 1) * 32, wn = (warp >> 1) * 32;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
     for (int a = 0; a < 2; a++)
