@@ -17,6 +17,7 @@
 #include "backends/cuda/cuda_cublas.h"
 #include "backends/cuda/cuda_ops.h"
 #include "backends/range_alloc.h"
+#include "backends/split_k.h"
 
 _Static_assert((int)KILN_CUDA_OP_COPY == (int)KILN_OP_COPY && (int)KILN_CUDA_OP_ROPE == (int)KILN_OP_ROPE &&
                (int)KILN_CUDA_OP_GET_ROWS == (int)KILN_OP_GET_ROWS && (int)KILN_CUDA_OP_MATMUL == (int)KILN_OP_MATMUL,
@@ -299,6 +300,17 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
         o.scale = op->params.attention.scale;
         o.pos0 = op->params.attention.pos0;
         o.causal = op->params.attention.causal;
+        const uint32_t rows = (uint32_t)(op->src[0].ne[1] * op->src[0].ne[2]);
+        uint32_t chunk = 0;
+        const uint32_t splits = kiln_attention_splits(rows, (uint32_t)op->src[1].ne[1], 2u * (uint32_t)cdev(s->device)->sms, &chunk);
+        if (splits > 1) {  // split-K partials in the stream's scratch (attention_cuda.cu v2)
+            struct kiln_buffer *scratch;
+            KILN_TRY(kiln_stream_scratch(s, KILN_SCRATCH_KERNEL, (size_t)splits * rows * (size_t)(op->src[0].ne[0] + 2) * 4,
+                                         &scratch));
+            o.splits = (int)splits;
+            o.chunk = (int)chunk;
+            o.scratch = (float *)dev_ptr(scratch, 0);
+        }
     } else if (op->kind == KILN_OP_RMSNORM) {
         o.eps = op->params.rmsnorm.eps;
     } else if (op->kind == KILN_OP_ROPE) {

@@ -43,6 +43,8 @@ struct kiln_cuda_op {
     int pos0, causal;               // attention
     int rope_mode, rope_dims;       // rope
     unsigned int *status;           // device address of the stream's status word (get_rows)
+    int splits, chunk;              // attention split-K: chunks of `chunk` keys (splits > 1)
+    float *scratch;                 // attention split-K partials: splits x n_q*H x (D + 2) floats
 };
 
 // Enqueues op on `stream` (a cudaStream_t). Returns 0, or a cudaError_t value with `kernel`

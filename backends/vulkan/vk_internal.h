@@ -95,6 +95,7 @@ enum kiln_vk_shader {
     KILN_VK_MATMUL_GEMV16,  // the same with 16/8-bit storage loads (kernels/matmul/matmul_gemv.comp)
     KILN_VK_MATMUL_GEMM,
     KILN_VK_ATTENTION,
+    KILN_VK_ATTENTION_COMBINE,
     KILN_VK_DEQUANT,
     KILN_VK_COPY_QUANT,
     KILN_VK_RMSNORM,

@@ -5,8 +5,10 @@
 // into windows of rows, one dispatch per window: matmul over W's rows, dequant/copy over rows,
 // get_rows over table rows. The push-constant structs mirror the kernels' PC blocks.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "backends/split_k.h"
 #include "backends/vulkan/vk_internal.h"
 
 enum kiln_status kiln_vk_bind_tensor(struct kiln_vk_device *vd, const struct kiln_tensor *t,
@@ -92,7 +94,13 @@ struct attention_pc {
     uint32_t q_base, q_nb1, q_nb2, k_base, k_nb1, k_nb2, v_base, v_nb1, v_nb2, o_base, o_nb1, o_nb2;
     uint32_t D, n_q, n_kv, H, H_kv, pos0, causal;
     float scale;
+    uint32_t chunk;
 };
+
+struct combine_pc {
+    uint32_t p_base, o_base, o_nb1, o_nb2, D, n_q, H, splits;
+};
+
 
 static enum kiln_status launch_attention(struct kiln_stream *s, const struct kiln_op *op) {
     struct kiln_vk_device *vd = kiln_vk_dev(s->device);
@@ -110,9 +118,31 @@ static enum kiln_status launch_attention(struct kiln_stream *s, const struct kil
     KILN_TRY(bind(vd, q, false, &bq, &pc.q_base));
     KILN_TRY(bind(vd, k, false, &bk, &pc.k_base));
     KILN_TRY(bind(vd, v, false, &bv, &pc.v_base));
-    KILN_TRY(bind(vd, o, true, &bo, &pc.o_base));
-    const struct kiln_vk_binding *b[KILN_VK_BINDINGS] = { &bq, &bk, &bv, &bo };
-    return kiln_vk_dispatch(s, p, b, &pc, sizeof pc, pc.n_q * pc.H, 1);
+    const uint32_t rows = pc.n_q * pc.H, splits = kiln_attention_splits(rows, pc.n_kv, 256, &pc.chunk);
+    if (splits == 1) {
+        KILN_TRY(bind(vd, o, true, &bo, &pc.o_base));
+        const struct kiln_vk_binding *b[KILN_VK_BINDINGS] = { &bq, &bk, &bv, &bo };
+        return kiln_vk_dispatch(s, p, b, &pc, sizeof pc, rows, 1);
+    }
+    // pass 1: partials into the stream's scratch; pass 2: the combine into out
+    struct kiln_buffer *scratch;
+    KILN_TRY(kiln_stream_scratch(s, KILN_SCRATCH_KERNEL, (size_t)splits * rows * (pc.D + 2) * 4, &scratch));
+    const struct kiln_tensor part = kiln_tensor_make(scratch, 0, KILN_TYPE_F32, (int64_t)(pc.D + 2), (int64_t)rows,
+                                                     (int64_t)splits, 1);
+    struct kiln_vk_binding bp_w, bp_r;
+    KILN_TRY(bind(vd, &part, true, &bp_w, &pc.o_base));
+    VkPipeline partial;
+    KILN_TRY(pipeline(s, KILN_VK_ATTENTION, k->type, 1, &partial));
+    const struct kiln_vk_binding *b1[KILN_VK_BINDINGS] = { &bq, &bk, &bv, &bp_w };
+    KILN_TRY(kiln_vk_dispatch(s, partial, b1, &pc, sizeof pc, rows * splits, 1));
+    struct combine_pc cpc = { .o_nb1 = u32(o->nb[1]), .o_nb2 = u32(o->nb[2]), .D = pc.D, .n_q = pc.n_q, .H = pc.H,
+                              .splits = splits };
+    KILN_TRY(bind(vd, &part, false, &bp_r, &cpc.p_base));
+    KILN_TRY(bind(vd, o, true, &bo, &cpc.o_base));
+    VkPipeline combine;
+    KILN_TRY(pipeline(s, KILN_VK_ATTENTION_COMBINE, KILN_TYPE_F32, 0, &combine));
+    const struct kiln_vk_binding *b2[KILN_VK_BINDINGS] = { &bp_r, NULL, NULL, &bo };
+    return kiln_vk_dispatch(s, combine, b2, &cpc, sizeof cpc, rows, 1);
 }
 
 // ---- dequant and copy: element- or block-wise over a 4-D view, split over dim-1 rows ----

@@ -15,6 +15,9 @@ static const uint32_t matmul_gemm[] =
 static const uint32_t attention[] =
 #include "attention.spv.inc"
 ;
+static const uint32_t attention_combine[] =
+#include "attention_combine.spv.inc"
+;
 static const uint32_t dequant[] =
 #include "dequant.spv.inc"
 ;
@@ -43,6 +46,7 @@ const struct kiln_vk_shader_code kiln_vk_shaders[KILN_VK_SHADER_COUNT] = {
     SHADER(KILN_VK_MATMUL_GEMV16, matmul_gemv16, 64),
     SHADER(KILN_VK_MATMUL_GEMM, matmul_gemm, 256), // fixed: 16 x 16 invocations of 4 x 4 outputs
     SHADER(KILN_VK_ATTENTION, attention, 64),      // fixed: one invocation per key of a tile
+    SHADER(KILN_VK_ATTENTION_COMBINE, attention_combine, 64),
     SHADER(KILN_VK_DEQUANT, dequant, 256),
     SHADER(KILN_VK_COPY_QUANT, copy_quant, 64),
     SHADER(KILN_VK_RMSNORM, rmsnorm, 256),         // <= 256: shared partials

@@ -7,7 +7,12 @@
 // one key (q from shared memory), the tile's max updates the running max with the online-softmax
 // correction (FlashAttention's rescaling), and each invocation then accumulates its own output
 // dims (d = tid, tid + 64, ...) over the tile's probabilities, reading V rows coalesced.
-// v1: f32 scores and accumulators, no split-K (a long decode keeps one workgroup per head).
+// v1: f32 scores and accumulators, one workgroup per (query, head).
+// v2: split-K for long decodes (flash-decoding): with pc.chunk > 0 the keys are cut into chunks
+//     of pc.chunk, one workgroup per (chunk, query, head), and (DST_TYPE = 1) each writes its
+//     partial (running max m, sum l, unnormalized output) to a scratch buffer that
+//     attention_combine.comp merges: out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
+//     A decode with 8 heads and 4096 keys then fills 8 x 16 workgroups instead of 8.
 #include "kiln_blocks.glsl"
 
 layout(push_constant) uniform PC {
@@ -17,6 +22,7 @@ layout(push_constant) uniform PC {
     uint o_base, o_nb1, o_nb2;
     uint D, n_q, n_kv, H, H_kv, pos0, causal;
     float scale;
+    uint chunk;     // keys per split; 0 = no split
 } pc;
 
 const uint WG = 64u, MAX_D = 256u;
@@ -29,20 +35,23 @@ float kv_at(uint which, uint a) {  // element at byte a of K (which 0) or V (whi
 }
 
 void main() {
-    const uint g = group_index();
-    if (g >= pc.n_q * pc.H) return;  // uniform per workgroup
+    const uint gall = group_index(), rows = pc.n_q * pc.H;
+    const uint split = pc.chunk > 0u ? gall / rows : 0u, g = gall % rows;
+    if (split > 0u && pc.chunk == 0u) return;
     const uint i = g % pc.n_q, h = g / pc.n_q, hk = h / (pc.H / pc.H_kv);
     const uint tid = gl_LocalInvocationID.x;
     const uint es = TYPE == T_F16 ? 2u : 4u;
     const uint qrow = (pc.q_base + i * pc.q_nb1 + h * pc.q_nb2) >> 2;
     for (uint d = tid; d < pc.D; d += WG) qs[d] = uintBitsToFloat(src0[qrow + d]);
     barrier();
-    const uint n_vis = pc.causal != 0u ? min(pc.n_kv, pc.pos0 + i + 1u) : pc.n_kv;
+    const uint n_all = pc.causal != 0u ? min(pc.n_kv, pc.pos0 + i + 1u) : pc.n_kv;
+    const uint j_lo = pc.chunk > 0u ? split * pc.chunk : 0u;
+    const uint n_vis = pc.chunk > 0u ? min(n_all, j_lo + pc.chunk) : n_all;
     float m = -1.0 / 0.0, l = 0.0;
     float acc[MAX_D / WG];
     for (uint c = 0u; c < MAX_D / WG; c++) acc[c] = 0.0;
 
-    for (uint j0 = 0u; j0 < n_vis; j0 += WG) {
+    for (uint j0 = j_lo; j0 < n_vis; j0 += WG) {
         const uint j = j0 + tid;
         float s = -1.0 / 0.0;
         if (j < n_vis) {
@@ -72,6 +81,16 @@ void main() {
         }
         m = mb;
         barrier();
+    }
+    if (DST_TYPE == 1u) {  // a split's partial: [m, l, acc[0 .. D)] at (split, query, head)
+        const uint at = (pc.o_base >> 2) + (split * rows + g) * (pc.D + 2u);
+        if (tid == 0u) {
+            dstw[at] = floatBitsToUint(m);
+            dstw[at + 1u] = floatBitsToUint(l);
+        }
+        for (uint c = 0u; c * WG + tid < pc.D; c++)
+            dstw[at + 2u + c * WG + tid] = floatBitsToUint(acc[c]);
+        return;
     }
     const uint orow = (pc.o_base + i * pc.o_nb1 + h * pc.o_nb2) >> 2;
     for (uint c = 0u; c * WG + tid < pc.D; c++)
