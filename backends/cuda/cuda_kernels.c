@@ -40,6 +40,10 @@ static enum kiln_status supports_any(const struct kiln_op *op) {
 static enum kiln_status supports_gemv(const struct kiln_op *op) {
     if (op->src[1].ne[1] > 8)
         return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemv: n=%lld (gemv takes n <= 8)", (long long)op->src[1].ne[1]);
+    const struct kiln_tensor *w = &op->src[0];
+    if ((w->type == KILN_TYPE_Q4_0 || w->type == KILN_TYPE_Q8_0) && (w->offset % 2 || w->nb[1] % 2))
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemv: %s rows at odd byte offsets (it loads codes in 16-bit words)",
+                         kiln_type_name(w->type));
     return supports_any(op);
 }
 

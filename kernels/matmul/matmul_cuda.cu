@@ -2,7 +2,8 @@
 // f32, y [m, n] f32, dims 2-3 of x and y batch dims (W shared). Blocks: blocks_cuda.cuh.
 //   gemv    (n <= 8, decode): one warp per W row, 8 rows per block; lanes stride over the row
 //           (neighbouring lanes read neighbouring bytes), Q4_0/Q8_0 a whole block per step
-//           (one scale, 16/32 codes), other types element by element; warp-shuffle reduction.
+//           (one scale, codes in 16-bit loads, x in float4 loads), other types element by
+//           element; warp-shuffle reduction.
 //   gemm    exact f32 SIMT tiles: 64 x 64 outputs per 256-thread block, 4 x 4 per thread, k in
 //           slices of 16, the W slice dequantized into shared memory on load.
 //   gemm_tc tensor cores: WMMA 16x16x16 f16 x f16 -> f32, 64 x 64 outputs per 4-warp block,
@@ -36,27 +37,48 @@ __global__ void gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, st
     float acc[MAX_N];
     for (int j = 0; j < MAX_N; j++) acc[j] = 0.0f;
     if (T == T_Q4_0 || T == T_Q8_0) {
+        // Codes in 16-bit loads (blocks are 2-aligned: 18 and 34 bytes), x in float4 loads where
+        // every x row is 16-byte aligned (the model's activations are), scalar loads otherwise.
         constexpr int BB = block_of<T>::bytes;
+        bool x16 = true;
+        for (int j = 0; j < n; j++) x16 = x16 && (reinterpret_cast<uintptr_t>(xr[j]) & 15) == 0;
         for (int64_t b = lane; b < k / 32; b += 32) {
             const uint8_t *blk = row + b * BB;
             const float d = half_at(blk);
-            float s[MAX_N];
-            for (int j = 0; j < MAX_N; j++) s[j] = 0.0f;
+            const unsigned short *q16 = reinterpret_cast<const unsigned short *>(blk + 2);
+            float wq[32];
             if (T == T_Q4_0) {
 #pragma unroll
-                for (int l = 0; l < 16; l++) {
-                    const int q = blk[2 + l];
-                    const float q0 = (float)((q & 15) - 8), q1 = (float)((q >> 4) - 8);
-                    for (int j = 0; j < n; j++) s[j] += q0 * xr[j][b * 32 + l] + q1 * xr[j][b * 32 + l + 16];
+                for (int l = 0; l < 8; l++) {
+                    const unsigned int q = q16[l];  // bytes 2l, 2l+1: codes 2l, 2l+1 low, +16 high
+                    wq[2 * l] = (float)((int)(q & 15) - 8);
+                    wq[2 * l + 1] = (float)((int)((q >> 8) & 15) - 8);
+                    wq[2 * l + 16] = (float)((int)((q >> 4) & 15) - 8);
+                    wq[2 * l + 17] = (float)((int)(q >> 12) - 8);
                 }
             } else {
 #pragma unroll
-                for (int l = 0; l < 32; l++) {
-                    const float q = (float)(int8_t)blk[2 + l];
-                    for (int j = 0; j < n; j++) s[j] += q * xr[j][b * 32 + l];
+                for (int l = 0; l < 16; l++) {
+                    const unsigned int q = q16[l];
+                    wq[2 * l] = (float)(int8_t)(q & 0xff);
+                    wq[2 * l + 1] = (float)(int8_t)(q >> 8);
                 }
             }
-            for (int j = 0; j < n; j++) acc[j] += d * s[j];
+            for (int j = 0; j < n; j++) {
+                const float *xb = xr[j] + b * 32;
+                float sj = 0.0f;
+                if (x16) {
+#pragma unroll
+                    for (int l = 0; l < 32; l += 4) {
+                        const float4 xv = *reinterpret_cast<const float4 *>(xb + l);
+                        sj += wq[l] * xv.x + wq[l + 1] * xv.y + wq[l + 2] * xv.z + wq[l + 3] * xv.w;
+                    }
+                } else {
+#pragma unroll
+                    for (int l = 0; l < 32; l++) sj += wq[l] * xb[l];
+                }
+                acc[j] += d * sj;
+            }
         }
     } else {
         for (int64_t i = lane; i < k; i += 32) {
