@@ -80,7 +80,9 @@ void kiln_device_reset_peak(struct kiln_device *device);
 // ---- buffers ----
 
 enum kiln_status kiln_buffer_alloc(struct kiln_device *device, size_t size, struct kiln_buffer **out);
-void kiln_buffer_free(struct kiln_buffer *buffer);  // NULL is fine
+// Frees a buffer (NULL is fine). No enqueued work may still use it: sync (or free) the streams
+// that used it first — GPU streams run recorded work later.
+void kiln_buffer_free(struct kiln_buffer *buffer);
 size_t kiln_buffer_size(const struct kiln_buffer *buffer);
 struct kiln_device *kiln_buffer_device(const struct kiln_buffer *buffer);
 // Host address of the buffer's first byte; NULL for device memory the host cannot address.

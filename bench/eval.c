@@ -79,8 +79,8 @@ enum kiln_status kiln_eval_models(const char *base_path, const char *quant_path,
     free(lb);
     free(pa);
     free(pb);
+    kiln_stream_free(s);  // first: it finishes work still recorded on a GPU stream
     kiln_model_free(a);
     kiln_model_free(b);
-    kiln_stream_free(s);
     return st;
 }

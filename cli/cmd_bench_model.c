@@ -221,8 +221,8 @@ int kiln_cmd_bench_model(int argc, char **argv) {
                        b.bytes_per_token / 1048576.0, b.bytes_per_token * st.median / 1e9,
                        100 * b.bytes_per_token * st.median / ceil[n_devs].read_bw, ceil[n_devs].read_bw / 1e9);
         }
+        kiln_stream_free(s);  // first: it finishes work still recorded on a GPU stream
         kiln_model_free(m);
-        kiln_stream_free(s);
         n_devs++;
     }
     if (rc == KILN_EXIT_OK && o.json) {
