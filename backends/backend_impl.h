@@ -83,6 +83,11 @@ struct kiln_stream {
     struct kiln_device *device;
     void *ctx;
     struct kiln_buffer *scratch[KILN_SCRATCH_COUNT];
+    // While a graph is being captured the stream cannot sync, so a scratch buffer that must
+    // grow is retired (kept alive for the captured work) and freed at the next sync.
+    bool capturing;
+    struct kiln_buffer *retired[8];
+    int n_retired;
 };
 
 struct kiln_timer {

@@ -189,10 +189,19 @@ enum kiln_status kiln_stream_new(struct kiln_device *device, struct kiln_stream 
     return KILN_OK;
 }
 
+static void free_retired(struct kiln_stream *stream) {
+    for (int i = 0; i < stream->n_retired; i++)
+        kiln_buffer_free(stream->retired[i]);
+    stream->n_retired = 0;
+}
+
 void kiln_stream_free(struct kiln_stream *stream) {
     if (!stream)
         return;
+    if (stream->capturing)
+        stream->device->iface->capture_end(stream, false);
     stream->device->iface->stream_sync(stream);
+    free_retired(stream);
     for (int i = 0; i < KILN_SCRATCH_COUNT; i++)
         kiln_buffer_free(stream->scratch[i]);
     stream->device->iface->stream_free(stream->device, stream->ctx);
@@ -200,7 +209,11 @@ void kiln_stream_free(struct kiln_stream *stream) {
 }
 
 enum kiln_status kiln_stream_sync(struct kiln_stream *stream) {
-    return stream->device->iface->stream_sync(stream);
+    if (stream->capturing)
+        return kiln_fail(KILN_E_INVALID, "stream sync during a graph capture (end the capture first)");
+    const enum kiln_status st = stream->device->iface->stream_sync(stream);
+    free_retired(stream);  // the work that used them has finished (or failed)
+    return st;
 }
 
 struct kiln_device *kiln_stream_device(const struct kiln_stream *stream) { return stream->device; }
@@ -212,12 +225,15 @@ bool kiln_stream_can_capture(const struct kiln_stream *stream) {
 enum kiln_status kiln_stream_capture_begin(struct kiln_stream *stream) {
     if (!kiln_stream_can_capture(stream))
         return kiln_fail(KILN_E_UNSUPPORTED, "%s has no graph capture", stream->device->info.name);
-    return stream->device->iface->capture_begin(stream);
+    KILN_TRY(stream->device->iface->capture_begin(stream));
+    stream->capturing = true;
+    return KILN_OK;
 }
 
 enum kiln_status kiln_stream_capture_end(struct kiln_stream *stream, bool run) {
     if (!kiln_stream_can_capture(stream))
         return kiln_fail(KILN_E_UNSUPPORTED, "%s has no graph capture", stream->device->info.name);
+    stream->capturing = false;
     return stream->device->iface->capture_end(stream, run);
 }
 
@@ -227,7 +243,12 @@ enum kiln_status kiln_stream_scratch(struct kiln_stream *s, enum kiln_scratch_sl
     if (!b || b->size < size) {
         // Grow geometrically so a sequence of growing requests allocates O(log n) times.
         const size_t want = b && b->size * 2 > size ? b->size * 2 : size;
-        if (b) {
+        if (b && s->capturing) {  // no sync possible: keep the old one for the captured work
+            if (s->n_retired == (int)(sizeof s->retired / sizeof s->retired[0]))
+                return kiln_fail(KILN_E_NOMEM, "scratch grew too often during one graph capture");
+            s->retired[s->n_retired++] = b;
+            s->scratch[slot] = NULL;
+        } else if (b) {
             KILN_TRY(kiln_stream_sync(s));  // in-flight work may still read the old scratch
             kiln_buffer_free(b);
             s->scratch[slot] = NULL;

@@ -294,8 +294,16 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
                               .status = cs->status_dev };
     for (int i = 0; i < op->n_src; i++)
         o.src[i] = view_of(&op->src[i]);
-    if (op->kind == KILN_OP_MATMUL)
+    if (op->kind == KILN_OP_MATMUL) {
         o.variant = (int)(intptr_t)kernel->impl;
+        const enum kiln_type wt = op->src[0].type;
+        if (o.variant == KILN_CUDA_GEMV && (wt == KILN_TYPE_Q4_0 || wt == KILN_TYPE_Q8_0) && !getenv("KILN_CUDA_NO_DP4A")) {
+            struct kiln_buffer *scratch;  // x as int8 blocks for the dp4a GEMV
+            const int64_t columns = op->src[1].ne[1] * op->src[1].ne[2] * op->src[1].ne[3];
+            KILN_TRY(kiln_stream_scratch(s, KILN_SCRATCH_KERNEL, kiln_cuda_dp4a_scratch(op->src[0].ne[0], columns), &scratch));
+            o.scratch = (float *)dev_ptr(scratch, 0);
+        }
+    }
     if (op->kind == KILN_OP_ATTENTION) {
         o.scale = op->params.attention.scale;
         o.pos0 = op->params.attention.pos0;
@@ -334,7 +342,8 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
 
 static enum kiln_status cuda_capture_begin(struct kiln_stream *s) {
     KILN_TRY(use(s->device));
-    CUDA_TRY(cudaStreamBeginCapture(cstream(s)->s, cudaStreamCaptureModeThreadLocal));
+    // Relaxed: a scratch buffer that must grow mid-capture may need a cudaMalloc (registry.c).
+    CUDA_TRY(cudaStreamBeginCapture(cstream(s)->s, cudaStreamCaptureModeRelaxed));
     return KILN_OK;
 }
 

@@ -44,12 +44,16 @@ struct kiln_cuda_op {
     int rope_mode, rope_dims;       // rope
     unsigned int *status;           // device address of the stream's status word (get_rows)
     int splits, chunk;              // attention split-K: chunks of `chunk` keys (splits > 1)
-    float *scratch;                 // attention split-K partials: splits x n_q*H x (D + 2) floats
+    float *scratch;                 // attention split-K partials: splits x n_q*H x (D + 2) floats;
+                                    // Q4_0/Q8_0 gemv: x quantized to int8 (kiln_cuda_dp4a_scratch)
 };
 
 // Enqueues op on `stream` (a cudaStream_t). Returns 0, or a cudaError_t value with `kernel`
 // naming the kernel that failed to launch.
 int kiln_cuda_launch(const struct kiln_cuda_op *op, void *stream, const char **kernel);
+
+// Scratch bytes of the int8 activations of the dp4a GEMV (matmul_dp4a_cuda.cu).
+size_t kiln_cuda_dp4a_scratch(int64_t k, int64_t columns);
 
 // Roofline probes: kind 0 read `bytes` of a (checksum into b), 2 FMA (`iters` per thread).
 int kiln_cuda_probe_read(const void *a, void *b, size_t bytes, void *stream);

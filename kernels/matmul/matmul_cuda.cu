@@ -181,12 +181,16 @@ __global__ void gemm_tc_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x,
     }
 }
 
+extern "C" int kiln_cuda_gemv_dp4a(const struct kiln_cuda_op *op, cudaStream_t s, const char **name);
+
 extern "C" int kiln_cuda_matmul(const struct kiln_cuda_op *op, cudaStream_t s, const char **name) {
     const struct kiln_cuda_view &w = op->src[0], &x = op->src[1], &y = op->dst;
     const unsigned int batch = (unsigned int)(x.ne[2] * x.ne[3]);
     bool known = true;
     switch (op->variant) {
     case KILN_CUDA_GEMV: {
+        if (op->scratch && (w.type == T_Q4_0 || w.type == T_Q8_0))
+            return kiln_cuda_gemv_dp4a(op, s, name);  // matmul_dp4a_cuda.cu
         *name = "gemv_kernel";
         if (x.ne[1] > MAX_N) return (int)cudaErrorInvalidValue;
         const dim3 grid((unsigned int)((w.ne[1] + GEMV_WARPS - 1) / GEMV_WARPS), batch);
