@@ -36,6 +36,20 @@ static enum kiln_status bind(struct kiln_vk_device *vd, const struct kiln_tensor
 }
 
 static uint32_t u32(size_t x) { return (uint32_t)x; }
+
+// Rows of a view (row stride nb1, a row's own bytes row_bytes) that one binding can hold: the
+// window size of the ops that split views larger than maxStorageBufferRange.
+static int64_t rows_per_window(const struct kiln_vk_device *vd, size_t nb1, size_t row_bytes) {
+    const int64_t rows = (int64_t)((vd->max_range - 512) / (nb1 ? nb1 : row_bytes));
+    return rows < 1 ? 1 : rows;
+}
+
+// Binds rows [r0, r0 + rows) of t (2-D view; rows of row_bytes at stride nb[1]).
+static enum kiln_status bind_rows(struct kiln_vk_device *vd, const struct kiln_tensor *t, int64_t r0, int64_t rows,
+                                  size_t row_bytes, struct kiln_vk_binding *out, uint32_t *base) {
+    return kiln_vk_bind_tensor(vd, t, (size_t)r0 * t->nb[1], (size_t)(rows - 1) * t->nb[1] + row_bytes, false, out,
+                               base);
+}
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
 static enum kiln_status pipeline(struct kiln_stream *s, enum kiln_vk_shader sh, uint32_t type,
@@ -70,16 +84,12 @@ static enum kiln_status launch_matmul(struct kiln_stream *s, const struct kiln_k
     KILN_TRY(bind(vd, y, true, &by, &pc.y_base));
     const uint32_t y_base0 = pc.y_base, z = u32(x->ne[2] * x->ne[3]);
     // W in windows of whole rows that fit one binding
-    const size_t row_bytes = kiln_tensor_span(&(struct kiln_tensor){ .type = w->type, .ne = { w->ne[0], 1, 1, 1 },
-                                                                     .nb = { w->nb[0], w->nb[1], w->nb[2], w->nb[3] } });
-    int64_t rows_per = (int64_t)((vd->max_range - 512) / (w->nb[1] ? w->nb[1] : row_bytes));
-    if (rows_per < 1)
-        rows_per = 1;
+    const size_t row_bytes = kiln_row_size(w->type, w->ne[0]);
+    const int64_t rows_per = rows_per_window(vd, w->nb[1], row_bytes);
     for (int64_t m0 = 0; m0 < w->ne[1]; m0 += rows_per) {
         const int64_t m = w->ne[1] - m0 < rows_per ? w->ne[1] - m0 : rows_per;
         struct kiln_vk_binding bw;
-        KILN_TRY(kiln_vk_bind_tensor(vd, w, (size_t)m0 * w->nb[1], (size_t)(m - 1) * w->nb[1] + row_bytes,
-                                     false, &bw, &pc.w_base));
+        KILN_TRY(bind_rows(vd, w, m0, m, row_bytes, &bw, &pc.w_base));
         pc.m = u32(m);
         pc.y_base = y_base0 + u32(4 * m0);
         const struct kiln_vk_binding *b[KILN_VK_BINDINGS] = { &bw, &bx, NULL, &by };
@@ -162,11 +172,8 @@ static enum kiln_status launch_convert(struct kiln_stream *s, const struct kiln_
     // Windows of dim-1 rows when a view exceeds one binding (only for 2-D views).
     const size_t big = kiln_tensor_span(x) > kiln_tensor_span(d) ? kiln_tensor_span(x) : kiln_tensor_span(d);
     const size_t nb1 = x->nb[1] > d->nb[1] ? x->nb[1] : d->nb[1];
-    int64_t rows_per = x->ne[1];
-    if (big > vd->max_range && x->ne[2] * x->ne[3] == 1 && nb1)
-        rows_per = (int64_t)((vd->max_range - 512) / nb1);
-    if (rows_per < 1)
-        rows_per = 1;
+    const int64_t rows_per = big > vd->max_range && x->ne[2] * x->ne[3] == 1 && nb1
+                                 ? rows_per_window(vd, nb1, nb1) : (x->ne[1] > 0 ? x->ne[1] : 1);
     for (int64_t r0 = 0; r0 < x->ne[1]; r0 += rows_per) {
         const int64_t rows = x->ne[1] - r0 < rows_per ? x->ne[1] - r0 : rows_per;
         struct kiln_tensor xs = *x, ds = *d;
@@ -320,14 +327,11 @@ static enum kiln_status launch_get_rows(struct kiln_stream *s, const struct kiln
     KILN_TRY(bind(vd, d, true, &bd, &pc.d_base));
     kiln_vk_status_binding(s, &bs);
     const size_t row_bytes = kiln_row_size(t->type, t->ne[0]);
-    int64_t rows_per = (int64_t)((vd->max_range - 512) / (t->nb[1] ? t->nb[1] : row_bytes));
-    if (rows_per < 1)
-        rows_per = 1;
+    const int64_t rows_per = rows_per_window(vd, t->nb[1], row_bytes);
     for (int64_t r0 = 0; r0 < t->ne[1]; r0 += rows_per) {
         const int64_t rows = t->ne[1] - r0 < rows_per ? t->ne[1] - r0 : rows_per;
         struct kiln_vk_binding bt;
-        KILN_TRY(kiln_vk_bind_tensor(vd, t, (size_t)r0 * t->nb[1], (size_t)(rows - 1) * t->nb[1] + row_bytes,
-                                     false, &bt, &pc.t_base));
+        KILN_TRY(bind_rows(vd, t, r0, rows, row_bytes, &bt, &pc.t_base));
         pc.row_lo = u32(r0);
         pc.row_hi = u32(r0 + rows);
         const struct kiln_vk_binding *b[KILN_VK_BINDINGS] = { &bt, &bi, &bs, &bd };
