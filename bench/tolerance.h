@@ -7,5 +7,9 @@
 #include "backends/ops.h"
 
 double kiln_tolerance_nmse(enum kiln_op_kind op, enum kiln_type type);
+// The ceiling for one kernel row: the table's, or the row's own when it is larger (a row that
+// computes in lower precision says so in kernel.h's nmse_ceiling). kernel may be NULL.
+struct kiln_kernel;
+double kiln_tolerance_for_kernel(enum kiln_op_kind op, enum kiln_type type, const struct kiln_kernel *kernel);
 // Why that ceiling (one line, shown by `kiln ops --verbose`).
 const char *kiln_tolerance_reason(enum kiln_op_kind op, enum kiln_type type);
