@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "backends/backend_impl.h"
+#include "backends/gpu_supports.h"
 #include "backends/cuda/cuda_cublas.h"
 #include "backends/cuda/cuda_ops.h"
 
@@ -38,8 +39,7 @@ static enum kiln_status supports_any(const struct kiln_op *op) {
 }
 
 static enum kiln_status supports_gemv(const struct kiln_op *op) {
-    if (op->src[1].ne[1] > 8)
-        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemv: n=%lld (gemv takes n <= 8)", (long long)op->src[1].ne[1]);
+    KILN_TRY(kiln_gpu_check_gemv_n("cuda", op, 8));
     const struct kiln_tensor *w = &op->src[0];
     if ((w->type == KILN_TYPE_Q4_0 || w->type == KILN_TYPE_Q8_0) && (w->offset % 2 || w->nb[1] % 2))
         return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemv: %s rows at odd byte offsets (it loads codes in 16-bit words)",
@@ -67,16 +67,12 @@ static enum kiln_status supports_cublas(const struct kiln_op *op) {
 }
 
 static enum kiln_status supports_attention(const struct kiln_op *op) {
-    if (op->src[0].ne[0] > 256)
-        return kiln_fail(KILN_E_UNSUPPORTED, "cuda attention: head dim %lld above 256", (long long)op->src[0].ne[0]);
+    KILN_TRY(kiln_gpu_check_head_dim("cuda", op, 256));
     return supports_any(op);
 }
 
 static enum kiln_status supports_copy(const struct kiln_op *op) {
-    const enum kiln_type d = op->dst.type;
-    if (d != F32 && d != F16 && d != KILN_TYPE_BF16 && d != KILN_TYPE_Q8_0 && d != KILN_TYPE_Q4_0)
-        return kiln_fail(KILN_E_UNSUPPORTED, "cuda copy: no %s quantizer on the device (f32, f16, bf16, q8_0, q4_0 "
-                         "are written here)", kiln_type_name(d));
+    KILN_TRY(kiln_gpu_check_copy_dst("cuda", op));
     return supports_any(op);
 }
 

@@ -9,6 +9,7 @@
 // `supports` declines what the kernels' addressing cannot do (misaligned f32 rows), with why.
 #include <string.h>
 
+#include "backends/gpu_supports.h"
 #include "backends/vulkan/vk_internal.h"
 
 #define F32 KILN_TYPE_F32
@@ -58,24 +59,17 @@ static enum kiln_status views_aligned(const struct kiln_op *op) {
 static enum kiln_status supports_any(const struct kiln_op *op) { return views_aligned(op); }
 
 static enum kiln_status supports_gemv(const struct kiln_op *op) {
-    if (op->src[1].ne[1] > 8)
-        return kiln_fail(KILN_E_UNSUPPORTED, "vulkan gemv: n=%lld columns (gemv takes n <= 8; gemm the rest)",
-                         (long long)op->src[1].ne[1]);
+    KILN_TRY(kiln_gpu_check_gemv_n("vulkan", op, 8));
     return views_aligned(op);
 }
 
 static enum kiln_status supports_attention(const struct kiln_op *op) {
-    if (op->src[0].ne[0] > 256)
-        return kiln_fail(KILN_E_UNSUPPORTED, "vulkan attention: head dim %lld above 256",
-                         (long long)op->src[0].ne[0]);
+    KILN_TRY(kiln_gpu_check_head_dim("vulkan", op, 256));
     return views_aligned(op);
 }
 
 static enum kiln_status supports_copy(const struct kiln_op *op) {
-    const enum kiln_type d = op->dst.type;
-    if (d != F32 && d != F16 && d != KILN_TYPE_BF16 && d != KILN_TYPE_Q8_0 && d != KILN_TYPE_Q4_0)
-        return kiln_fail(KILN_E_UNSUPPORTED, "vulkan copy: no %s quantizer on the device "
-                         "(f32, f16, bf16, q8_0, q4_0 are written here)", kiln_type_name(d));
+    KILN_TRY(kiln_gpu_check_copy_dst("vulkan", op));
     return views_aligned(op);
 }
 
