@@ -25,9 +25,12 @@ int32_t *kiln_cli_encode(const char *cmd, const struct kiln_gguf *g, const char 
         fprintf(stderr, "kiln %s: %s\n", cmd, kiln_last_error());
         return NULL;
     }
-    const int64_t want = kiln_spm_encode(t, text, NULL, 0);
-    int32_t *ids = want >= 0 ? malloc((size_t)(want ? want : 1) * sizeof *ids) : NULL;
-    if (!ids || kiln_spm_encode(t, text, ids, want) != want) {
+    // One pass: a token covers at least one byte of the normalized text (spaces become 3-byte
+    // U+2581, one is prefixed), plus BOS, so 3 n + 4 ids always suffice.
+    const int64_t cap = 3 * (int64_t)strlen(text) + 4;
+    int32_t *ids = malloc((size_t)cap * sizeof *ids);
+    const int64_t want = ids ? kiln_spm_encode(t, text, ids, cap) : -1;
+    if (want < 0 || want > cap) {
         fprintf(stderr, "kiln %s: out of memory\n", cmd);
         free(ids);
         kiln_spm_free(t);
