@@ -9,8 +9,11 @@
 // split) and in *chunk the keys per split: at least 192 (whole 64-key tiles), at most 32 splits.
 // KILN_NO_SPLITK turns it off, to test and compare the one-pass path.
 static inline uint32_t kiln_attention_splits(uint32_t rows, uint32_t n_kv, uint32_t busy_rows, uint32_t *chunk) {
+    static int disabled = -1;  // read once: this runs for every attention launch
+    if (disabled < 0)
+        disabled = getenv("KILN_NO_SPLITK") != NULL;
     *chunk = 0;
-    if (rows >= busy_rows || n_kv < 256 || getenv("KILN_NO_SPLITK"))
+    if (rows >= busy_rows || n_kv < 256 || disabled)
         return 1;
     uint32_t splits = (n_kv + 255) / 256 < 32 ? (n_kv + 255) / 256 : 32;
     *chunk = ((n_kv + splits - 1) / splits + 63) / 64 * 64;

@@ -297,7 +297,10 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
     if (op->kind == KILN_OP_MATMUL) {
         o.variant = (int)(intptr_t)kernel->impl;
         const enum kiln_type wt = op->src[0].type;
-        if (o.variant == KILN_CUDA_GEMV && (wt == KILN_TYPE_Q4_0 || wt == KILN_TYPE_Q8_0) && !getenv("KILN_CUDA_NO_DP4A")) {
+        static int no_dp4a = -1;  // read once, not per launch
+        if (no_dp4a < 0)
+            no_dp4a = getenv("KILN_CUDA_NO_DP4A") != NULL;
+        if (o.variant == KILN_CUDA_GEMV && (wt == KILN_TYPE_Q4_0 || wt == KILN_TYPE_Q8_0) && !no_dp4a) {
             struct kiln_buffer *scratch;  // x as int8 blocks for the dp4a GEMV
             const int64_t columns = op->src[1].ne[1] * op->src[1].ne[2] * op->src[1].ne[3];
             KILN_TRY(kiln_stream_scratch(s, KILN_SCRATCH_KERNEL, kiln_cuda_dp4a_scratch(op->src[0].ne[0], columns), &scratch));

@@ -44,9 +44,12 @@ struct vk_stream {
 static struct vk_stream *ctx_of(struct kiln_stream *s) { return s->ctx; }
 
 static double timeout_seconds(void) {
-    const char *e = getenv("KILN_VULKAN_TIMEOUT");
-    const double t = e ? atof(e) : 0.0;
-    return t > 0 ? t : 600.0;
+    static double t = -1.0;  // read once: every sync asks
+    if (t < 0) {
+        const char *e = getenv("KILN_VULKAN_TIMEOUT");
+        t = e && atof(e) > 0 ? atof(e) : 600.0;
+    }
+    return t;
 }
 
 enum kiln_status kiln_vk_stream_new(struct kiln_device *dev, void **out) {
