@@ -450,6 +450,7 @@ static enum kiln_status cuda_probe(struct kiln_stream *s, enum kiln_probe_kind k
 static void cuda_device_free(struct kiln_device *d) {
     struct cuda_device *cd = cdev(d);
     cudaSetDevice(cd->ordinal);
+    kiln_cuda_cublas_destroy(cd->cublas);
     for (struct cuda_block *b = cd->blocks, *n; b; b = n) {
         n = b->next;
         cudaFree(b->ptr);

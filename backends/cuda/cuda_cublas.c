@@ -11,6 +11,7 @@
 // The few cuBLAS entry points used, with the C types of cublas_api.h (enums as int).
 typedef int (*create_fn)(void **handle);
 typedef int (*set_stream_fn)(void *handle, void *stream);
+typedef int (*destroy_fn)(void *handle);
 typedef int (*gemm_ex_fn)(void *handle, int transa, int transb, int m, int n, int k, const void *alpha,
                           const void *A, int a_type, int lda, const void *B, int b_type, int ldb,
                           const void *beta, void *C, int c_type, int ldc, int compute_type, int algo);
@@ -22,6 +23,7 @@ static void *library;
 static create_fn create;
 static set_stream_fn set_stream;
 static gemm_ex_fn gemm_ex;
+static destroy_fn destroy;
 static bool tried;
 
 bool kiln_cuda_cublas_available(void) {
@@ -34,9 +36,15 @@ bool kiln_cuda_cublas_available(void) {
             create = (create_fn)dlsym(library, "cublasCreate_v2");
             set_stream = (set_stream_fn)dlsym(library, "cublasSetStream_v2");
             gemm_ex = (gemm_ex_fn)dlsym(library, "cublasGemmEx");
+            destroy = (destroy_fn)dlsym(library, "cublasDestroy_v2");
         }
     }
     return create && set_stream && gemm_ex;
+}
+
+void kiln_cuda_cublas_destroy(void *handle) {
+    if (handle && destroy)
+        destroy(handle);
 }
 
 enum kiln_status kiln_cuda_cublas_gemm(void **handle, void *stream, int m, int n, int k, const void *w_f16,

@@ -140,8 +140,9 @@ static void query_features(struct kiln_vk_device *vd) {
     // KILN_VULKAN_PORTABLE=1 uses none of the optional features: the paths for devices without
     // them get tested on a device that has them.
     const bool portable = getenv("KILN_VULKAN_PORTABLE") != NULL;
-    vd->subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-                         (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) && !portable;
+    vd->has_subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                             (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    vd->subgroup_arith = vd->has_subgroup_arith && !portable;
     vd->max_alloc = m3.maxMemoryAllocationSize ? m3.maxMemoryAllocationSize : ((VkDeviceSize)1 << 30);
 
     VkPhysicalDevice16BitStorageFeatures s16 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES };
@@ -176,7 +177,7 @@ static void describe(struct kiln_vk_device *vd) {
                               "used: %s, %s; cooperative matrix %s (GEMM uses the tiled path: no coopmat "
                               "shader yet); memory budget %s",
                               (double)l->maxStorageBufferRange / 1048576.0, l->maxComputeSharedMemorySize / 1024,
-                              vd->subgroup_size, vd->subgroup_arith ? " subgroup-arithmetic" : "",
+                              vd->subgroup_size, vd->has_subgroup_arith ? " subgroup-arithmetic" : "",
                               vd->fp16 ? " fp16" : "", vd->int8 ? " int8" : "", vd->storage16 ? " storage16" : "",
                               vd->storage8 ? " storage8" : "",
                               vd->subgroup_arith ? "subgroup reductions" : "shared-memory reductions",

@@ -136,7 +136,8 @@ struct kiln_vk_device {
     uint32_t host_type_index;    // host-visible memory type of staging buffers
     bool host_coherent;
     bool has_budget;             // VK_EXT_memory_budget
-    bool subgroup_arith;         // subgroup arithmetic in compute shaders
+    bool has_subgroup_arith;     // the device has subgroup arithmetic in compute shaders
+    bool subgroup_arith;         // ... and kiln uses it (not under KILN_VULKAN_PORTABLE)
     bool fp16, int8, storage16, storage8, coopmat;
     bool narrow_loads;           // storage16 && storage8 enabled: matmul_gemv16 is used
     uint32_t subgroup_size;
