@@ -70,3 +70,58 @@ void kiln_ranges_give(struct kiln_ranges *r, uint64_t offset, uint64_t size) {
 bool kiln_ranges_empty(const struct kiln_ranges *r) {
     return r->free_list && r->free_list->offset == 0 && r->free_list->size == r->size;
 }
+
+// ---- block pools (range_alloc.h) ----
+
+static enum kiln_status pool_block_new(struct kiln_block_pool *p, uint64_t size, struct kiln_pool_block **out) {
+    KILN_TRY(p->block_new(p->ctx, size, out));
+    if (!kiln_ranges_init(&(*out)->ranges, size)) {
+        p->block_free(p->ctx, *out);
+        return kiln_fail(KILN_E_NOMEM, "out of host memory");
+    }
+    (*out)->next = p->blocks;
+    p->blocks = *out;
+    return KILN_OK;
+}
+
+enum kiln_status kiln_pool_take(struct kiln_block_pool *p, uint64_t size, struct kiln_pool_block **block,
+                                uint64_t *offset) {
+    for (struct kiln_pool_block *b = p->blocks; b; b = b->next) {
+        if (kiln_ranges_take(&b->ranges, size, offset)) {
+            *block = b;
+            return KILN_OK;
+        }
+    }
+    struct kiln_pool_block *b = NULL;
+    const uint64_t want = size > p->block_size ? size : p->block_size;
+    enum kiln_status st = pool_block_new(p, want, &b);
+    if (st != KILN_OK && want > size)  // a block of just this size may still fit
+        st = pool_block_new(p, size, &b);
+    KILN_TRY(st);
+    kiln_ranges_take(&b->ranges, size, offset);
+    *block = b;
+    return KILN_OK;
+}
+
+void kiln_pool_give(struct kiln_block_pool *p, struct kiln_pool_block *block, uint64_t offset, uint64_t size) {
+    kiln_ranges_give(&block->ranges, offset, size);
+    if (!kiln_ranges_empty(&block->ranges) || (p->blocks == block && !block->next))
+        return;  // in use, or the only block (kept for the next allocation)
+    for (struct kiln_pool_block **q = &p->blocks; *q; q = &(*q)->next) {
+        if (*q == block) {
+            *q = block->next;
+            kiln_ranges_release(&block->ranges);
+            p->block_free(p->ctx, block);
+            return;
+        }
+    }
+}
+
+void kiln_pool_release(struct kiln_block_pool *p) {
+    for (struct kiln_pool_block *b = p->blocks, *n; b; b = n) {
+        n = b->next;
+        kiln_ranges_release(&b->ranges);
+        p->block_free(p->ctx, b);
+    }
+    p->blocks = NULL;
+}

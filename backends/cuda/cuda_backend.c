@@ -39,10 +39,8 @@ static enum kiln_status cuda_fail(cudaError_t e, const char *call, const char *f
     } while (0)
 
 struct cuda_block {
+    struct kiln_pool_block base;  // first: the pool's view of it (backends/range_alloc.h)
     uint8_t *ptr;
-    size_t size;
-    struct kiln_ranges ranges;
-    struct cuda_block *next;
 };
 
 struct cuda_alloc {
@@ -55,7 +53,7 @@ struct cuda_device {
     int ordinal;
     int sms;
     void *cublas;  // cuBLAS handle of the comparator, made on first use
-    struct cuda_block *blocks;
+    struct kiln_block_pool pool;  // device memory: cudaMalloc'd blocks, sub-allocated
 };
 
 struct cuda_stream {
@@ -86,66 +84,54 @@ static enum kiln_status cuda_memory(struct kiln_device *d, uint64_t *total, uint
     return KILN_OK;
 }
 
+// The pool's block callbacks (backends/range_alloc.h): one cudaMalloc each.
+static enum kiln_status block_new(void *ctx, uint64_t size, struct kiln_pool_block **out) {
+    struct cuda_device *cd = ctx;
+    struct cuda_block *b = calloc(1, sizeof *b);
+    if (!b)
+        return kiln_fail(KILN_E_NOMEM, "out of host memory");
+    const cudaError_t e = cudaMalloc((void **)&b->ptr, (size_t)size);
+    if (e != cudaSuccess) {
+        cudaGetLastError();  // clear the non-sticky allocation error
+        free(b);
+        size_t f = 0, t = 0;
+        cudaMemGetInfo(&f, &t);
+        return kiln_fail(KILN_E_NOMEM, "%s: out of device memory allocating %.1f MiB (%.1f MiB free of %.1f MiB, "
+                         "kiln holds %.1f MiB)", cd->dev.info.name, (double)size / 1048576.0, (double)f / 1048576.0,
+                         (double)t / 1048576.0, (double)cd->dev.live_bytes / 1048576.0);
+    }
+    *out = &b->base;
+    return KILN_OK;
+}
+
+static void block_free(void *ctx, struct kiln_pool_block *pb) {
+    cudaSetDevice(((struct cuda_device *)ctx)->ordinal);
+    cudaFree(((struct cuda_block *)pb)->ptr);  // synchronizes with the device: no work still reads it
+    free(pb);
+}
+
 static enum kiln_status cuda_buffer_alloc(struct kiln_device *d, size_t size, void **handle, void **host) {
-    struct cuda_device *cd = cdev(d);
     KILN_TRY(use(d));
     const uint64_t want = ((uint64_t)(size ? size : 1) + ALIGN - 1) / ALIGN * ALIGN;
     struct cuda_alloc *a = malloc(sizeof *a);
     if (!a)
         return kiln_fail(KILN_E_NOMEM, "out of host memory");
-    struct cuda_block *b = cd->blocks;
+    struct kiln_pool_block *b;
     uint64_t off = 0;
-    while (b && !kiln_ranges_take(&b->ranges, want, &off))
-        b = b->next;
-    if (!b) {
-        b = calloc(1, sizeof *b);
-        const size_t bytes = want > BLOCK_BYTES ? (size_t)want : BLOCK_BYTES;
-        cudaError_t e = b ? cudaMalloc((void **)&b->ptr, bytes) : cudaErrorMemoryAllocation;
-        size_t got = bytes;
-        if (e == cudaErrorMemoryAllocation && b && bytes > want) {  // a smaller block may fit
-            cudaGetLastError();
-            got = (size_t)want;
-            e = cudaMalloc((void **)&b->ptr, got);
-        }
-        if (e != cudaSuccess || !kiln_ranges_init(&b->ranges, got)) {
-            cudaGetLastError();  // clear the non-sticky allocation error
-            size_t f = 0, t = 0;
-            cudaMemGetInfo(&f, &t);
-            if (b && b->ptr)
-                cudaFree(b->ptr);
-            free(b);
-            free(a);
-            return kiln_fail(KILN_E_NOMEM, "%s: out of device memory allocating %.1f MiB (%.1f MiB free of %.1f MiB, "
-                             "kiln holds %.1f MiB)", d->info.name, (double)want / 1048576.0, (double)f / 1048576.0,
-                             (double)t / 1048576.0, (double)d->live_bytes / 1048576.0);
-        }
-        b->size = got;
-        b->next = cd->blocks;
-        cd->blocks = b;
-        kiln_ranges_take(&b->ranges, want, &off);
+    const enum kiln_status st = kiln_pool_take(&cdev(d)->pool, want, &b, &off);
+    if (st != KILN_OK) {
+        free(a);
+        return st;
     }
-    *a = (struct cuda_alloc){ b, off, want };
+    *a = (struct cuda_alloc){ (struct cuda_block *)b, off, want };
     *handle = a;
     *host = NULL;
     return KILN_OK;
 }
 
 static void cuda_buffer_free(struct kiln_device *d, void *handle) {
-    struct cuda_device *cd = cdev(d);
     struct cuda_alloc *a = handle;
-    kiln_ranges_give(&a->block->ranges, a->offset, a->size);
-    if (kiln_ranges_empty(&a->block->ranges) && !(cd->blocks == a->block && !a->block->next)) {
-        for (struct cuda_block **p = &cd->blocks; *p; p = &(*p)->next) {
-            if (*p == a->block) {
-                *p = a->block->next;
-                cudaSetDevice(cd->ordinal);
-                cudaFree(a->block->ptr);  // synchronizes with the device: no work still reads it
-                kiln_ranges_release(&a->block->ranges);
-                free(a->block);
-                break;
-            }
-        }
-    }
+    kiln_pool_give(&cdev(d)->pool, &a->block->base, a->offset, a->size);
     free(a);
 }
 
@@ -451,12 +437,7 @@ static void cuda_device_free(struct kiln_device *d) {
     struct cuda_device *cd = cdev(d);
     cudaSetDevice(cd->ordinal);
     kiln_cuda_cublas_destroy(cd->cublas);
-    for (struct cuda_block *b = cd->blocks, *n; b; b = n) {
-        n = b->next;
-        cudaFree(b->ptr);
-        kiln_ranges_release(&b->ranges);
-        free(b);
-    }
+    kiln_pool_release(&cd->pool);
     free(cd);
 }
 
@@ -512,6 +493,8 @@ enum kiln_status kiln_cuda_backend_init(const struct kiln_init_options *options)
             return kiln_fail(KILN_E_NOMEM, "out of host memory");
         cd->ordinal = i;
         cd->sms = p.multiProcessorCount;
+        cd->pool = (struct kiln_block_pool){ .block_size = BLOCK_BYTES, .ctx = cd, .block_new = block_new,
+                                             .block_free = block_free };
         struct kiln_device *d = &cd->dev;
         d->iface = &cuda_iface;
         snprintf(d->info.name, sizeof d->info.name, "cuda:%d", added);

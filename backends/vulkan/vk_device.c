@@ -196,7 +196,7 @@ static void device_destroy(struct kiln_vk_device *vd) {
         if (vd->set_layout)
             kiln_vk.vkDestroyDescriptorSetLayout(vd->device, vd->set_layout, NULL);
         kiln_vk_host_buffer_free(vd, &vd->dummy);
-        kiln_vk_blocks_free(vd);
+        kiln_pool_release(&vd->pool);
         kiln_vk.vkDestroyDevice(vd->device, NULL);
     }
     free(vd);
@@ -261,7 +261,7 @@ static enum kiln_status device_new(VkPhysicalDevice phys, int index) {
     query_features(vd);
     vd->max_range = vd->props.limits.maxStorageBufferRange;
     vd->offset_align = vd->props.limits.minStorageBufferOffsetAlignment;
-    vd->block_size = vd->max_alloc < ((VkDeviceSize)256 << 20) ? vd->max_alloc : ((VkDeviceSize)256 << 20);
+    kiln_vk_pool_init(vd, vd->max_alloc < ((VkDeviceSize)256 << 20) ? vd->max_alloc : ((VkDeviceSize)256 << 20));
 
     const float priority = 1.0f;
     const VkDeviceQueueCreateInfo qi = { .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,

@@ -68,11 +68,10 @@ const char *kiln_vk_result_name(VkResult r);
 
 // ---- memory: blocks of device memory, each one VkBuffer, sub-allocated (vk_memory.c) ----
 struct kiln_vk_block {
+    struct kiln_pool_block base;  // first: the pool's view of it (backends/range_alloc.h)
     VkDeviceMemory memory;
     VkBuffer buffer;
     VkDeviceSize size;
-    struct kiln_ranges ranges;  // backends/range_alloc.h
-    struct kiln_vk_block *next;
 };
 // A kiln buffer's handle: a range of one block.
 struct kiln_vk_alloc {
@@ -144,8 +143,7 @@ struct kiln_vk_device {
     VkDeviceSize max_range;      // maxStorageBufferRange
     VkDeviceSize offset_align;   // minStorageBufferOffsetAlignment
     VkDeviceSize max_alloc;      // maxMemoryAllocationSize
-    VkDeviceSize block_size;     // sub-allocator block size
-    struct kiln_vk_block *blocks;
+    struct kiln_block_pool pool;  // device memory: blocks sub-allocated (vk_memory.c)
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout pipeline_layout;
     VkShaderModule modules[KILN_VK_SHADER_COUNT];
@@ -168,7 +166,7 @@ static inline struct kiln_vk_device *kiln_vk_dev(struct kiln_device *d) {
 // vk_memory.c
 enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void **handle, void **host);
 void kiln_vk_buffer_free(struct kiln_device *dev, void *handle);
-void kiln_vk_blocks_free(struct kiln_vk_device *vd);
+void kiln_vk_pool_init(struct kiln_vk_device *vd, uint64_t block_size);
 enum kiln_status kiln_vk_host_buffer_new(struct kiln_vk_device *vd, VkDeviceSize size,
                                          VkBufferUsageFlags usage, struct kiln_vk_host_buffer *out);
 void kiln_vk_host_buffer_free(struct kiln_vk_device *vd, struct kiln_vk_host_buffer *b);

@@ -2,7 +2,7 @@
 // hundreds of tensors do not each cost a vkAllocateMemory (drivers cap allocations at a few
 // thousand, and each is slow). Each block is one VkDeviceMemory with one VkBuffer over all of
 // it; a kiln buffer is a range of a block, bound to shaders as (block buffer, offset, range).
-// Ranges inside a block: backends/range_alloc.c (first fit, coalesced).
+// The blocks and the ranges inside them: backends/range_alloc.c's pool (first fit, coalesced).
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,13 +12,12 @@
 
 static VkDeviceSize round_up(VkDeviceSize x, VkDeviceSize a) { return (x + a - 1) / a * a; }
 
-static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
-                                  struct kiln_vk_block **out) {
+// The pool's block callbacks (backends/range_alloc.h): one VkBuffer over one VkDeviceMemory.
+static enum kiln_status block_new(void *ctx, uint64_t size, struct kiln_pool_block **out) {
+    struct kiln_vk_device *vd = ctx;
     struct kiln_vk_block *b = calloc(1, sizeof *b);
-    if (!b || !kiln_ranges_init(&b->ranges, size)) {
-        free(b);
+    if (!b)
         return kiln_fail(KILN_E_NOMEM, "out of host memory");
-    }
     const VkBufferCreateInfo bi = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size,
         .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
@@ -40,7 +39,6 @@ static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
             kiln_vk.vkFreeMemory(vd->device, b->memory, NULL);
         if (b->buffer)
             kiln_vk.vkDestroyBuffer(vd->device, b->buffer, NULL);
-        kiln_ranges_release(&b->ranges);
         free(b);
         uint64_t total = 0, free_bytes = 0;
         bool known = false;
@@ -54,17 +52,21 @@ static enum kiln_status block_new(struct kiln_vk_device *vd, VkDeviceSize size,
         return kiln_vk_fail(res, "vkAllocateMemory");
     }
     b->size = size;
-    b->next = vd->blocks;
-    vd->blocks = b;
-    *out = b;
+    *out = &b->base;
     return KILN_OK;
 }
 
-static void block_free(struct kiln_vk_device *vd, struct kiln_vk_block *b) {
+static void block_free(void *ctx, struct kiln_pool_block *pb) {
+    struct kiln_vk_device *vd = ctx;
+    struct kiln_vk_block *b = (struct kiln_vk_block *)pb;
     kiln_vk.vkDestroyBuffer(vd->device, b->buffer, NULL);
     kiln_vk.vkFreeMemory(vd->device, b->memory, NULL);
-    kiln_ranges_release(&b->ranges);
     free(b);
+}
+
+void kiln_vk_pool_init(struct kiln_vk_device *vd, uint64_t block_size) {
+    vd->pool = (struct kiln_block_pool){ .block_size = block_size, .ctx = vd, .block_new = block_new,
+                                         .block_free = block_free };
 }
 
 enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void **handle, void **host) {
@@ -78,52 +80,23 @@ enum kiln_status kiln_vk_buffer_alloc(struct kiln_device *dev, size_t size, void
     struct kiln_vk_alloc *a = malloc(sizeof *a);
     if (!a)
         return kiln_fail(KILN_E_NOMEM, "out of host memory");
-    struct kiln_vk_block *b = vd->blocks;
+    struct kiln_pool_block *b;
     uint64_t offset = 0;
-    while (b && !kiln_ranges_take(&b->ranges, want, &offset))
-        b = b->next;
-    if (!b) {
-        const VkDeviceSize block = want > vd->block_size ? want : vd->block_size;
-        enum kiln_status st = block_new(vd, block, &b);
-        if (st != KILN_OK && block > want)  // a smaller block may still fit
-            st = block_new(vd, want, &b);
-        if (st != KILN_OK) {
-            free(a);
-            return st;
-        }
-        kiln_ranges_take(&b->ranges, want, &offset);
+    const enum kiln_status st = kiln_pool_take(&vd->pool, want, &b, &offset);
+    if (st != KILN_OK) {
+        free(a);
+        return st;
     }
-    a->block = b;
-    a->offset = offset;
-    a->size = want;
+    *a = (struct kiln_vk_alloc){ (struct kiln_vk_block *)b, offset, want };
     *handle = a;
     *host = NULL;
     return KILN_OK;
 }
 
 void kiln_vk_buffer_free(struct kiln_device *dev, void *handle) {
-    struct kiln_vk_device *vd = kiln_vk_dev(dev);
     struct kiln_vk_alloc *a = handle;
-    kiln_ranges_give(&a->block->ranges, a->offset, a->size);
-    // Give an empty block back to the driver unless it is the only one (kept for reuse).
-    if (kiln_ranges_empty(&a->block->ranges) && !(vd->blocks == a->block && !a->block->next)) {
-        for (struct kiln_vk_block **p = &vd->blocks; *p; p = &(*p)->next) {
-            if (*p == a->block) {
-                *p = a->block->next;
-                block_free(vd, a->block);
-                break;
-            }
-        }
-    }
+    kiln_pool_give(&kiln_vk_dev(dev)->pool, &a->block->base, a->offset, a->size);
     free(a);
-}
-
-void kiln_vk_blocks_free(struct kiln_vk_device *vd) {
-    for (struct kiln_vk_block *b = vd->blocks, *n; b; b = n) {
-        n = b->next;
-        block_free(vd, b);
-    }
-    vd->blocks = NULL;
 }
 
 enum kiln_status kiln_vk_host_buffer_new(struct kiln_vk_device *vd, VkDeviceSize size,
