@@ -90,8 +90,18 @@ void *kiln_buffer_host_ptr(const struct kiln_buffer *buffer);
 
 // ---- tensors: non-owning views ----
 
+// How a tensor's bytes are arranged. ROWS is GGUF's (and every kernel's unless its table row
+// says otherwise); the others are load-time rearrangements of weights for one device's kernels
+// (quant/repack.h). Kernel rows name the layout of src[0] they read (kernel.h `w_layout`), so a
+// kernel never sees a layout it was not written for.
+enum kiln_layout {
+    KILN_LAYOUT_ROWS = 0,
+    KILN_LAYOUT_Q4_0_X8 = 1,  // Q4_0 in tiles of 8 rows (quant/repack.h); matmul weights only
+};
+
 struct kiln_tensor {
     enum kiln_type type;
+    enum kiln_layout layout;   // KILN_LAYOUT_ROWS unless repacked (zero-initialised views are rows)
     int64_t ne[4];             // elements per dimension, ne[0] fastest
     size_t nb[4];              // byte stride per dimension (nb[0] = bytes per block)
     struct kiln_buffer *buffer;
@@ -128,6 +138,23 @@ enum kiln_status kiln_buffer_upload(struct kiln_stream *stream, struct kiln_buff
 // Waits for the stream's work so far, then copies bytes out of a buffer into `dst`.
 enum kiln_status kiln_buffer_download(struct kiln_stream *stream, struct kiln_buffer *buffer,
                                       size_t offset, void *dst, size_t size);
+
+// ---- weight layouts (enum kiln_layout) ----
+
+// The layout `device` wants for a matmul weight of this type and shape [k, m]: a repacked one
+// where its kernel table has usable matmul rows (GEMV and GEMM) for it and the shape fits,
+// else KILN_LAYOUT_ROWS. KILN_NO_REPACK=1 in the environment keeps rows everywhere (A/B runs).
+enum kiln_layout kiln_weight_layout(const struct kiln_device *device, enum kiln_type type, int64_t k,
+                                    int64_t m);
+// KILN_OK if `t` (type, shape, strides) can be stored in `layout`, else KILN_E_UNSUPPORTED
+// saying why (repacked layouts need whole contiguous tiles of rows).
+enum kiln_status kiln_layout_fits(enum kiln_layout layout, const struct kiln_tensor *t);
+// "x8" for KILN_LAYOUT_Q4_0_X8, "" for rows: the suffix kernel names and reports give a type.
+const char *kiln_layout_suffix(enum kiln_layout layout);
+// Uploads a weight given in GGUF row order (`rows`, the bytes of dst's rows) into dst's buffer
+// range, rearranged into dst->layout on the way (in chunks through a host buffer).
+enum kiln_status kiln_weight_upload(struct kiln_stream *stream, const struct kiln_tensor *dst,
+                                    const void *rows);
 
 // Graph capture (CUDA graphs; absent elsewhere): between begin and end the stream's ops are
 // recorded, not run; end(run = true) then launches them as one graph — a decode step's few

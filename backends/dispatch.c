@@ -51,7 +51,7 @@ enum kiln_type kiln_op_key_type(const struct kiln_op *op) {
 bool kiln_kernel_matches(const struct kiln_kernel *k, const struct kiln_op *op) {
     return k->op == op->kind && type_ok(k->src_type, kiln_op_key_type(op)) &&
            (op->n_src < 2 || type_ok(k->src1_type, op->src[1].type)) &&
-           type_ok(k->dst_type, op->dst.type);
+           type_ok(k->dst_type, op->dst.type) && k->w_layout == op->src[0].layout;
 }
 
 void kiln_kernel_name(const struct kiln_kernel *k, enum kiln_type src_type, enum kiln_type dst_type,
@@ -59,8 +59,8 @@ void kiln_kernel_name(const struct kiln_kernel *k, enum kiln_type src_type, enum
     const enum kiln_type src = k->src_type == KILN_TYPE_ANY ? src_type : k->src_type;
     const enum kiln_type dst = k->dst_type == KILN_TYPE_ANY ? dst_type : k->dst_type;
     const bool show_dst = k->op == KILN_OP_DEQUANT || k->op == KILN_OP_COPY;
-    snprintf(buf, size, "%s.%s%s%s.%s%s%s", kiln_op_name(k->op), kiln_type_name(src),
-             show_dst ? "." : "", show_dst ? kiln_type_name(dst) : "", k->isa,
+    snprintf(buf, size, "%s.%s%s%s%s.%s%s%s", kiln_op_name(k->op), kiln_type_name(src),
+             kiln_layout_suffix(k->w_layout), show_dst ? "." : "", show_dst ? kiln_type_name(dst) : "", k->isa,
              k->variant ? "." : "", k->variant ? k->variant : "");
 }
 
@@ -177,6 +177,10 @@ enum kiln_status kiln_op_run(struct kiln_stream *s, const struct kiln_op *op, st
     KILN_TRY(kiln_op_validate(op));
     KILN_TRY(check_stream_device(s, op));
     const struct kiln_kernel *k = kiln_kernel_select(s->device, op, 0);
+    if (!k && op->src[0].layout != KILN_LAYOUT_ROWS)  // the fallback's dequant reads rows only
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: no kernel on %s reads %s%s weights for this shape",
+                         kiln_op_name(op->kind), s->device->info.name, kiln_type_name(op->src[0].type),
+                         kiln_layout_suffix(op->src[0].layout));
     if (op->kind == KILN_OP_MATMUL && op->src[0].type != KILN_TYPE_F32 &&
         (!k || (k->tier == KILN_TIER_REF && fallback_is_faster(s->device, op))))
         return kiln_matmul_fallback(s, op, NULL, NULL, path);

@@ -41,6 +41,9 @@ struct kiln_kernel {
     // A vendor library's implementation (cuBLAS) that benchmarks time beside kiln's own, as the
     // reference a user would otherwise pick. Never selected by dispatch; checked by `kiln ops`.
     bool comparator;
+    // The layout of src[0] the row reads (backend.h enum kiln_layout): rows leave it zero (GGUF
+    // rows); a row for a repacked layout matches only ops whose weight is in that layout.
+    enum kiln_layout w_layout;
 };
 
 // The rows of a device's table, all of them (usable or not on this CPU).
@@ -51,7 +54,7 @@ bool kiln_kernel_usable(const struct kiln_device *device, const struct kiln_kern
 // The type that picks an op's kernel: the weight type (matmul), the K/V type (attention), else
 // src[0]'s type. Kernel rows' src_type is compared with it.
 enum kiln_type kiln_op_key_type(const struct kiln_op *op);
-// True if the row's types match (ANY matches anything).
+// True if the row's types match (ANY matches anything) and it reads src[0]'s layout.
 bool kiln_kernel_matches(const struct kiln_kernel *kernel, const struct kiln_op *op);
 
 // Stable name for this row applied to these types: "<op>.<src>[.<dst>].<isa>[.<variant>]"

@@ -188,9 +188,14 @@ enum kiln_status kiln_op_validate(const struct kiln_op *op) {
     char what[48];
     snprintf(what, sizeof what, "%s dst", name);
     KILN_TRY(kiln_tensor_validate(&op->dst, what));
+    if (op->dst.layout != KILN_LAYOUT_ROWS)
+        FAIL("%s: dst is repacked; outputs are always rows", name);
     for (int i = 0; i < op->n_src; i++) {
         snprintf(what, sizeof what, "%s %s", name, src_names[i]);
         KILN_TRY(kiln_tensor_validate(&op->src[i], what));
+        if (op->src[i].layout != KILN_LAYOUT_ROWS && (op->kind != KILN_OP_MATMUL || i != 0))
+            FAIL("%s: %s is repacked (%s layout); only matmul weights may be", name, src_names[i],
+                 kiln_layout_suffix(op->src[i].layout));
         if (op->src[i].buffer->device != op->dst.buffer->device)
             FAIL("%s: %s is on %s but dst on %s", name, src_names[i],
                  op->src[i].buffer->device->info.name, op->dst.buffer->device->info.name);

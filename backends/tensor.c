@@ -62,6 +62,8 @@ enum kiln_status kiln_tensor_validate(const struct kiln_tensor *t, const char *w
             return kiln_fail(KILN_E_INVALID, "%s: strides overflow the address space", what);
         span += n * t->nb[i];
     }
+    if (t->layout != KILN_LAYOUT_ROWS)
+        KILN_TRY(kiln_layout_fits(t->layout, t));
     const size_t size = t->buffer->size;
     if (t->offset > size || span > size - t->offset)
         return kiln_fail(KILN_E_INVALID, "%s: view needs bytes [%zu, %zu) but its buffer has %zu",

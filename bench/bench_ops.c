@@ -5,6 +5,8 @@
 // large operand (W, K/V, or the dequant source) on the device; iteration i uses copy i % sets,
 // so the working set exceeds the last-level cache and each iteration streams from memory as in
 // a real forward pass. Small operands (x, q) stay resident, as activations do.
+// Matmul weights are in the layout the device wants for them (kiln_weight_layout; the kernel
+// column names it, e.g. matmul.q4_0x8.avx2.gemv); KILN_NO_REPACK=1 benchmarks GGUF's rows.
 // Check: the op runs once on copy 0 and a sample of its outputs (up to 32 x 32 matmul outputs
 // on an evenly strided grid, 9 attention rows, every dequantized value) is compared with the
 // reference run on views of the host copies; NMSE above the op's ceiling => not timed.
@@ -152,12 +154,21 @@ static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e)
     struct kiln_tensor dev_small = { 0 };
     if (c->op != KILN_OP_DEQUANT)
         KILN_TRY(to_device(b, &small, &dev_small));
+    // Weights go in the layout the model runner would load them in on this device (a
+    // comparator row reads rows, as its library does).
+    const enum kiln_layout layout = c->op == KILN_OP_MATMUL && !(c->kernel && c->kernel->comparator)
+                                        ? kiln_weight_layout(b->dev, c->type, c->k, c->m)
+                                        : KILN_LAYOUT_ROWS;
     for (int i = 0; i < b->sets; i++) {
         struct kiln_op *o = &b->ops[i];
         *o = b->host;
         o->dst = dst;
         struct kiln_tensor dev_big, dev_v;
         KILN_TRY(to_device(b, &big, &dev_big));
+        if (layout != KILN_LAYOUT_ROWS) {
+            dev_big.layout = layout;
+            KILN_TRY(kiln_weight_upload(b->s, &dev_big, kiln_buffer_host_ptr(big.buffer)));
+        }
         if (c->op == KILN_OP_MATMUL) {
             o->src[0] = dev_big;
             o->src[1] = dev_small;

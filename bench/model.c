@@ -96,9 +96,12 @@ static void release_file_pages(const void *data, size_t n) {
 }
 
 // A weight: its GGUF tensor uploaded at its placement in the weight arenas, checked for shape.
+// Matmul-only weights (`matmul`) are stored in the layout the device wants for them
+// (kiln_weight_layout: Q4_0 in 8-row tiles on AVX2 CPUs); token_embd stays rows, since
+// get_rows reads it (and the output matmul too when tied).
 static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
                                     const char *name, int64_t ne0, int64_t ne1, struct placement *at,
-                                    struct kiln_tensor *out, bool optional) {
+                                    struct kiln_tensor *out, bool optional, bool matmul) {
     const struct kiln_gguf_tensor *t = kiln_gguf_find_tensor(g, name);
     if (!t) {
         if (optional) {
@@ -122,9 +125,14 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
     }
     struct kiln_buffer *arena = m->weights[at->arena];
     if (arena) {
-        KILN_TRY(kiln_buffer_upload(s, arena, at->offset, t->data, t->nbytes));
-        release_file_pages(t->data, t->nbytes);  // no sync needed: a later read re-faults the page
         *out = kiln_tensor_make(arena, at->offset, t->type, ne0, ne1, 1, 1);
+        if (matmul) {
+            out->layout = kiln_weight_layout(kiln_stream_device(s), t->type, ne0, ne1);
+            m->info.n_matmul_weights++;
+            m->info.n_repacked += out->layout != KILN_LAYOUT_ROWS;
+        }
+        KILN_TRY(kiln_weight_upload(s, out, t->data));
+        release_file_pages(t->data, t->nbytes);  // no sync needed: a later read re-faults the page
     }
     at->offset += size;
     at->sizes[at->arena] = at->offset;
@@ -138,24 +146,24 @@ static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s
     const struct kiln_model_info *c = &m->info;
     const int64_t q = c->n_head * c->head_dim, kv = c->n_head_kv * c->head_dim;
     memset(off, 0, sizeof *off);
-    KILN_TRY(load_weight(m, s, g, "token_embd.weight", c->n_embd, c->n_vocab, off, &m->token_embd, false));
-    KILN_TRY(load_weight(m, s, g, "output_norm.weight", c->n_embd, 1, off, &m->output_norm, false));
-    KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, off, &m->output, true));
+    KILN_TRY(load_weight(m, s, g, "token_embd.weight", c->n_embd, c->n_vocab, off, &m->token_embd, false, false));
+    KILN_TRY(load_weight(m, s, g, "output_norm.weight", c->n_embd, 1, off, &m->output_norm, false, false));
+    KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, off, &m->output, true, true));
     for (int64_t l = 0; l < c->n_layer; l++) {
         struct layer *L = &m->layers[l];
         char name[96];
-#define W(field, suffix, a, b) \
+#define W(field, suffix, a, b, matmul) \
         snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, suffix); \
-        KILN_TRY(load_weight(m, s, g, name, a, b, off, &L->field, false));
-        W(attn_norm, "attn_norm.weight", c->n_embd, 1)
-        W(wq, "attn_q.weight", c->n_embd, q)
-        W(wk, "attn_k.weight", c->n_embd, kv)
-        W(wv, "attn_v.weight", c->n_embd, kv)
-        W(wo, "attn_output.weight", q, c->n_embd)
-        W(ffn_norm, "ffn_norm.weight", c->n_embd, 1)
-        W(wgate, "ffn_gate.weight", c->n_embd, c->n_ff)
-        W(wup, "ffn_up.weight", c->n_embd, c->n_ff)
-        W(wdown, "ffn_down.weight", c->n_ff, c->n_embd)
+        KILN_TRY(load_weight(m, s, g, name, a, b, off, &L->field, false, matmul));
+        W(attn_norm, "attn_norm.weight", c->n_embd, 1, false)
+        W(wq, "attn_q.weight", c->n_embd, q, true)
+        W(wk, "attn_k.weight", c->n_embd, kv, true)
+        W(wv, "attn_v.weight", c->n_embd, kv, true)
+        W(wo, "attn_output.weight", q, c->n_embd, true)
+        W(ffn_norm, "ffn_norm.weight", c->n_embd, 1, false)
+        W(wgate, "ffn_gate.weight", c->n_embd, c->n_ff, true)
+        W(wup, "ffn_up.weight", c->n_embd, c->n_ff, true)
+        W(wdown, "ffn_down.weight", c->n_ff, c->n_embd, true)
 #undef W
     }
     return KILN_OK;

@@ -14,6 +14,7 @@ struct kiln_model_info {
     int64_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, head_dim, n_ctx, n_batch;
     float rms_eps, rope_base;
     uint64_t weight_bytes, kv_bytes, activation_bytes;
+    int64_t n_matmul_weights, n_repacked;  // matmul weights, and those loaded repacked (layout.c)
     char name[64];
 };
 

@@ -286,6 +286,18 @@ static enum kiln_status run(struct check *k, const struct kiln_kernel *kernel,
                             struct kiln_check_result *out) {
     KILN_TRY(build(k));
     KILN_TRY(run_reference(k));
+    if (kernel && kernel->w_layout != KILN_LAYOUT_ROWS) {
+        // The row reads repacked weights: the device copy of W is rearranged from the host
+        // copy (rows), which the reference reads as it is.
+        struct kiln_tensor w = k->op.src[0];
+        w.layout = kernel->w_layout;
+        if (kiln_layout_fits(w.layout, &w) != KILN_OK) {
+            snprintf(out->note, sizeof out->note, "declined: %s", kiln_last_error());
+            return KILN_OK;
+        }
+        KILN_TRY(kiln_weight_upload(k->s, &w, kiln_buffer_host_ptr(k->slots[1].host_buf)));
+        k->op.src[0] = w;
+    }
     enum kiln_status st = kernel ? kiln_op_launch(k->s, kernel, &k->op)
                                  : kiln_matmul_fallback(k->s, &k->op, NULL, NULL, NULL);
     if (st == KILN_E_UNSUPPORTED) {

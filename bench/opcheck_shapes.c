@@ -14,6 +14,9 @@ static const struct kiln_check_case matmul_shapes[] = {
     // prefill (GEMM): n >= 16, tile edges in m and n
     MM(7, 16, 32, false), MM(33, 17, 4096, false), MM(129, 33, 512, true), MM(64, 64, 256, false),
     MM(33, 130, 64, false),  // more x rows than one GEMM n block (NC = 120)
+    // whole 8-row tiles, for weights repacked into the x8 layout (quant/repack.h), which
+    // declines the cases above whose m is not a multiple of 8 or whose rows are strided
+    MM(8, 1, 32, false), MM(136, 5, 4096, false), MM(56, 17, 4096, false),
     // float-only k that is not a multiple of 32 (quantized types skip these)
     MM(7, 1, 7, false), MM(33, 3, 4097, false), MM(9, 19, 33, true), MM(3, 3, 1, false),
 };

@@ -1,4 +1,5 @@
 // kiln bench model: argument parsing and the table; the measuring is bench/bench_model.c.
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,10 @@ int kiln_cmd_bench_model(int argc, char **argv) {
         }
         if (m && o.no_graphs)
             kiln_model_set_graphs(m, false);
+        if (m && kiln_model_get_info(m)->n_repacked)
+            printf("  %s: %" PRId64 " of %" PRId64 " matmul weights repacked at load for its kernels "
+                   "(KILN_NO_REPACK=1 keeps GGUF rows)\n", kiln_device_info(dev)->name,
+                   kiln_model_get_info(m)->n_repacked, kiln_model_get_info(m)->n_matmul_weights);
         for (int t = 0; t < 2 && rc == KILN_EXIT_OK; t++) {
             if ((t == 0 && !o.pp) || (t == 1 && !o.tg))
                 continue;

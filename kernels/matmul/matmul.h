@@ -13,7 +13,8 @@ extern const struct kiln_cpu_kernel kiln_matmul_ref;
 // AVX2+FMA+F16C (matmul_avx2.c). Quantized weights dot activations quantized to Q8_0.
 extern const struct kiln_cpu_kernel kiln_matmul_f32_avx2_gemv, kiln_matmul_f32_avx2_gemm,
     kiln_matmul_f16_avx2_gemv, kiln_matmul_f16_avx2_gemm, kiln_matmul_q8_0_avx2_gemv,
-    kiln_matmul_q8_0_avx2_gemm, kiln_matmul_q4_0_avx2_gemv, kiln_matmul_q4_0_avx2_gemm;
+    kiln_matmul_q8_0_avx2_gemm, kiln_matmul_q4_0_avx2_gemv, kiln_matmul_q4_0_avx2_gemm,
+    kiln_matmul_q4_0x8_avx2_gemv, kiln_matmul_q4_0x8_avx2_gemm;
 
 // NEON (matmul_neon.c) and NEON+dotprod (matmul_neon_dotprod.c).
 extern const struct kiln_cpu_kernel kiln_matmul_f16_neon, kiln_matmul_q8_0_neon,

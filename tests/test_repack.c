@@ -1,0 +1,143 @@
+// The x8 weight layout (quant/repack.h, backends/layout.c): the repack and its inverse move
+// every byte where the header says; the layout is refused where it cannot hold a tensor and on
+// every op but a matmul weight; a repacked weight only ever meets a kernel row written for it;
+// and where the CPU has those rows, matmul on repacked weights gives bit for bit the result on
+// GGUF rows (the x8 kernels do the same arithmetic in the same order), for decode (gemv) and
+// prefill (gemm) batch sizes.
+#include <string.h>
+
+#include "backends/backend.h"
+#include "backends/kernel.h"
+#include "backends/ops.h"
+#include "check.h"
+#include "quant/repack.h"
+#include "quant/types.h"
+
+static uint32_t rng_state = 12345;
+static uint32_t next_u32(void) {
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+
+// Random q4_0 rows whose scales are finite, small f16 values.
+static void random_q4_0(struct kiln_block_q4_0 *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        b[i].d = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-4f);
+        for (int j = 0; j < 16; j++)
+            b[i].qs[j] = (uint8_t)next_u32();
+    }
+}
+
+static void test_round_trip(void) {
+    const int64_t k = 96, m = 24, nb = k / 32;
+    struct kiln_block_q4_0 rows[24 * 3], back[24 * 3];
+    uint8_t tiles[sizeof rows];
+    random_q4_0(rows, (size_t)(m * nb));
+    kiln_repack_q4_0_x8(rows, tiles, k, m);
+    CHECK(kiln_x8_tile_bytes(k) * 3 == sizeof tiles, "tiles fill the rows' bytes exactly");
+    bool placed = true;
+    for (int64_t i = 0; i < m; i++) {
+        const uint8_t *tile = tiles + (size_t)(i / 8) * kiln_x8_tile_bytes(k);
+        for (int64_t b = 0; b < nb; b++) {
+            placed &= memcmp(tile + (b * 8 + i % 8) * 16, rows[i * nb + b].qs, 16) == 0;
+            placed &= kiln_x8_scales(tile, k)[b * 8 + i % 8] == rows[i * nb + b].d;
+            placed &= kiln_x8_codes(tile, b, (int)(i % 8)) == tile + (b * 8 + i % 8) * 16;
+        }
+    }
+    CHECK(placed, "each row's codes and scale sit at the offsets repack.h gives");
+    kiln_unpack_q4_0_x8(tiles, back, k, m);
+    CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores GGUF's rows");
+}
+
+static void test_fits(struct kiln_device *cpu) {
+    struct kiln_buffer *buf;
+    CHECK(kiln_buffer_alloc(cpu, 1 << 16, &buf) == KILN_OK, "buffer");
+    struct kiln_tensor t = kiln_tensor_make(buf, 0, KILN_TYPE_Q4_0, 64, 16, 1, 1);
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) == KILN_OK, "16 rows of q4_0 fit");
+    t.ne[1] = 12;
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK && strstr(kiln_last_error(), "8-row"),
+          "12 rows do not: %s", kiln_last_error());
+    t = kiln_tensor_make(buf, 0, KILN_TYPE_Q8_0, 64, 16, 1, 1);
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "q8_0 does not");
+    t = kiln_tensor_make(buf, 0, KILN_TYPE_Q4_0, 64, 16, 1, 1);
+    t.nb[1] += 32;
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "strided rows do not");
+
+    // only a matmul weight may be repacked
+    struct kiln_buffer *f;
+    CHECK(kiln_buffer_alloc(cpu, 1 << 16, &f) == KILN_OK, "buffer");
+    struct kiln_op op = { .kind = KILN_OP_GET_ROWS, .n_src = 2 };
+    op.src[0] = kiln_tensor_make(buf, 0, KILN_TYPE_Q4_0, 64, 16, 1, 1);
+    op.src[0].layout = KILN_LAYOUT_Q4_0_X8;
+    op.src[1] = kiln_tensor_make(f, 0, KILN_TYPE_I32, 2, 1, 1, 1);
+    op.dst = kiln_tensor_make(f, 4096, KILN_TYPE_F32, 64, 2, 1, 1);
+    CHECK(kiln_op_validate(&op) == KILN_E_INVALID && strstr(kiln_last_error(), "repacked"),
+          "get_rows from a repacked table is refused: %s", kiln_last_error());
+    kiln_buffer_free(f);
+    kiln_buffer_free(buf);
+}
+
+// y = W x for W [k, m] q4_0 and x [k, n], with W in `layout`.
+static void matmul(struct kiln_stream *s, const struct kiln_block_q4_0 *w, const float *x, int64_t k, int64_t m,
+                   int64_t n, enum kiln_layout layout, float *y, char *kernel, size_t kernel_size) {
+    struct kiln_device *dev = kiln_stream_device(s);
+    const size_t wbytes = kiln_row_size(KILN_TYPE_Q4_0, k) * (size_t)m;
+    struct kiln_buffer *bw, *bx, *by;
+    CHECK(kiln_buffer_alloc(dev, wbytes, &bw) == KILN_OK && kiln_buffer_alloc(dev, (size_t)(k * n) * 4, &bx) == KILN_OK &&
+          kiln_buffer_alloc(dev, (size_t)(m * n) * 4, &by) == KILN_OK, "buffers");
+    struct kiln_tensor tw = kiln_tensor_make(bw, 0, KILN_TYPE_Q4_0, k, m, 1, 1);
+    tw.layout = layout;
+    const struct kiln_tensor tx = kiln_tensor_make(bx, 0, KILN_TYPE_F32, k, n, 1, 1);
+    const struct kiln_tensor ty = kiln_tensor_make(by, 0, KILN_TYPE_F32, m, n, 1, 1);
+    CHECK(kiln_weight_upload(s, &tw, w) == KILN_OK, "weight upload: %s", kiln_last_error());
+    CHECK(kiln_buffer_upload(s, bx, 0, x, (size_t)(k * n) * 4) == KILN_OK, "x upload");
+    struct kiln_path path = { 0 };
+    CHECK(kiln_matmul(s, &ty, &tw, &tx, &path) == KILN_OK, "matmul: %s", kiln_last_error());
+    CHECK(kiln_buffer_download(s, by, 0, y, (size_t)(m * n) * 4) == KILN_OK, "download");
+    snprintf(kernel, kernel_size, "%s", path.name);
+    kiln_buffer_free(bw);
+    kiln_buffer_free(bx);
+    kiln_buffer_free(by);
+}
+
+static void test_same_results(struct kiln_device *cpu) {
+    const int64_t k = 256, m = 40;
+    CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q8_0, k, m) == KILN_LAYOUT_ROWS, "q8_0 stays rows");
+    CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q4_0, k, 33) == KILN_LAYOUT_ROWS, "33 rows stay rows");
+    if (kiln_weight_layout(cpu, KILN_TYPE_Q4_0, k, m) != KILN_LAYOUT_Q4_0_X8) {
+        printf("note: this CPU has no x8 kernels (kiln_weight_layout keeps rows); skipping the kernel part\n");
+        return;
+    }
+    struct kiln_stream *s;
+    CHECK(kiln_stream_new(cpu, &s) == KILN_OK, "stream");
+    static struct kiln_block_q4_0 w[40 * 8];
+    static float x[20 * 256], y_rows[20 * 40], y_x8[20 * 40];
+    random_q4_0(w, sizeof w / sizeof w[0]);
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = (float)((int)(next_u32() % 2001) - 1000) * 1e-3f;
+    const int64_t batches[] = { 1, 3, 20 };  // gemv, gemv with several x rows, gemm
+    for (int b = 0; b < 3; b++) {
+        const int64_t n = batches[b];
+        char k_rows[160], k_x8[160];
+        matmul(s, w, x, k, m, n, KILN_LAYOUT_ROWS, y_rows, k_rows, sizeof k_rows);
+        matmul(s, w, x, k, m, n, KILN_LAYOUT_Q4_0_X8, y_x8, k_x8, sizeof k_x8);
+        CHECK(strstr(k_x8, "q4_0x8") && !strstr(k_rows, "q4_0x8"), "n=%lld: x8 weights ran %s, rows ran %s",
+              (long long)n, k_x8, k_rows);
+        CHECK(memcmp(y_rows, y_x8, (size_t)(m * n) * 4) == 0, "n=%lld: %s gives %s's results bit for bit",
+              (long long)n, k_x8, k_rows);
+    }
+    kiln_stream_free(s);
+}
+
+int main(void) {
+    test_round_trip();
+    if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK) {
+        fprintf(stderr, "kiln_init: %s\n", kiln_last_error());
+        return 1;
+    }
+    struct kiln_device *cpu = kiln_device_find("cpu");
+    test_fits(cpu);
+    test_same_results(cpu);
+    kiln_shutdown();
+    return test_finish("test_repack");
+}
