@@ -39,13 +39,14 @@ static void usage(FILE *f) {
     fprintf(f,
             "\n"
             "environment:\n"
-            "  KILN_CPU_ISA=ref|avx2|neon|native   limit the CPU kernels to an ISA level\n"
+            "  KILN_CPU_ISA=ref|avx2|neon|native   limit the CPU kernels to an ISA level (avx2: no AVX-VNNI)\n"
             "  KILN_VULKAN_VALIDATION=1            Vulkan under the Khronos validation layer; its errors fail\n"
             "  KILN_VULKAN_PORTABLE=1              Vulkan without optional features (subgroups, 16/8-bit)\n"
             "  KILN_VULKAN_TIMEOUT=S               longest wait for one Vulkan submit (default 600)\n"
             "  KILN_NO_SPLITK=1                    GPU decode attention in one pass (no split-K)\n"
             "  KILN_CUDA_NO_DP4A=1                 CUDA Q4_0/Q8_0 GEMV in float instead of int8 dp4a\n"
             "  KILN_WEIGHT_ARENA_BYTES=N           model weights in arenas of N bytes (default 1 GiB)\n"
+            "  KILN_NO_REPACK=1                    keep weights in GGUF rows (no load-time x8 repack)\n"
             "\n"
             "exit status: 0 success, 1 the job failed, 2 usage error\n");
 }

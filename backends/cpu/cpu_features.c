@@ -34,6 +34,9 @@ static uint32_t detect(void) {
         if (b & (1u << 5)) f |= KILN_CPU_AVX2;
         if ((b & (1u << 16)) && (xcr0 & 0xe0) == 0xe0)  // opmask, ZMM_Hi256, Hi16_ZMM state
             f |= KILN_CPU_AVX512F;
+        __cpuid_count(7, 1, a, b, c, d);
+        if (a & (1u << 4))  // AVX-VNNI: VEX vpdpbusd on YMM (state checked above)
+            f |= KILN_CPU_AVXVNNI;
     }
     return f;
 }
@@ -92,7 +95,7 @@ uint32_t kiln_cpu_features(void) {
 void kiln_cpu_features_string(uint32_t mask, char *buf, int size) {
     static const struct { uint32_t bit; const char *name; } names[] = {
         { KILN_CPU_AVX2, "avx2" }, { KILN_CPU_FMA, "fma" }, { KILN_CPU_F16C, "f16c" },
-        { KILN_CPU_AVX512F, "avx512f" }, { KILN_CPU_NEON, "neon" }, { KILN_CPU_DOTPROD, "dotprod" },
+        { KILN_CPU_AVX512F, "avx512f" }, { KILN_CPU_AVXVNNI, "avxvnni" }, { KILN_CPU_NEON, "neon" }, { KILN_CPU_DOTPROD, "dotprod" },
         { KILN_CPU_FP16, "fp16" }, { KILN_CPU_I8MM, "i8mm" },
     };
     int len = 0;

@@ -3,7 +3,7 @@
 // x86: CPUID for the instruction sets plus XGETBV for the register state the OS saves (a CPU can
 // report AVX2 while the OS has not enabled YMM state; ggml's scorer misses this). Arm: getauxval
 // (AT_HWCAP). The environment variable KILN_CPU_ISA masks features for testing and comparisons:
-// "ref" (none), "avx2" (up to AVX2+FMA+F16C), "neon" (no dotprod), "native" (default).
+// "ref" (none), "avx2" (up to AVX2+FMA+F16C: no AVX-VNNI), "neon" (no dotprod), "native" (default).
 #pragma once
 
 #include <stdbool.h>
@@ -18,6 +18,7 @@ enum kiln_cpu_feature {
     KILN_CPU_FMA     = 1u << 1,
     KILN_CPU_F16C    = 1u << 2,
     KILN_CPU_AVX512F = 1u << 3,   // detected and reported; kiln has no AVX-512 kernels yet
+    KILN_CPU_AVXVNNI = 1u << 4,   // VEX-encoded vpdpbusd on 256-bit registers (AVX-VNNI)
     KILN_CPU_NEON    = 1u << 8,
     KILN_CPU_DOTPROD = 1u << 9,   // Armv8.2 SDOT/UDOT
     KILN_CPU_FP16    = 1u << 10,  // Armv8.2 half-precision arithmetic

@@ -23,14 +23,16 @@
 // RM 4 -> 8: more rows share each x load and its q4_0 "- 8" correction (m=k=4096, 2 threads:
 // q8_0 14.8 -> 17.8 GB/s, q4_0 12.0 -> 14.4, f16 17.4 -> 20.5; noisy host, cv ~17%); v5 (this)
 // q4_0 prefetches the next tile instead of ahead in each row (prefetch_next): q4_0 at
-// m=11008 k=4096 from 56% to 86% of the read bandwidth measured in the same run.
+// m=11008 k=4096 from 56% to 86% of the read bandwidth measured in the same run. Next: q4_0
+// weights repacked at load into 8-row tiles (quant/repack.h) have their own GEMV
+// (matmul_q4_0x8_tile.h), which the model runner uses where it can; this one serves q4_0
+// tensors left in GGUF rows (m not a multiple of 8, KILN_NO_REPACK=1).
 // Test: `kiln ops --op matmul`; bench: `kiln bench ops --op matmul`.
 #include <string.h>
 
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
 #include "quant/blocks.h"
-#include "quant/repack.h"
 
 enum { RM = 8, PREFETCH_BLOCKS = 32 };
 
@@ -187,65 +189,6 @@ static inline __attribute__((always_inline)) void tile_q4_0_pairs(const struct t
     }
 }
 
-// q4_0 in the x8 layout (quant/repack.h: per block, the eight rows' codes as four 32-byte row
-// pairs, then all blocks' scales): the same arithmetic as tile_q4_0_pairs (same results, bit
-// for bit), but each row pair is one aligned load instead of two loads and an insert, and the
-// eight scales of a block are one load and one conversion instead of a gather per pair. The
-// tile is one sequential stream, so the hardware prefetcher follows it; the software prefetch
-// runs X8_PREFETCH bytes ahead of the codes (swept 256-8192 in a prototype: 1024-2048 best).
-enum { X8_PREFETCH = 1024 };
-static inline __attribute__((always_inline)) void tile_q4_0_x8_body(const uint8_t *tile, const void *x,
-                                                                    int64_t k, float out[RM]) {
-    const int64_t nb = k / KILN_QK8_0;
-    const kiln_half *scales = kiln_x8_scales(tile, k);
-    __m256 acc[RM / 2];
-    for (int p = 0; p < RM / 2; p++)
-        acc[p] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
-    const __m256i eights = _mm256_set1_epi8(8);
-    const __m256i pair_idx[RM / 2] = { _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1),
-                                       _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3),
-                                       _mm256_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5),
-                                       _mm256_setr_epi32(6, 6, 6, 6, 7, 7, 7, 7) };
-    const struct kiln_block_q8_0 *xb = x;
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *codes = kiln_x8_codes(tile, b, 0);
-        _mm_prefetch((const char *)codes + X8_PREFETCH, _MM_HINT_T0);
-        _mm_prefetch((const char *)codes + X8_PREFETCH + 64, _MM_HINT_T0);
-        const __m256i xq = _mm256_loadu_si256((const __m256i *)xb[b].qs);
-        const __m256i xa = _mm256_permute2x128_si256(xq, xq, 0x00);
-        const __m256i xc = _mm256_permute2x128_si256(xq, xq, 0x11);
-        const __m256i corr = _mm256_madd_epi16(
-            _mm256_add_epi16(_mm256_maddubs_epi16(eights, xa), _mm256_maddubs_epi16(eights, xc)), ones);
-        // d_w of the eight rows times d_x: [d0 dx .. d7 dx]
-        const __m256 d8 = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + b * RM))),
-                                        _mm256_set1_ps(_cvtsh_ss(xb[b].d)));
-        #pragma GCC unroll 4
-        for (int p = 0; p < RM / 2; p++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(codes + 32 * p));
-            const __m256i lo = _mm256_and_si256(packed, low4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-            const __m256i dot16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xa),
-                                                   _mm256_maddubs_epi16(hi, xc));
-            const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(dot16, ones), corr);
-            acc[p] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d8, pair_idx[p]), _mm256_cvtepi32_ps(dot), acc[p]);
-        }
-    }
-    #pragma GCC unroll 4
-    for (int p = 0; p < RM / 2; p++) {
-        __m128 s0 = _mm256_castps256_ps128(acc[p]), s1 = _mm256_extractf128_ps(acc[p], 1);
-        s0 = _mm_hadd_ps(s0, s1);
-        s0 = _mm_hadd_ps(s0, s0);
-        out[2 * p] = _mm_cvtss_f32(s0);
-        out[2 * p + 1] = _mm_cvtss_f32(_mm_shuffle_ps(s0, s0, 1));
-    }
-}
-
-static __attribute__((noinline)) void tile_q4_0_x8(const uint8_t *tile, const void *x, int64_t k,
-                                                   float out[RM]) {
-    tile_q4_0_x8_body(tile, x, k, out);
-}
-
 typedef void (*tile_fn)(const struct tile_args *a, float out[RM]);
 
 // noinline: inlined into the driver, the tile's loop shares a function with calls (row
@@ -263,7 +206,7 @@ static size_t xq_row_bytes(const struct kiln_op *op) {
     return kiln_row_size(KILN_TYPE_Q8_0, op->src[1].ne[0]);
 }
 
-static size_t quant_workspace(const struct kiln_op *op, int nth) {
+size_t kiln_matmul_xq8_workspace(const struct kiln_op *op, int nth) {
     (void)nth;
     return (size_t)op->src[1].ne[1] * xq_row_bytes(op);
 }
@@ -295,7 +238,7 @@ static void quantize_row_q8_0_avx2(const float *x, struct kiln_block_q8_0 *y, in
     }
 }
 
-static void quant_prepare(const struct kiln_op *op, void *ws, int ith, int nth) {
+void kiln_matmul_xq8_prepare(const struct kiln_op *op, void *ws, int ith, int nth) {
     const struct kiln_tensor *x = &op->src[1];
     int64_t lo, hi;
     kiln_split(x->ne[1], ith, nth, &lo, &hi);
@@ -358,28 +301,9 @@ static void q4_0_gemv(const struct kiln_op *op, void *ws, int ith, int nth) {
     gemv(op, ws, tile_q4_0, KILN_QK8_0, short_rows, ith, nth);
 }
 
-// x8 layout: tile t is the 8 rows' bytes at t * tile bytes (quant/repack.h); m % 8 == 0.
-static void q4_0x8_gemv(const struct kiln_op *op, void *ws, int ith, int nth) {
-    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
-    const int64_t k = w->ne[0], n = op->src[1].ne[1];
-    const size_t tile_bytes = kiln_x8_tile_bytes(k);
-    const uint8_t *base = KILN_ROW(w, 0, 0, 0);
-    int64_t lo, hi;
-    kiln_split(w->ne[1] / RM, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        for (int64_t j = 0; j < n; j++) {
-            float out[RM];
-            tile_q4_0_x8(base + (size_t)t * tile_bytes, x_row(op, ws, j), k, out);
-            memcpy((float *)KILN_ROW(y, j, 0, 0) + t * RM, out, sizeof out);
-        }
-    }
-}
-
 const struct kiln_cpu_kernel kiln_matmul_f32_avx2_gemv = { .compute = f32_gemv };
 const struct kiln_cpu_kernel kiln_matmul_f16_avx2_gemv = { .compute = f16_gemv };
 const struct kiln_cpu_kernel kiln_matmul_q8_0_avx2_gemv = {
-    .workspace = quant_workspace, .prepare = quant_prepare, .compute = q8_0_gemv };
+    .workspace = kiln_matmul_xq8_workspace, .prepare = kiln_matmul_xq8_prepare, .compute = q8_0_gemv };
 const struct kiln_cpu_kernel kiln_matmul_q4_0_avx2_gemv = {
-    .workspace = quant_workspace, .prepare = quant_prepare, .compute = q4_0_gemv };
-const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemv = {
-    .workspace = quant_workspace, .prepare = quant_prepare, .compute = q4_0x8_gemv };
+    .workspace = kiln_matmul_xq8_workspace, .prepare = kiln_matmul_xq8_prepare, .compute = q4_0_gemv };
