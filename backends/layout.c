@@ -14,16 +14,22 @@
 #include "quant/repack.h"
 
 const char *kiln_layout_suffix(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_Q4_0_X8 ? "x8" : "";
+    return layout == KILN_LAYOUT_ROWS ? "" : "x8";
+}
+
+// The one type each repacked layout holds.
+static enum kiln_type layout_type(enum kiln_layout layout) {
+    return layout == KILN_LAYOUT_Q4_0_X8 ? KILN_TYPE_Q4_0 : KILN_TYPE_Q8_0;
 }
 
 enum kiln_status kiln_layout_fits(enum kiln_layout layout, const struct kiln_tensor *t) {
     if (layout == KILN_LAYOUT_ROWS)
         return KILN_OK;
-    if (layout != KILN_LAYOUT_Q4_0_X8)
+    if (layout != KILN_LAYOUT_Q4_0_X8 && layout != KILN_LAYOUT_Q8_0_X8)
         return kiln_fail(KILN_E_INVALID, "unknown tensor layout %d", (int)layout);
-    if (t->type != KILN_TYPE_Q4_0)
-        return kiln_fail(KILN_E_INVALID, "the x8 layout holds q4_0 weights, not %s", kiln_type_name(t->type));
+    if (t->type != layout_type(layout))
+        return kiln_fail(KILN_E_INVALID, "this x8 layout holds %s weights, not %s",
+                         kiln_type_name(layout_type(layout)), kiln_type_name(t->type));
     if (t->ne[1] % KILN_X8_ROWS || t->ne[2] != 1 || t->ne[3] != 1)
         return kiln_fail(KILN_E_INVALID, "the x8 layout needs a matrix of whole 8-row tiles; this one "
                          "is [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "]",
@@ -66,7 +72,7 @@ enum kiln_layout kiln_weight_layout(const struct kiln_device *device, enum kiln_
     return fits ? found : KILN_LAYOUT_ROWS;
 }
 
-// Tiles per upload chunk: bounds the host buffer (k = 14336: 64 KiB per tile, 4 MiB a chunk).
+// Tiles per upload chunk: bounds the host buffer (q8_0, k = 14336: 119 KiB a tile, 8 MiB a chunk).
 enum { TILES_PER_CHUNK = 64 };
 
 enum kiln_status kiln_weight_upload(struct kiln_stream *s, const struct kiln_tensor *dst, const void *rows) {
@@ -75,14 +81,16 @@ enum kiln_status kiln_weight_upload(struct kiln_stream *s, const struct kiln_ten
         return kiln_buffer_upload(s, dst->buffer, dst->offset, rows, bytes);
     KILN_TRY(kiln_layout_fits(dst->layout, dst));
     const int64_t k = dst->ne[0], m = dst->ne[1];
-    const size_t tile = kiln_x8_tile_bytes(k);
+    const bool q8 = dst->layout == KILN_LAYOUT_Q8_0_X8;
+    const size_t tile = q8 ? kiln_x8q8_tile_bytes(k) : kiln_x8_tile_bytes(k);
     uint8_t *chunk = malloc(tile * TILES_PER_CHUNK);
     if (!chunk)
         return kiln_fail(KILN_E_NOMEM, "out of host memory repacking a weight");
     enum kiln_status st = KILN_OK;
     for (int64_t t0 = 0; st == KILN_OK && t0 < m / KILN_X8_ROWS; t0 += TILES_PER_CHUNK) {
         const int64_t tiles = m / KILN_X8_ROWS - t0 < TILES_PER_CHUNK ? m / KILN_X8_ROWS - t0 : TILES_PER_CHUNK;
-        kiln_repack_q4_0_x8((const uint8_t *)rows + (size_t)t0 * tile, chunk, k, tiles * KILN_X8_ROWS);
+        (q8 ? kiln_repack_q8_0_x8 : kiln_repack_q4_0_x8)((const uint8_t *)rows + (size_t)t0 * tile, chunk, k,
+                                                         tiles * KILN_X8_ROWS);
         // upload returns once `chunk` may be reused (backend.h)
         st = kiln_buffer_upload(s, dst->buffer, dst->offset + (size_t)t0 * tile, chunk, (size_t)tiles * tile);
     }

@@ -13,7 +13,8 @@
 // So a tile is one sequential stream of codes plus a short one of scales; the total size is
 // unchanged, so a repacked tensor occupies the same buffer range. Not a file format: kiln only
 // builds it in memory, after reading a GGUF, for devices whose kernel table has a row for it
-// (see kiln_weight_layout in backends/backend.h). m must be a multiple of 8.
+// (see kiln_weight_layout in backends/backend.h). m must be a multiple of 8. Q8_0 has an x8
+// layout of the same shape (below).
 // (llama.cpp's CPU "repack" buffers, Q4_0_8x8, do the same for the same reason; this layout is
 // kiln's own and not byte-compatible with theirs.)
 #pragma once
@@ -42,11 +43,28 @@ static inline const kiln_half *kiln_x8_scales(const void *tile, int64_t k) {
     return (const kiln_half *)((const uint8_t *)tile + (size_t)(k / KILN_QK4_0) * KILN_X8_ROWS * 16);
 }
 
+// Q8_0 in the x8 layout: the same tiling with 32 code bytes per row-block (offset
+// (b * 8 + r) * 32), each stored as q + 128 (q XOR 0x80: unsigned 0..255, the operand VNNI's
+// vpdpbusd wants unsigned; the kernels subtract 128 * sum(x) per block), then the scales at
+// nb * 256. Tile bytes: 8 * nb * 34, again exactly the rows' bytes.
+static inline size_t kiln_x8q8_tile_bytes(int64_t k) {
+    return (size_t)KILN_X8_ROWS * (size_t)(k / KILN_QK8_0) * sizeof(struct kiln_block_q8_0);
+}
+static inline const uint8_t *kiln_x8q8_codes(const void *tile, int64_t b, int r) {
+    return (const uint8_t *)tile + ((size_t)b * KILN_X8_ROWS + (size_t)r) * 32;
+}
+static inline const kiln_half *kiln_x8q8_scales(const void *tile, int64_t k) {
+    return (const kiln_half *)((const uint8_t *)tile + (size_t)(k / KILN_QK8_0) * KILN_X8_ROWS * 32);
+}
+
 // Rearranges `m` Q4_0 rows of k elements (GGUF order, rows contiguous) into m / 8 x8 tiles.
 // src and dst must not overlap. m % 8 == 0, k % 32 == 0.
 void kiln_repack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 // The inverse: x8 tiles back to GGUF row order.
 void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m);
+// The same for Q8_0 (codes offset by 128 on the way in, back on the way out).
+void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
+void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 
 #ifdef __cplusplus
 }

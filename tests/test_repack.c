@@ -1,4 +1,4 @@
-// The x8 weight layout (quant/repack.h, backends/layout.c): the repack and its inverse move
+// The x8 weight layouts of Q4_0 and Q8_0 (quant/repack.h, backends/layout.c): the repack and its inverse move
 // every byte where the header says; the layout is refused where it cannot hold a tensor and on
 // every op but a matmul weight; a repacked weight only ever meets a kernel row written for it;
 // and where the CPU has those rows, matmul on repacked weights gives bit for bit the result on
@@ -49,6 +49,35 @@ static void test_round_trip(void) {
     CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores GGUF's rows");
 }
 
+static void random_q8_0(struct kiln_block_q8_0 *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        b[i].d = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-4f);
+        for (int j = 0; j < 32; j++)
+            b[i].qs[j] = (int8_t)next_u32();  // -128 included: the sign trick's edge case
+    }
+}
+
+static void test_round_trip_q8_0(void) {
+    const int64_t k = 64, m = 16, nb = k / 32;
+    struct kiln_block_q8_0 rows[16 * 2], back[16 * 2];
+    uint8_t tiles[sizeof rows];
+    random_q8_0(rows, (size_t)(m * nb));
+    kiln_repack_q8_0_x8(rows, tiles, k, m);
+    CHECK(kiln_x8q8_tile_bytes(k) * 2 == sizeof tiles, "q8_0 tiles fill the rows' bytes exactly");
+    bool placed = true;
+    for (int64_t i = 0; i < m; i++) {
+        const uint8_t *tile = tiles + (size_t)(i / 8) * kiln_x8q8_tile_bytes(k);
+        for (int64_t b = 0; b < nb; b++) {
+            for (int j = 0; j < 32; j++)
+                placed &= tile[(b * 8 + i % 8) * 32 + j] == (uint8_t)(rows[i * nb + b].qs[j] + 128);
+            placed &= kiln_x8q8_scales(tile, k)[b * 8 + i % 8] == rows[i * nb + b].d;
+        }
+    }
+    CHECK(placed, "each q8_0 row's codes (as q + 128) and scale sit where repack.h says");
+    kiln_unpack_q8_0_x8(tiles, back, k, m);
+    CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q8_0 rows");
+}
+
 static void test_fits(struct kiln_device *cpu) {
     struct kiln_buffer *buf;
     CHECK(kiln_buffer_alloc(cpu, 1 << 16, &buf) == KILN_OK, "buffer");
@@ -58,7 +87,8 @@ static void test_fits(struct kiln_device *cpu) {
     CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK && strstr(kiln_last_error(), "8-row"),
           "12 rows do not: %s", kiln_last_error());
     t = kiln_tensor_make(buf, 0, KILN_TYPE_Q8_0, 64, 16, 1, 1);
-    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "q8_0 does not");
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "q8_0 does not fit q4_0's");
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q8_0_X8, &t) == KILN_OK, "but its own");
     t = kiln_tensor_make(buf, 0, KILN_TYPE_Q4_0, 64, 16, 1, 1);
     t.nb[1] += 32;
     CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "strided rows do not");
@@ -78,14 +108,14 @@ static void test_fits(struct kiln_device *cpu) {
 }
 
 // y = W x for W [k, m] q4_0 and x [k, n], with W in `layout`.
-static void matmul(struct kiln_stream *s, const struct kiln_block_q4_0 *w, const float *x, int64_t k, int64_t m,
+static void matmul(struct kiln_stream *s, enum kiln_type type, const void *w, const float *x, int64_t k, int64_t m,
                    int64_t n, enum kiln_layout layout, float *y, char *kernel, size_t kernel_size) {
     struct kiln_device *dev = kiln_stream_device(s);
-    const size_t wbytes = kiln_row_size(KILN_TYPE_Q4_0, k) * (size_t)m;
+    const size_t wbytes = kiln_row_size(type, k) * (size_t)m;
     struct kiln_buffer *bw, *bx, *by;
     CHECK(kiln_buffer_alloc(dev, wbytes, &bw) == KILN_OK && kiln_buffer_alloc(dev, (size_t)(k * n) * 4, &bx) == KILN_OK &&
           kiln_buffer_alloc(dev, (size_t)(m * n) * 4, &by) == KILN_OK, "buffers");
-    struct kiln_tensor tw = kiln_tensor_make(bw, 0, KILN_TYPE_Q4_0, k, m, 1, 1);
+    struct kiln_tensor tw = kiln_tensor_make(bw, 0, type, k, m, 1, 1);
     tw.layout = layout;
     const struct kiln_tensor tx = kiln_tensor_make(bx, 0, KILN_TYPE_F32, k, n, 1, 1);
     const struct kiln_tensor ty = kiln_tensor_make(by, 0, KILN_TYPE_F32, m, n, 1, 1);
@@ -100,37 +130,46 @@ static void matmul(struct kiln_stream *s, const struct kiln_block_q4_0 *w, const
     kiln_buffer_free(by);
 }
 
+// For each type with an x8 layout: x8 weights run an x8 kernel and give the rows result bit for bit.
 static void test_same_results(struct kiln_device *cpu) {
     const int64_t k = 256, m = 40;
-    CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q8_0, k, m) == KILN_LAYOUT_ROWS, "q8_0 stays rows");
+    CHECK(kiln_weight_layout(cpu, KILN_TYPE_F16, k, m) == KILN_LAYOUT_ROWS, "f16 stays rows");
     CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q4_0, k, 33) == KILN_LAYOUT_ROWS, "33 rows stay rows");
-    if (kiln_weight_layout(cpu, KILN_TYPE_Q4_0, k, m) != KILN_LAYOUT_Q4_0_X8) {
-        printf("note: this CPU has no x8 kernels (kiln_weight_layout keeps rows); skipping the kernel part\n");
-        return;
-    }
+    static const struct { enum kiln_type type; enum kiln_layout layout; const char *name; } types[] = {
+        { KILN_TYPE_Q4_0, KILN_LAYOUT_Q4_0_X8, "q4_0x8" }, { KILN_TYPE_Q8_0, KILN_LAYOUT_Q8_0_X8, "q8_0x8" } };
     struct kiln_stream *s;
     CHECK(kiln_stream_new(cpu, &s) == KILN_OK, "stream");
-    static struct kiln_block_q4_0 w[40 * 8];
+    static struct kiln_block_q4_0 w4[40 * 8];
+    static struct kiln_block_q8_0 w8[40 * 8];
     static float x[20 * 256], y_rows[20 * 40], y_x8[20 * 40];
-    random_q4_0(w, sizeof w / sizeof w[0]);
+    random_q4_0(w4, sizeof w4 / sizeof w4[0]);
+    random_q8_0(w8, sizeof w8 / sizeof w8[0]);
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)((int)(next_u32() % 2001) - 1000) * 1e-3f;
-    const int64_t batches[] = { 1, 3, 20 };  // gemv, gemv with several x rows, gemm
-    for (int b = 0; b < 3; b++) {
-        const int64_t n = batches[b];
-        char k_rows[160], k_x8[160];
-        matmul(s, w, x, k, m, n, KILN_LAYOUT_ROWS, y_rows, k_rows, sizeof k_rows);
-        matmul(s, w, x, k, m, n, KILN_LAYOUT_Q4_0_X8, y_x8, k_x8, sizeof k_x8);
-        CHECK(strstr(k_x8, "q4_0x8") && !strstr(k_rows, "q4_0x8"), "n=%lld: x8 weights ran %s, rows ran %s",
-              (long long)n, k_x8, k_rows);
-        CHECK(memcmp(y_rows, y_x8, (size_t)(m * n) * 4) == 0, "n=%lld: %s gives %s's results bit for bit",
-              (long long)n, k_x8, k_rows);
+    for (int ti = 0; ti < 2; ti++) {
+        if (kiln_weight_layout(cpu, types[ti].type, k, m) != types[ti].layout) {
+            printf("note: this CPU has no %s kernels (kiln_weight_layout keeps rows); skipping them\n", types[ti].name);
+            continue;
+        }
+        const void *w = types[ti].type == KILN_TYPE_Q4_0 ? (const void *)w4 : (const void *)w8;
+        const int64_t batches[] = { 1, 3, 20 };  // gemv, gemv with several x rows, gemm
+        for (int b = 0; b < 3; b++) {
+            const int64_t n = batches[b];
+            char k_rows[160], k_x8[160];
+            matmul(s, types[ti].type, w, x, k, m, n, KILN_LAYOUT_ROWS, y_rows, k_rows, sizeof k_rows);
+            matmul(s, types[ti].type, w, x, k, m, n, types[ti].layout, y_x8, k_x8, sizeof k_x8);
+            CHECK(strstr(k_x8, types[ti].name) && !strstr(k_rows, types[ti].name),
+                  "n=%lld: x8 weights ran %s, rows ran %s", (long long)n, k_x8, k_rows);
+            CHECK(memcmp(y_rows, y_x8, (size_t)(m * n) * 4) == 0, "n=%lld: %s gives %s's results bit for bit",
+                  (long long)n, k_x8, k_rows);
+        }
     }
     kiln_stream_free(s);
 }
 
 int main(void) {
     test_round_trip();
+    test_round_trip_q8_0();
     if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK) {
         fprintf(stderr, "kiln_init: %s\n", kiln_last_error());
         return 1;

@@ -25,10 +25,10 @@
       .cpu_features = feat_, .tier = tier_, .isa = isa_, .variant = variant_,                    \
       .supports = supports_, .impl = &impl_ }
 
-#define X8ROW(feat_, tier_, isa_, variant_, supports_, impl_)                                     \
-    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q4_0, .src1_type = KILN_TYPE_F32,                \
+#define X8ROW(type_, feat_, tier_, isa_, variant_, supports_, impl_)                              \
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##type_, .src1_type = KILN_TYPE_F32,             \
       .dst_type = KILN_TYPE_F32, .cpu_features = feat_, .tier = tier_, .isa = isa_,                \
-      .variant = variant_, .supports = supports_, .impl = &impl_, .w_layout = KILN_LAYOUT_Q4_0_X8 }
+      .variant = variant_, .supports = supports_, .impl = &impl_, .w_layout = KILN_LAYOUT_##type_##_X8 }
 #define AVX2 KILN_CPU_X86_AVX2_SET
 #define SIMD KILN_TIER_SIMD
 #define GEMV kiln_matmul_supports_gemv
@@ -57,12 +57,16 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0_avx2_gemv),
     ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0_avx2_gemm),
-    // Q4_0 repacked at load into 8-row tiles (quant/repack.h); the model runner and `kiln bench
+    // Q4_0 and Q8_0 repacked at load into 8-row tiles (quant/repack.h); the model runner and `kiln bench
     // ops` use it wherever both rows are usable (backends/layout.c).
-    X8ROW(KILN_CPU_X86_AVX2_SET, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0x8_avx2_gemv),
-    X8ROW(KILN_CPU_X86_AVX2_SET | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
+    X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0x8_avx2_gemv),
+    X8ROW(Q4_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
           kiln_matmul_q4_0x8_avxvnni_gemv),
-    X8ROW(KILN_CPU_X86_AVX2_SET, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0x8_avx2_gemm),
+    X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0x8_avx2_gemm),
+    X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0x8_avx2_gemv),
+    X8ROW(Q8_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
+          kiln_matmul_q8_0x8_avxvnni_gemv),
+    X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0x8_avx2_gemm),
     ROW(ATTENTION, F16, F16, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,
         kiln_attention_f16_avx2),
     ROW(ATTENTION, F32, F32, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,

@@ -25,7 +25,7 @@
 // q4_0 prefetches the next tile instead of ahead in each row (prefetch_next): q4_0 at
 // m=11008 k=4096 from 56% to 86% of the read bandwidth measured in the same run. Next: q4_0
 // weights repacked at load into 8-row tiles (quant/repack.h) have their own GEMV
-// (matmul_q4_0x8_tile.h), which the model runner uses where it can; this one serves q4_0
+// (matmul_x8_tile.h), which the model runner uses where it can; this one serves q4_0
 // tensors left in GGUF rows (m not a multiple of 8, KILN_NO_REPACK=1).
 // Test: `kiln ops --op matmul`; bench: `kiln bench ops --op matmul`.
 #include <string.h>

@@ -11,7 +11,7 @@
 // over n columns, which is why this path starts at n = 16 and decode uses the GEMV kernels.
 // Quantized weights therefore meet f32 x in f32 FMAs (dequantize-on-load, as the GPU GEMMs
 // do): exact weights, no activation quantization error.
-// Q4_0 weights may be in the x8 layout (quant/repack.h); only convert_row knows.
+// Q4_0/Q8_0 weights may be in the x8 layouts (quant/repack.h); only convert_row knows.
 // Edges: a panel past m is zero-padded and its rows not stored; a partial x tile repeats its
 // last row and stores only the valid ones; k need not be a multiple of KC.
 //
@@ -54,6 +54,11 @@ static void convert_row(const struct kiln_tensor *w, int64_t i, int64_t k0, int6
                 const uint8_t *tile = (const uint8_t *)KILN_ROW(w, i & ~(int64_t)(KILN_X8_ROWS - 1), 0, 0);
                 q = kiln_unpack_q4_0(kiln_x8_codes(tile, blk, (int)(i % KILN_X8_ROWS)));
                 d = _cvtsh_ss(kiln_x8_scales(tile, w->ne[0])[blk * KILN_X8_ROWS + i % KILN_X8_ROWS]);
+            } else if (w->layout == KILN_LAYOUT_Q8_0_X8) {  // codes stored as q + 128
+                const uint8_t *tile = (const uint8_t *)KILN_ROW(w, i & ~(int64_t)(KILN_X8_ROWS - 1), 0, 0);
+                q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)kiln_x8q8_codes(tile, blk, (int)(i % KILN_X8_ROWS))),
+                                     _mm256_set1_epi8((char)0x80));
+                d = _cvtsh_ss(kiln_x8q8_scales(tile, w->ne[0])[blk * KILN_X8_ROWS + i % KILN_X8_ROWS]);
             } else if (w->type == KILN_TYPE_Q4_0) {
                 const struct kiln_block_q4_0 *x = (const struct kiln_block_q4_0 *)src + blk;
                 q = kiln_unpack_q4_0(x->qs);
@@ -219,3 +224,4 @@ const struct kiln_cpu_kernel kiln_matmul_q8_0_avx2_gemm = { .workspace = gemm_wo
 const struct kiln_cpu_kernel kiln_matmul_q4_0_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
 // The same GEMM on x8-layout weights (convert_row reads a row out of its tile).
 const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
+const struct kiln_cpu_kernel kiln_matmul_q8_0x8_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
