@@ -72,23 +72,30 @@ static __attribute__((noinline)) void x8_tile(const uint8_t *tile, const struct 
     }
 }
 
-// Threads split the tiles statically: each runs one sequential stream. (Claiming the last
-// quarter of the tiles dynamically from a shared counter, to even out the end of each op, made
-// 7B decode 8% slower: the streams interleave and the prefetchers lose them.)
-static void X8_GEMV(const struct kiln_op *op, void *ws, int ith, int nth) {
+// Both GEMVs: threads split the tiles statically, so each runs one sequential stream. (Claiming
+// the last quarter of the tiles dynamically from a shared counter, to even out the end of each
+// op, made 7B decode 8% slower: locked instructions in a memory-bound stream.)
+typedef void (*x8_tile_fn)(const uint8_t *tile, const struct kiln_block_q8_0 *xb, int64_t k,
+                           float out[KILN_X8_ROWS]);
+static void x8_gemv(const struct kiln_op *op, const void *ws, int ith, int nth, x8_tile_fn tile,
+                    size_t tile_bytes) {
     const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
     const int64_t k = w->ne[0], n = op->src[1].ne[1];
-    const size_t tile_bytes = kiln_x8_tile_bytes(k), xq_row = kiln_row_size(KILN_TYPE_Q8_0, k);
+    const size_t xq_row = kiln_row_size(KILN_TYPE_Q8_0, k);
     const uint8_t *base = KILN_ROW(w, 0, 0, 0);
     int64_t lo, hi;
     kiln_split(w->ne[1] / KILN_X8_ROWS, ith, nth, &lo, &hi);
     for (int64_t t = lo; t < hi; t++) {
         for (int64_t j = 0; j < n; j++) {
             float out[KILN_X8_ROWS];
-            x8_tile(base + (size_t)t * tile_bytes, (const void *)((const char *)ws + (size_t)j * xq_row), k, out);
+            tile(base + (size_t)t * tile_bytes, (const void *)((const char *)ws + (size_t)j * xq_row), k, out);
             memcpy((float *)KILN_ROW(y, j, 0, 0) + t * KILN_X8_ROWS, out, sizeof out);
         }
     }
+}
+
+static void X8_GEMV(const struct kiln_op *op, void *ws, int ith, int nth) {
+    x8_gemv(op, ws, ith, nth, x8_tile, kiln_x8_tile_bytes(op->src[0].ne[0]));
 }
 
 // ---- q8_0 ----
@@ -132,17 +139,5 @@ static __attribute__((noinline)) void x8q8_tile(const uint8_t *tile, const struc
 }
 
 static void X8Q8_GEMV(const struct kiln_op *op, void *ws, int ith, int nth) {
-    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
-    const int64_t k = w->ne[0], n = op->src[1].ne[1];
-    const size_t tile_bytes = kiln_x8q8_tile_bytes(k), xq_row = kiln_row_size(KILN_TYPE_Q8_0, k);
-    const uint8_t *base = KILN_ROW(w, 0, 0, 0);
-    int64_t lo, hi;
-    kiln_split(w->ne[1] / KILN_X8_ROWS, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        for (int64_t j = 0; j < n; j++) {
-            float out[KILN_X8_ROWS];
-            x8q8_tile(base + (size_t)t * tile_bytes, (const void *)((const char *)ws + (size_t)j * xq_row), k, out);
-            memcpy((float *)KILN_ROW(y, j, 0, 0) + t * KILN_X8_ROWS, out, sizeof out);
-        }
-    }
+    x8_gemv(op, ws, ith, nth, x8q8_tile, kiln_x8q8_tile_bytes(op->src[0].ne[0]));
 }
