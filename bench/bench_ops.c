@@ -79,16 +79,19 @@ static enum kiln_status host_random(struct bench_state *b, enum kiln_type type, 
     return KILN_OK;
 }
 
-// A device copy of a host tensor (the same view on a new buffer).
+// A device copy of a host tensor (the same view on a new buffer), in `layout` (a weight
+// repacked on the way: kiln_weight_upload; rows are uploaded as they are).
 static enum kiln_status to_device(struct bench_state *b, const struct kiln_tensor *host,
-                                  struct kiln_tensor *out) {
+                                  enum kiln_layout layout, struct kiln_tensor *out) {
     struct kiln_buffer *buf;
     const size_t size = kiln_buffer_size(host->buffer);
     KILN_TRY(alloc(b, b->dev, size, &buf));
-    KILN_TRY(kiln_buffer_upload(b->s, buf, 0, kiln_buffer_host_ptr(host->buffer), size));
     *out = *host;
     out->buffer = buf;
-    return KILN_OK;
+    out->layout = layout;
+    if (layout != KILN_LAYOUT_ROWS)
+        return kiln_weight_upload(b->s, out, kiln_buffer_host_ptr(host->buffer));
+    return kiln_buffer_upload(b->s, buf, 0, kiln_buffer_host_ptr(host->buffer), size);
 }
 
 static enum kiln_status device_empty(struct bench_state *b, enum kiln_type type, int64_t ne0,
@@ -153,7 +156,7 @@ static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e)
     b->sets = set_count(per_set);
     struct kiln_tensor dev_small = { 0 };
     if (c->op != KILN_OP_DEQUANT)
-        KILN_TRY(to_device(b, &small, &dev_small));
+        KILN_TRY(to_device(b, &small, KILN_LAYOUT_ROWS, &dev_small));
     // Weights go in the layout the model runner would load them in on this device (a
     // comparator row reads rows, as its library does).
     const enum kiln_layout layout = c->op == KILN_OP_MATMUL && !(c->kernel && c->kernel->comparator)
@@ -164,16 +167,12 @@ static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e)
         *o = b->host;
         o->dst = dst;
         struct kiln_tensor dev_big, dev_v;
-        KILN_TRY(to_device(b, &big, &dev_big));
-        if (layout != KILN_LAYOUT_ROWS) {
-            dev_big.layout = layout;
-            KILN_TRY(kiln_weight_upload(b->s, &dev_big, kiln_buffer_host_ptr(big.buffer)));
-        }
+        KILN_TRY(to_device(b, &big, layout, &dev_big));
         if (c->op == KILN_OP_MATMUL) {
             o->src[0] = dev_big;
             o->src[1] = dev_small;
         } else if (c->op == KILN_OP_ATTENTION) {
-            KILN_TRY(to_device(b, &small2, &dev_v));
+            KILN_TRY(to_device(b, &small2, KILN_LAYOUT_ROWS, &dev_v));
             o->src[0] = dev_small;
             o->src[1] = dev_big;
             o->src[2] = dev_v;
