@@ -83,7 +83,7 @@ enum kiln_status kiln_weight_upload(struct kiln_stream *s, const struct kiln_ten
     KILN_TRY(kiln_layout_fits(dst->layout, dst));
     const int64_t k = dst->ne[0], m = dst->ne[1];
     const bool q8 = dst->layout == KILN_LAYOUT_Q8_0_X8;
-    const size_t tile = q8 ? kiln_x8q8_tile_bytes(k) : kiln_x8_tile_bytes(k);
+    const size_t tile = kiln_x8_tile_bytes_of(k, q8 ? 32 : 16);
     uint8_t *chunk = malloc(tile * TILES_PER_CHUNK);
     if (!chunk)
         return kiln_fail(KILN_E_NOMEM, "out of host memory repacking a weight");

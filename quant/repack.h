@@ -30,32 +30,33 @@ extern "C" {
 
 enum { KILN_X8_ROWS = 8 };
 
-// Bytes of one x8 tile of rows with k elements (k a multiple of 32).
-static inline size_t kiln_x8_tile_bytes(int64_t k) {
-    return (size_t)KILN_X8_ROWS * (size_t)(k / KILN_QK4_0) * sizeof(struct kiln_block_q4_0);
+// Both x8 layouts have the same shape, for blocks {f16 d; `code_bytes` codes} of 32 elements:
+// per block b the eight rows' codes at (b * 8 + r) * code_bytes, then the scales.
+static inline size_t kiln_x8_tile_bytes_of(int64_t k, size_t code_bytes) {
+    return (size_t)KILN_X8_ROWS * (size_t)(k / 32) * (sizeof(kiln_half) + code_bytes);
+}
+static inline const uint8_t *kiln_x8_codes_of(const void *tile, int64_t b, int r, size_t code_bytes) {
+    return (const uint8_t *)tile + ((size_t)b * KILN_X8_ROWS + (size_t)r) * code_bytes;
+}
+static inline const kiln_half *kiln_x8_scales_of(const void *tile, int64_t k, size_t code_bytes) {
+    return (const kiln_half *)((const uint8_t *)tile + (size_t)(k / 32) * KILN_X8_ROWS * code_bytes);
 }
 
-// Row r's block b inside a tile: its code bytes and its scale.
+// Q4_0: 16 code bytes per row-block. Bytes of one tile of rows with k elements (k % 32 == 0),
+// row r's block b's codes, the tile's scales.
+static inline size_t kiln_x8_tile_bytes(int64_t k) { return kiln_x8_tile_bytes_of(k, 16); }
 static inline const uint8_t *kiln_x8_codes(const void *tile, int64_t b, int r) {
-    return (const uint8_t *)tile + ((size_t)b * KILN_X8_ROWS + (size_t)r) * 16;
+    return kiln_x8_codes_of(tile, b, r, 16);
 }
-static inline const kiln_half *kiln_x8_scales(const void *tile, int64_t k) {
-    return (const kiln_half *)((const uint8_t *)tile + (size_t)(k / KILN_QK4_0) * KILN_X8_ROWS * 16);
-}
+static inline const kiln_half *kiln_x8_scales(const void *tile, int64_t k) { return kiln_x8_scales_of(tile, k, 16); }
 
-// Q8_0 in the x8 layout: the same tiling with 32 code bytes per row-block (offset
-// (b * 8 + r) * 32), each stored as q + 128 (q XOR 0x80: unsigned 0..255, the operand VNNI's
-// vpdpbusd wants unsigned; the kernels subtract 128 * sum(x) per block), then the scales at
-// nb * 256. Tile bytes: 8 * nb * 34, again exactly the rows' bytes.
-static inline size_t kiln_x8q8_tile_bytes(int64_t k) {
-    return (size_t)KILN_X8_ROWS * (size_t)(k / KILN_QK8_0) * sizeof(struct kiln_block_q8_0);
-}
+// Q8_0: 32 code bytes per row-block, each stored as q + 128 (q XOR 0x80: unsigned 0..255, the
+// operand VNNI's vpdpbusd wants unsigned; the kernels subtract 128 * sum(x) per block).
+static inline size_t kiln_x8q8_tile_bytes(int64_t k) { return kiln_x8_tile_bytes_of(k, 32); }
 static inline const uint8_t *kiln_x8q8_codes(const void *tile, int64_t b, int r) {
-    return (const uint8_t *)tile + ((size_t)b * KILN_X8_ROWS + (size_t)r) * 32;
+    return kiln_x8_codes_of(tile, b, r, 32);
 }
-static inline const kiln_half *kiln_x8q8_scales(const void *tile, int64_t k) {
-    return (const kiln_half *)((const uint8_t *)tile + (size_t)(k / KILN_QK8_0) * KILN_X8_ROWS * 32);
-}
+static inline const kiln_half *kiln_x8q8_scales(const void *tile, int64_t k) { return kiln_x8_scales_of(tile, k, 32); }
 
 // Rearranges `m` Q4_0 rows of k elements (GGUF order, rows contiguous) into m / 8 x8 tiles.
 // src and dst must not overlap. m % 8 == 0, k % 32 == 0.
