@@ -1,6 +1,6 @@
 // kiln bench model: argument parsing and the table; the measuring is bench/bench_model.c.
-#include <inttypes.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

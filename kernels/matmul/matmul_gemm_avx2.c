@@ -44,21 +44,22 @@ static void convert_row(const struct kiln_tensor *w, int64_t i, int64_t k0, int6
         break;
     }
     case KILN_TYPE_Q8_0:
-    case KILN_TYPE_Q4_0:
+    case KILN_TYPE_Q4_0: {
         // k0 and kc are multiples of 32 for block types (KC = 256, k % 32 == 0).
+        // x8 layouts: row i is row i % 8 of the tile that starts at row i & ~7.
+        const uint8_t *tile = (const uint8_t *)KILN_ROW(w, i & ~(int64_t)(KILN_X8_ROWS - 1), 0, 0);
+        const int r = (int)(i % KILN_X8_ROWS);
         for (int64_t b = 0; b < kc / 32; b++) {
             const int64_t blk = k0 / 32 + b;
             __m256i q;
             float d;
-            if (w->layout == KILN_LAYOUT_Q4_0_X8) {  // row i is row i % 8 of tile i / 8
-                const uint8_t *tile = (const uint8_t *)KILN_ROW(w, i & ~(int64_t)(KILN_X8_ROWS - 1), 0, 0);
-                q = kiln_unpack_q4_0(kiln_x8_codes(tile, blk, (int)(i % KILN_X8_ROWS)));
-                d = _cvtsh_ss(kiln_x8_scales(tile, w->ne[0])[blk * KILN_X8_ROWS + i % KILN_X8_ROWS]);
+            if (w->layout == KILN_LAYOUT_Q4_0_X8) {
+                q = kiln_unpack_q4_0(kiln_x8_codes(tile, blk, r));
+                d = _cvtsh_ss(kiln_x8_scales(tile, w->ne[0])[blk * KILN_X8_ROWS + r]);
             } else if (w->layout == KILN_LAYOUT_Q8_0_X8) {  // codes stored as q + 128
-                const uint8_t *tile = (const uint8_t *)KILN_ROW(w, i & ~(int64_t)(KILN_X8_ROWS - 1), 0, 0);
-                q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)kiln_x8q8_codes(tile, blk, (int)(i % KILN_X8_ROWS))),
+                q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)kiln_x8q8_codes(tile, blk, r)),
                                      _mm256_set1_epi8((char)0x80));
-                d = _cvtsh_ss(kiln_x8q8_scales(tile, w->ne[0])[blk * KILN_X8_ROWS + i % KILN_X8_ROWS]);
+                d = _cvtsh_ss(kiln_x8q8_scales(tile, w->ne[0])[blk * KILN_X8_ROWS + r]);
             } else if (w->type == KILN_TYPE_Q4_0) {
                 const struct kiln_block_q4_0 *x = (const struct kiln_block_q4_0 *)src + blk;
                 q = kiln_unpack_q4_0(x->qs);
@@ -77,6 +78,7 @@ static void convert_row(const struct kiln_tensor *w, int64_t i, int64_t k0, int6
             }
         }
         break;
+    }
     default:
         break;  // the table lists only the four types above
     }

@@ -5,11 +5,13 @@
 // q + 128, so q = codes ^ 0x80, then maddubs(|q|, sign(x, q)) (|q| <= 128: 2 * 128 * 127 <
 // 32767) and madd.
 // Test: `kiln ops --op matmul --kernel q4_0x8`; bench: `KILN_CPU_ISA=avx2 kiln bench ops`.
-#define X8_DOT(lo, hi, xa, xc, ones) \
-    _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xa), _mm256_maddubs_epi16(hi, xc)), ones)
 #define X8_GEMV q4_0x8_avx2_gemv
 #define X8Q8_GEMV q8_0x8_avx2_gemv
 #include <immintrin.h>
+
+static inline __m256i x8_dot(__m256i lo, __m256i hi, __m256i xa, __m256i xc, __m256i ones) {
+    return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xa), _mm256_maddubs_epi16(hi, xc)), ones);
+}
 
 static inline __m256i x8q8_corr(__m256i xq) {
     (void)xq;

@@ -6,11 +6,14 @@
 // The sums are exact integers either way, so results equal the maddubs kernel's bit for bit.
 // Compiled with -mavxvnni; selected only where CPUID reports AVX-VNNI (Alder Lake, Sapphire
 // Rapids, Zen 5 and later). Test: `kiln ops --op matmul --kernel q4_0x8`.
-#define X8_DOT(lo, hi, xa, xc, ones) \
-    _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, xa), hi, xc)
 #define X8_GEMV q4_0x8_avxvnni_gemv
 #define X8Q8_GEMV q8_0x8_avxvnni_gemv
 #include <immintrin.h>
+
+static inline __m256i x8_dot(__m256i lo, __m256i hi, __m256i xa, __m256i xc, __m256i ones) {
+    (void)ones;
+    return _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), lo, xa), hi, xc);
+}
 
 static inline __m256i x8q8_corr(__m256i xq) {
     return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), xq);

@@ -4,8 +4,8 @@
 // 16 code bytes as four 32-byte row pairs, then all blocks' f16 scales) and x quantized to Q8_0
 // rows in the workspace (kiln_matmul_xq8_prepare). m % 8 == 0 (the layout's own condition).
 //
-// The includer defines X8_DOT(lo, hi, xa, xc, ones): the integer dot of one row pair's block,
-// 8 int32 lanes (4 per row), from the low/high nibbles (unsigned 0..15) and x arranged to match
+// The includer defines the inline function x8_dot(lo, hi, xa, xc, ones): the integer dot of one
+// row pair's block, 8 int32 lanes (4 per row), from the low/high nibbles (unsigned 0..15) and x arranged to match
 // ([x0..15 | x0..15], [x16..31 | x16..31]); X8_GEMV, the name of the compute function; and for
 // q8_0, x8q8_corr(xq) and x8q8_dot(codes, xq, ones, corr) (inline functions, see there).
 // The "- 8" of every code is applied as the lane sums of 8 * x (corr), as in matmul_avx2.c's
@@ -58,7 +58,7 @@ static __attribute__((noinline)) void x8_tile(const uint8_t *tile, const struct 
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(codes + 32 * p));
             const __m256i lo = _mm256_and_si256(packed, low4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-            const __m256i dot = _mm256_sub_epi32(X8_DOT(lo, hi, xa, xc, ones), corr);
+            const __m256i dot = _mm256_sub_epi32(x8_dot(lo, hi, xa, xc, ones), corr);
             acc[p] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d8, pair_idx[p]), _mm256_cvtepi32_ps(dot), acc[p]);
         }
     }
