@@ -51,38 +51,12 @@ struct kiln_model {
     struct kiln_buffer *weights[MAX_ARENAS], *cache, *act;
     int n_arenas;
     bool no_graphs;  // kiln_model_set_graphs(false): no graph capture of decode steps
+    char path[512];  // for errors
     struct kiln_tensor token_embd, output_norm, output;
     struct layer *layers;
     // activations, each sized for n_batch tokens
     struct kiln_tensor x, cur, q, k, v, attn, ffn_g, ffn_u, logits, pos, ids;
 };
-
-static enum kiln_status get_u32(const struct kiln_gguf *g, const char *key, int64_t *out, int64_t fallback) {
-    const struct kiln_gguf_kv *kv = kiln_gguf_find(g, key);
-    if (!kv) {
-        if (fallback < 0)
-            return kiln_fail(KILN_E_FORMAT, "%s: missing %s", g->path, key);
-        *out = fallback;
-        return KILN_OK;
-    }
-    if (kv->value.type != KILN_GGUF_UINT32 && kv->value.type != KILN_GGUF_INT32 && kv->value.type != KILN_GGUF_UINT64)
-        return kiln_fail(KILN_E_FORMAT, "%s: %s has type %s, expected u32", g->path, key,
-                         kiln_gguf_type_name(kv->value.type));
-    *out = kv->value.type == KILN_GGUF_INT32 ? kv->value.i : (int64_t)kv->value.u;
-    return KILN_OK;
-}
-
-static enum kiln_status get_f32(const struct kiln_gguf *g, const char *key, float *out, float fallback) {
-    const struct kiln_gguf_kv *kv = kiln_gguf_find(g, key);
-    if (!kv) {
-        *out = fallback;
-        return isnan(fallback) ? kiln_fail(KILN_E_FORMAT, "%s: missing %s", g->path, key) : KILN_OK;
-    }
-    if (kv->value.type != KILN_GGUF_FLOAT32)
-        return kiln_fail(KILN_E_FORMAT, "%s: %s is not f32", g->path, key);
-    *out = (float)kv->value.f;
-    return KILN_OK;
-}
 
 // After a tensor is uploaded its pages of the mapped GGUF file are dropped: otherwise a 7B
 // model's 3.6 GiB sits twice in the process's RSS (the file's pages and the device copy) until
@@ -102,6 +76,7 @@ static void release_file_pages(const void *data, size_t n) {
 static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
                                     const char *name, int64_t ne0, int64_t ne1, struct placement *at,
                                     struct kiln_tensor *out, bool optional, bool matmul) {
+    // kiln_model_check has seen every tensor's presence, shape and type.
     const struct kiln_gguf_tensor *t = kiln_gguf_find_tensor(g, name);
     if (!t) {
         if (optional) {
@@ -110,12 +85,6 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
         }
         return kiln_fail(KILN_E_FORMAT, "%s: missing tensor %s", g->path, name);
     }
-    if (t->ne[0] != ne0 || t->ne[1] != ne1 || t->ne[2] != 1 || t->ne[3] != 1)
-        return kiln_fail(KILN_E_FORMAT, "%s: %s is [%" PRId64 ", %" PRId64 "], expected [%" PRId64 ", %" PRId64 "]",
-                         g->path, name, t->ne[0], t->ne[1], ne0, ne1);
-    if (!kiln_type_can_dequantize(t->type))
-        return kiln_fail(KILN_E_UNSUPPORTED, "%s: %s is %s, which kiln cannot compute with yet", g->path, name,
-                         kiln_type_name(t->type));
     const size_t size = (t->nbytes + 255) & ~(size_t)255;
     if (at->offset > 0 && at->offset + size > arena_limit()) {
         if (at->arena + 1 == MAX_ARENAS)
@@ -166,31 +135,6 @@ static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s
         W(wdown, "ffn_down.weight", c->n_ff, c->n_embd, true)
 #undef W
     }
-    return KILN_OK;
-}
-
-static enum kiln_status read_info(struct kiln_model_info *c, const struct kiln_gguf *g) {
-    const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
-    if (!arch || arch->value.type != KILN_GGUF_STRING || arch->value.str.len != 5 || memcmp(arch->value.str.data, "llama", 5))
-        return kiln_fail(KILN_E_UNSUPPORTED, "%s: not a llama-architecture model", g->path);
-    KILN_TRY(get_u32(g, "llama.embedding_length", &c->n_embd, -1));
-    KILN_TRY(get_u32(g, "llama.block_count", &c->n_layer, -1));
-    KILN_TRY(get_u32(g, "llama.attention.head_count", &c->n_head, -1));
-    KILN_TRY(get_u32(g, "llama.attention.head_count_kv", &c->n_head_kv, c->n_head));
-    KILN_TRY(get_u32(g, "llama.feed_forward_length", &c->n_ff, -1));
-    KILN_TRY(get_f32(g, "llama.attention.layer_norm_rms_epsilon", &c->rms_eps, NAN));
-    KILN_TRY(get_f32(g, "llama.rope.freq_base", &c->rope_base, 10000.0f));
-    const struct kiln_gguf_tensor *emb = kiln_gguf_find_tensor(g, "token_embd.weight");
-    if (!emb)
-        return kiln_fail(KILN_E_FORMAT, "%s: missing tensor token_embd.weight", g->path);
-    c->n_vocab = emb->ne[1];
-    if (c->n_head <= 0 || c->n_embd % c->n_head || c->n_head_kv <= 0 || c->n_head % c->n_head_kv)
-        return kiln_fail(KILN_E_FORMAT, "%s: %" PRId64 " heads / %" PRId64 " kv heads do not fit %" PRId64 " dims",
-                         g->path, c->n_head, c->n_head_kv, c->n_embd);
-    c->head_dim = c->n_embd / c->n_head;
-    const struct kiln_gguf_kv *name = kiln_gguf_find(g, "general.name");
-    if (name && name->value.type == KILN_GGUF_STRING)
-        snprintf(c->name, sizeof c->name, "%.*s", (int)(name->value.str.len < 63 ? name->value.str.len : 63), name->value.str.data);
     return KILN_OK;
 }
 
@@ -253,11 +197,12 @@ static enum kiln_status load(struct kiln_model *m, const char *path, int64_t n_c
     struct kiln_gguf *g;
     KILN_TRY(kiln_gguf_open(path, &g));
     struct kiln_stream *s = NULL;
-    enum kiln_status st = read_info(&m->info, g);
+    enum kiln_status st = kiln_model_check(g, &m->info);
     m->info.n_ctx = n_ctx;
     m->info.n_batch = n_batch;
-    int64_t trained = 0;
-    if (st == KILN_OK && get_u32(g, "llama.context_length", &trained, 0) == KILN_OK && trained > 0 && n_ctx > trained)
+    snprintf(m->path, sizeof m->path, "%s", path);
+    const int64_t trained = m->info.n_ctx_train;
+    if (st == KILN_OK && trained > 0 && n_ctx > trained)
         st = kiln_fail(KILN_E_INVALID, "%s: a context of %" PRId64 " tokens is longer than the model's %" PRId64,
                        path, n_ctx, trained);
     if (st == KILN_OK) {
@@ -370,7 +315,7 @@ static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *
     struct kiln_tensor v = cols(&m->v, n), attn = cols(&m->attn, n), g = cols(&m->ffn_g, n), u = cols(&m->ffn_u, n);
     struct kiln_tensor pos = m->pos;
     pos.ne[0] = n;
-    const struct kiln_rope_params rope = { .mode = KILN_ROPE_NORMAL, .n_dims = (int32_t)c->head_dim,
+    const struct kiln_rope_params rope = { .mode = KILN_ROPE_NORMAL, .n_dims = (int32_t)c->rope_dims,
                                            .theta_base = c->rope_base };
     KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->attn_norm, c->rms_eps));
     KILN_TRY(kiln_matmul(s, &q, &L->wq, &cur, NULL));
@@ -430,8 +375,8 @@ enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s,
                          pos0, pos0 + n - 1, c->n_ctx);
     for (int64_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= c->n_vocab)
-            return kiln_fail(KILN_E_INVALID, "model: token %d at %" PRId64 " is outside the vocabulary of %" PRId64,
-                             tokens[i], i, c->n_vocab);
+            return kiln_fail(KILN_E_INVALID, "%s: token id %d (at %" PRId64 ") is outside the vocabulary of %" PRId64
+                             " (ids 0 .. %" PRId64 ")", m->path, tokens[i], i, c->n_vocab, c->n_vocab - 1);
     int32_t *positions = malloc(sizeof(int32_t) * (size_t)n);
     if (!positions)
         return kiln_fail(KILN_E_NOMEM, "out of memory");

@@ -9,14 +9,23 @@
 #include "backends/ops.h"
 
 struct kiln_model;
+struct kiln_gguf;
 
 struct kiln_model_info {
     int64_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, head_dim, n_ctx, n_batch;
+    int64_t rope_dims;    // llama.rope.dimension_count (the head size when absent)
+    int64_t n_ctx_train;  // llama.context_length (0 when absent); only bounds --ctx, never allocated
     float rms_eps, rope_base;
     uint64_t weight_bytes, kv_bytes, activation_bytes;
     int64_t n_matmul_weights, n_repacked;  // matmul weights, and those loaded repacked (layout.c)
     char name[64];
 };
+
+// Checks that an opened GGUF is a Llama-family model kiln runs exactly as its metadata says, and
+// fills `info`'s hyperparameters (not n_ctx/n_batch/sizes). Allocates nothing: a file whose
+// metadata disagrees with its tensors is refused before anything is sized (model_check.c lists
+// what is checked). Errors name the file and the key or tensor.
+enum kiln_status kiln_model_check(const struct kiln_gguf *g, struct kiln_model_info *info);
 
 // Loads `path` (llama architecture) onto `device` with a context of n_ctx tokens and batches of
 // up to n_batch tokens. Errors name the file and the missing/mistyped key or tensor.

@@ -3,16 +3,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/model.h"
 #include "cli/args.h"
 #include "quant/gguf.h"
 
 static void help(void) {
-    printf("usage: kiln inspect FILE.gguf [--tensors] [--all-values]\n"
+    printf("usage: kiln inspect FILE.gguf [--tensors] [--all-values] [--no-check]\n"
            "\n"
            "Prints a GGUF file's version, alignment and metadata (long arrays shortened unless\n"
            "--all-values), its tensors grouped by type with sizes and bits per weight, and\n"
            "with --tensors one line per tensor. The file is validated as it is read: a\n"
-           "malformed file is reported with what is wrong and exit 1.\n");
+           "malformed file is reported with what is wrong and exit 1.\n"
+           "\n"
+           "A llama-architecture file is then checked as kiln run would load it (every\n"
+           "hyperparameter against the tensors' shapes and types, no tensor missing or\n"
+           "unknown): a file that lies about itself gets a one-line error and exit 1.\n"
+           "--no-check shows the file and skips that check (a GGUF that is not a model).\n");
 }
 
 static void print_scalar(enum kiln_gguf_type t, const void *p) {
@@ -67,7 +73,7 @@ static void print_value(const struct kiln_gguf_value *v, bool all) {
 
 int kiln_cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
-    bool tensors = false, all = false;
+    bool tensors = false, all = false, check = true;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             help();
@@ -76,6 +82,8 @@ int kiln_cmd_inspect(int argc, char **argv) {
             tensors = true;
         } else if (!strcmp(argv[i], "--all-values")) {
             all = true;
+        } else if (!strcmp(argv[i], "--no-check")) {
+            check = false;
         } else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "kiln inspect: unexpected '%s' (see kiln inspect --help)\n", argv[i]);
             return KILN_EXIT_USAGE;
@@ -126,6 +134,21 @@ int kiln_cmd_inspect(int argc, char **argv) {
                    count[t], elems[t], bytes[t], elems[t] ? 8.0 * bytes[t] / elems[t] : 0.0);
     printf("  %-8s %8" PRIu64 " %14" PRIu64 " %14" PRIu64 " %8.3f\n", "total", g->n_tensors, total_elems,
            total_bytes, total_elems ? 8.0 * total_bytes / total_elems : 0.0);
+    int rc = KILN_EXIT_OK;
+    const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
+    struct kiln_model_info info;
+    if (check && arch && arch->value.type == KILN_GGUF_STRING && arch->value.str.len == 5 &&
+        !memcmp(arch->value.str.data, "llama", 5)) {
+        fflush(stdout);
+        if (kiln_model_check(g, &info) != KILN_OK) {
+            fprintf(stderr, "kiln inspect: %s\n", kiln_last_error());
+            rc = KILN_EXIT_FAIL;
+        } else {
+            printf("\n  model check: passed (llama, %" PRId64 " blocks, %" PRId64 " heads / %" PRId64
+                   " kv heads of %" PRId64 ", vocabulary %" PRId64 ")\n", info.n_layer, info.n_head,
+                   info.n_head_kv, info.head_dim, info.n_vocab);
+        }
+    }
     kiln_gguf_close(g);
-    return KILN_EXIT_OK;
+    return rc;
 }

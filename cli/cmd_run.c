@@ -27,8 +27,11 @@ static int parse_tokens(const char *text, int32_t *out, int max) {
     for (const char *p = text; *p && n < max;) {
         char *end;
         const long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > 0x7fffffff)
-            return -1;
+        if (end == p || v < 0 || v > 0x7fffffff) {
+            fprintf(stderr, "kiln run: --tokens: '%.*s' is not a token id (0 .. 2147483647)\n",
+                    (int)strcspn(p, ","), p);
+            return -2;
+        }
         out[n++] = (int32_t)v;
         p = *end == ',' ? end + 1 : end;
         if (*end && *end != ',')
@@ -66,7 +69,7 @@ int kiln_cmd_run(int argc, char **argv) {
             if (err || !kiln_arg_int("run", "--greedy", v, 0, 100000, &greedy))
                 return KILN_EXIT_USAGE;
         } else if (kiln_arg_value(argc, argv, &i, "--ctx", &v, &err)) {
-            if (err || !kiln_arg_int("run", "--ctx", v, 1, 1 << 20, &ctx))
+            if (err || !kiln_arg_int("run", "--ctx", v, 1, INT32_MAX, &ctx))
                 return KILN_EXIT_USAGE;
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
@@ -79,6 +82,8 @@ int kiln_cmd_run(int argc, char **argv) {
     }
     static int32_t tokens[65536];
     int n = tokens_text ? parse_tokens(tokens_text, tokens, 65536) : -1;
+    if (n == -2)
+        return KILN_EXIT_USAGE;
     if (!path || (n < 1 && !prompt) || (prompt && tokens_text)) {
         fprintf(stderr, "kiln run: expected MODEL.gguf -p TEXT or --tokens ID,ID,... (see kiln run --help)\n");
         return KILN_EXIT_USAGE;

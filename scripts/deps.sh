@@ -48,9 +48,13 @@ if ((${#missing[@]})); then
 fi
 
 if [ "$mode" = test ]; then
-    if [ ! -x .venv/bin/python ]; then
-        echo "deps: creating .venv"
-        python3 -m venv .venv
+    # The venv is made from Debian's python (python3-venv above), never the first python3 on PATH
+    # (a pyenv shim here, something else elsewhere): the oracles must not depend on which comes
+    # first. A .venv made by another python is made again.
+    if [ ! -x .venv/bin/python ] || ! grep -qx 'home = /usr/bin' .venv/pyvenv.cfg 2>/dev/null; then
+        echo "deps: creating .venv with /usr/bin/python3"
+        rm -rf .venv
+        /usr/bin/python3 -m venv .venv
     fi
     if ! .venv/bin/python -c 'import numpy, gguf, scipy, sentencepiece' 2>/dev/null; then
         echo "deps: installing tests/requirements.txt into .venv"

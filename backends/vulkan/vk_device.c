@@ -87,6 +87,7 @@ static enum kiln_status instance_new(void) {
 static void instance_release(void) {
     if (g.n_devices > 0 || !g.instance)
         return;
+    kiln_vk_loader_pin();  // before vkDestroyInstance unloads the ICD
     if (g.messenger && kiln_vk.vkDestroyDebugUtilsMessengerEXT)
         kiln_vk.vkDestroyDebugUtilsMessengerEXT(g.instance, g.messenger, NULL);
     kiln_vk.vkDestroyInstance(g.instance, NULL);

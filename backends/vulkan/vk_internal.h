@@ -55,6 +55,8 @@ void kiln_vk_loader_instance(VkInstance instance, bool debug);
 // from one loader and the dispatch goes through the device handle).
 void kiln_vk_loader_device(VkDevice device);
 void kiln_vk_loader_close(void);
+// Keeps every library mapped now (loader, ICD, layers) until exit (vk_loader.c says why).
+void kiln_vk_loader_pin(void);
 
 // A failed Vulkan call as KILN_E_DEVICE: "vulkan: vkQueueSubmit failed: VK_ERROR_DEVICE_LOST".
 enum kiln_status kiln_vk_fail(VkResult r, const char *call);

@@ -2,6 +2,7 @@
 // kiln calls through vkGetInstanceProcAddr / vkGetDeviceProcAddr (what volk does). Linking the
 // loader instead would make the kiln binary fail to start where no loader is installed.
 #include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 
 #include "backends/vulkan/vk_internal.h"
@@ -51,9 +52,30 @@ void kiln_vk_loader_device(VkDevice device) {
 #undef DEVICE
 }
 
+// Marks every shared object mapped now (the loader, the ICD such as Mesa's lavapipe and the LLVM
+// it links, layers) RTLD_NODELETE, so no later dlclose (ours, or the loader's own at
+// vkDestroyInstance) unmaps it before exit. Why: LeakSanitizer reports at exit, and a leak inside
+// a library that was unloaded by then has a stack of "<unknown module>" frames, which no
+// suppression can name (tests/sanitizer/lsan.supp names these libraries). Unmapping a Vulkan
+// driver at exit saves nothing, and a driver's own exit handlers expect to stay mapped anyway.
+static int pin_object(struct dl_phdr_info *info, size_t size, void *ctx) {
+    (void)size;
+    (void)ctx;
+    if (info->dlpi_name && info->dlpi_name[0]) {
+        void *h = dlopen(info->dlpi_name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+        if (h)
+            dlclose(h);  // drops the reference taken here; the NODELETE mark stays
+    }
+    return 0;
+}
+
+void kiln_vk_loader_pin(void) { dl_iterate_phdr(pin_object, NULL); }
+
 void kiln_vk_loader_close(void) {
-    if (library)
+    if (library) {
+        kiln_vk_loader_pin();  // whatever a failed vkCreateInstance loaded, too
         dlclose(library);
+    }
     library = NULL;
 }
 

@@ -14,8 +14,8 @@ try:
     from gguf import GGUFReader, GGUFWriter, GGMLQuantizationType
     from gguf import quants
 except ImportError as e:
-    print(f"SKIP: {e} (scripts/test.sh installs numpy and gguf into .venv)")
-    sys.exit(77)
+    from oracle_skip import skip
+    skip(f"{e} (scripts/test.sh installs numpy and gguf into .venv)")
 
 NAMES = {"UINT8": "u8", "INT8": "i8", "UINT16": "u16", "INT16": "i16", "UINT32": "u32", "INT32": "i32",
          "FLOAT32": "f32", "BOOL": "bool", "STRING": "string", "ARRAY": "array", "UINT64": "u64",

@@ -15,8 +15,8 @@ import sys
 try:
     import numpy as np
 except ImportError as e:
-    print(f"SKIP: {e}")
-    sys.exit(77)
+    from oracle_skip import skip
+    skip(f"{e}")
 
 
 def load_hf(model):

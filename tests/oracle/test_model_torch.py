@@ -18,8 +18,8 @@ try:
     import numpy as np
     import torch
 except ImportError as e:
-    print(f"SKIP: {e} (scripts/deps.sh test installs Debian's python3-torch)")
-    sys.exit(77)
+    from oracle_skip import skip
+    skip(f"{e} (scripts/deps.sh test installs Debian's python3-torch)")
 
 
 def load(model, dtype):

@@ -13,8 +13,8 @@ try:
     from gguf import quants
     from gguf.constants import GGMLQuantizationType as T
 except ImportError as e:  # the venv of scripts/test.sh has them; a bare python may not
-    print(f"SKIP: {e} (scripts/test.sh installs numpy and gguf into .venv)")
-    sys.exit(77)
+    from oracle_skip import skip
+    skip(f"{e} (scripts/test.sh installs numpy and gguf into .venv)")
 
 TYPES = {"q4_0": T.Q4_0, "q4_1": T.Q4_1, "q5_0": T.Q5_0, "q5_1": T.Q5_1, "q8_0": T.Q8_0,
          "f16": T.F16, "bf16": T.BF16}

@@ -15,8 +15,8 @@ try:
     import sentencepiece as spm
     from gguf import GGUFReader
 except ImportError as e:
-    print(f"SKIP: {e} (scripts/test.sh installs sentencepiece and gguf into .venv)")
-    sys.exit(77)
+    from oracle_skip import skip
+    skip(f"{e} (scripts/test.sh installs sentencepiece and gguf into .venv)")
 
 
 def main():

@@ -11,8 +11,8 @@ try:
     import numpy as np
     from scipy.stats import mannwhitneyu
 except ImportError as e:
-    print(f"SKIP: {e} (scripts/test.sh installs numpy and scipy into .venv)")
-    sys.exit(77)
+    from oracle_skip import skip
+    skip(f"{e} (scripts/test.sh installs numpy and scipy into .venv)")
 
 
 def kiln(tool, a, b):
