@@ -47,6 +47,7 @@ static void usage(FILE *f) {
             "  KILN_CUDA_NO_DP4A=1                 CUDA Q4_0/Q8_0 GEMV in float instead of int8 dp4a\n"
             "  KILN_WEIGHT_ARENA_BYTES=N           model weights in arenas of N bytes (default 1 GiB)\n"
             "  KILN_NO_REPACK=1                    keep weights in GGUF rows (no load-time x8 repack)\n"
+            "  KILN_CPU_MEMORY_BYTES=N             the CPU device reports at most N bytes (models past it are refused)\n"
             "\n"
             "exit status: 0 success, 1 the job failed, 2 usage error\n");
 }

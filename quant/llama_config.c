@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static const struct kiln_llama_config presets[] = {
+    { "micro", 64, 1, 2, 1, 128, 64, 64, 1e-5, 10000.0, true },
     { "tiny", 256, 2, 4, 2, 512, 512, 512, 1e-5, 10000.0, false },
     { "bench-2l", 2048, 2, 32, 4, 5632, 32000, 2048, 1e-5, 10000.0, false },
     { "llama-1b", 2048, 16, 32, 8, 8192, 128256, 131072, 1e-5, 500000.0, true },
@@ -30,7 +31,7 @@ bool kiln_llama_preset(const char *name, struct kiln_llama_config *out) {
 }
 
 const char *kiln_llama_preset_names(void) {
-    return "tiny, bench-2l (TinyLlama shapes, 2 layers), llama-1b, tinyllama-1.1b, llama-2-7b, llama-3-8b";
+    return "micro (fuzzing seeds: under 64 KiB as Q4_0), tiny, bench-2l (TinyLlama shapes, 2 layers), llama-1b, tinyllama-1.1b, llama-2-7b, llama-3-8b";
 }
 
 static enum kiln_status get_int(const char *path, const cJSON *j, const char *key, int64_t *out,

@@ -19,7 +19,7 @@ struct kiln_llama_config {
 enum kiln_status kiln_llama_config_load(const char *dir, struct kiln_llama_config *out);
 enum kiln_status kiln_llama_config_save(const struct kiln_llama_config *c, const char *path);
 
-// Presets: tiny (a few MB, for tests), bench-2l (TinyLlama-1.1B's shapes with 2 layers,
+// Presets: micro (1 block, tied embeddings: tens of KB, the fuzzers' seeds), tiny (a few MB, for tests), bench-2l (TinyLlama-1.1B's shapes with 2 layers,
 // 440 MB: quantization throughput), llama-1b (Llama-3.2-1B), tinyllama-1.1b, llama-2-7b,
 // llama-3-8b. False if unknown.
 bool kiln_llama_preset(const char *name, struct kiln_llama_config *out);

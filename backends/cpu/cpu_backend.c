@@ -47,6 +47,18 @@ static enum kiln_status cpu_memory(struct kiln_device *dev, uint64_t *total, uin
     *total = meminfo_kb("MemTotal") * 1024;
     *free_bytes = meminfo_kb("MemAvailable") * 1024;
     *free_known = *free_bytes != 0;
+    // KILN_CPU_MEMORY_BYTES caps what the CPU device reports, so the model loader's fit check
+    // (bench/model.c) refuses models past it: the fuzzer's memory cap, or a share of a machine.
+    static long long cap = -1;
+    if (cap < 0) {
+        const char *e = getenv("KILN_CPU_MEMORY_BYTES");
+        cap = e ? atoll(e) : 0;
+    }
+    if (cap > 0) {
+        *total = *total < (uint64_t)cap ? *total : (uint64_t)cap;
+        *free_bytes = *free_known && *free_bytes < (uint64_t)cap ? *free_bytes : (uint64_t)cap;
+        *free_known = true;
+    }
     return KILN_OK;
 }
 
