@@ -1,6 +1,7 @@
 // Google Benchmark JSON writer (gbench_json.h).
 #include "kiln_git_commit.h"
 #include "bench/gbench_json.h"
+#include "quant/out_file.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -251,13 +252,9 @@ void kiln_gbench_add_probe(cJSON *benchmarks, const struct kiln_probe_result *p,
 enum kiln_status kiln_gbench_check_writable(const char *path) {
     if (!path || strcmp(path, "-") == 0)
         return KILN_OK;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return kiln_fail(KILN_E_IO, "cannot write %s: %s", path, strerror(errno));
-    fclose(f);
-    remove(tmp);
+    struct kiln_out_file o;
+    KILN_TRY(kiln_out_open(&o, path));
+    kiln_out_discard(&o);
     return KILN_OK;
 }
 
@@ -270,20 +267,12 @@ enum kiln_status kiln_gbench_save(const cJSON *doc, const char *path) {
         cJSON_free(text);
         return KILN_OK;
     }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    enum kiln_status st = KILN_OK;
-    if (!f) {
-        st = kiln_fail(KILN_E_IO, "cannot write %s: %s", tmp, strerror(errno));
-    } else {
-        const bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        if (fclose(f) != 0 || !ok)
-            st = kiln_fail(KILN_E_IO, "writing %s failed: %s", path, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            st = kiln_fail(KILN_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        if (st != KILN_OK)
-            remove(tmp);
+    struct kiln_out_file o;
+    enum kiln_status st = kiln_out_open(&o, path);
+    if (st == KILN_OK) {
+        kiln_out_write(&o, text, strlen(text));
+        kiln_out_write(&o, "\n", 1);
+        st = kiln_out_commit(&o);
     }
     cJSON_free(text);
     return st;

@@ -1,5 +1,6 @@
 // SVG roofline and comparison charts (plot_svg.h).
 #include "bench/plot_svg.h"
+#include "quant/out_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -45,19 +46,6 @@ static double ceiling_value(const char *text, const char *key) {
     return p ? strtod(p + strlen(key), NULL) : NAN;
 }
 
-static FILE *open_out(const char *path, char *tmp, size_t size) {
-    snprintf(tmp, size, "%s.tmp-%d", path, (int)getpid());
-    return fopen(tmp, "w");
-}
-
-static enum kiln_status close_out(FILE *f, const char *tmp, const char *path) {
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return kiln_fail(KILN_E_IO, "cannot write %s: %s", path, strerror(errno));
-    }
-    return KILN_OK;
-}
-
 static double lx(double v, double lo, double hi) {
     return LEFT + (log10(v) - log10(lo)) / (log10(hi) - log10(lo)) * (W - LEFT - RIGHT);
 }
@@ -75,10 +63,9 @@ enum kiln_status kiln_plot_roofline(const struct kiln_gb_file *f, const char *ou
     if (!(bw > 0) || !(peak > 0))
         return kiln_fail(KILN_E_FORMAT, "unreadable ceilings '%s'", f->ceilings[0][1]);
     const double xlo = 0.01, xhi = 1000, ylo = peak / 1e4, yhi = peak * 3;
-    char tmp[4096];
-    FILE *o = open_out(out_path, tmp, sizeof tmp);
-    if (!o)
-        return kiln_fail(KILN_E_IO, "cannot write %s: %s", out_path, strerror(errno));
+    struct kiln_out_file out;
+    KILN_TRY(kiln_out_open(&out, out_path));
+    FILE *o = out.f;
     fprintf(o, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' font-size='12'>\n", W, H);
     fprintf(o, "<rect width='100%%' height='100%%' fill='white'/>\n");
     fprintf(o, "<text x='%d' y='25' font-size='16'>Roofline of %s: read %.1f GB/s, FMA peak %.0f GFLOP/s</text>\n",
@@ -120,7 +107,7 @@ enum kiln_status kiln_plot_roofline(const struct kiln_gb_file *f, const char *ou
         legend++;
     }
     fprintf(o, "</svg>\n");
-    return close_out(o, tmp, out_path);
+    return kiln_out_commit(&out);
 }
 
 enum kiln_status kiln_plot_compare(const struct kiln_gb_file *base, const struct kiln_gb_file *cand,
@@ -152,10 +139,9 @@ enum kiln_status kiln_plot_compare(const struct kiln_gb_file *base, const struct
         span = fmax(span, fabs(rows[i].change));
     const int row_h = 22, height = TOP + n * row_h + 60, left = 480, width = 960;
     const double mid = left + (width - left - 40) / 2.0, scale = (width - left - 40) / 2.0 / span;
-    char tmp[4096];
-    FILE *o = open_out(out_path, tmp, sizeof tmp);
-    if (!o)
-        return kiln_fail(KILN_E_IO, "cannot write %s: %s", out_path, strerror(errno));
+    struct kiln_out_file out;
+    KILN_TRY(kiln_out_open(&out, out_path));
+    FILE *o = out.f;
     fprintf(o, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' font-size='12'>\n", width, height);
     fprintf(o, "<rect width='100%%' height='100%%' fill='white'/>\n");
     fprintf(o, "<text x='10' y='25' font-size='16'>Change of median time, new vs base (threshold %.0f%%)</text>\n", threshold * 100);
@@ -173,5 +159,5 @@ enum kiln_status kiln_plot_compare(const struct kiln_gb_file *base, const struct
                 y + 15, c < 0 ? "end" : "start", c * 100);
     }
     fprintf(o, "</svg>\n");
-    return close_out(o, tmp, out_path);
+    return kiln_out_commit(&out);
 }

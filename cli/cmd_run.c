@@ -9,6 +9,7 @@
 
 #include "bench/model.h"
 #include "cli/args.h"
+#include "quant/out_file.h"
 #include "quant/spm_encode.h"
 
 static void help(void) {
@@ -131,15 +132,11 @@ int kiln_cmd_run(int argc, char **argv) {
         enum kiln_status st = logits ? kiln_model_forward(m, s, tokens, n, 0, logits, false)
                                      : kiln_fail(KILN_E_NOMEM, "out of memory");
         if (st == KILN_OK && logits_path) {
-            char tmp[4096];
-            snprintf(tmp, sizeof tmp, "%s.tmp-%d", logits_path, (int)getpid());
-            FILE *f = fopen(tmp, "wb");
-            const bool ok = f && fwrite(logits, sizeof(float), (size_t)(V * n), f) == (size_t)(V * n);
-            if (f && fclose(f) != 0)
-                st = kiln_fail(KILN_E_IO, "writing %s failed", logits_path);
-            if (!ok || rename(tmp, logits_path) != 0) {
-                remove(tmp);
-                st = kiln_fail(KILN_E_IO, "cannot write %s: %s", logits_path, strerror(errno));
+            struct kiln_out_file out;
+            st = kiln_out_open(&out, logits_path);
+            if (st == KILN_OK) {
+                kiln_out_write(&out, logits, sizeof(float) * (size_t)(V * n));
+                st = kiln_out_commit(&out);
             }
         }
         if (st == KILN_OK) {

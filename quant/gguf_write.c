@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "quant/gguf.h"
+#include "quant/out_file.h"
 
 struct wkv {
     char *key;
@@ -194,13 +195,13 @@ enum kiln_status kiln_gguf_add_tensor(struct kiln_gguf_writer *w, const char *na
 // ---- serialisation ----
 
 struct out {
-    FILE *f;
+    struct kiln_out_file file;
     uint64_t pos;
     bool failed;
 };
 
 static void put(struct out *o, const void *p, size_t n) {
-    if (!o->failed && n && fwrite(p, 1, n, o->f) != n)
+    if (!kiln_out_write(&o->file, p, n))
         o->failed = true;
     o->pos += n;
 }
@@ -327,19 +328,17 @@ static enum kiln_status write_all(struct kiln_gguf_writer *w, struct out *o, uin
 enum kiln_status kiln_gguf_write(struct kiln_gguf_writer *w, const char *path) {
     uint64_t align;
     KILN_TRY(check_metadata(w, &align));
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return kiln_fail(KILN_E_IO, "cannot write %s: %s", path, strerror(errno));
-    struct out o = { .f = f };
-    enum kiln_status st = write_all(w, &o, align);
-    const bool closed = fclose(f) == 0;
-    if (st == KILN_OK && (o.failed || !closed))
-        st = kiln_fail(KILN_E_IO, "writing %s failed: %s", path, strerror(errno));
-    if (st == KILN_OK && rename(tmp, path) != 0)
-        st = kiln_fail(KILN_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (st != KILN_OK)
-        remove(tmp);
+    struct out *o = calloc(1, sizeof *o);
+    if (!o)
+        return kiln_fail(KILN_E_NOMEM, "out of memory");
+    enum kiln_status st = kiln_out_open(&o->file, path);
+    if (st == KILN_OK) {
+        st = write_all(w, o, align);
+        if (st == KILN_OK)
+            st = kiln_out_commit(&o->file);  // reports a failed write (ENOSPC...) naming path
+        else
+            kiln_out_discard(&o->file);
+    }
+    free(o);
     return st;
 }
