@@ -14,14 +14,28 @@
 struct kiln_spm {
     int64_t n;
     const struct kiln_gguf_string *pieces;
-    const float *scores;
-    const int32_t *types;      // 6 = byte (<0xXX>), 3 = control, ...
+    // Into the mapped file: GGUF packs metadata arrays with no alignment, so these are read
+    // through memcpy (score(), type()), never as float/int32 pointers (UBSan caught that).
+    const uint8_t *scores;     // f32 each
+    const uint8_t *types;      // i32 each: 6 = byte (<0xXX>), 3 = control, ...
     int32_t *table;            // open addressing over piece text: ids, -1 empty
     uint64_t table_size;
     int32_t byte_token[256];
     int32_t bos, unk;
     bool add_bos;
 };
+
+static float score(const struct kiln_spm *t, int32_t id) {
+    float v;
+    memcpy(&v, t->scores + 4 * (size_t)id, 4);
+    return v;
+}
+
+static int32_t token_type(const struct kiln_spm *t, int32_t id) {
+    int32_t v;
+    memcpy(&v, t->types + 4 * (size_t)id, 4);
+    return v;
+}
 
 static uint64_t hash(const char *s, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -157,9 +171,9 @@ int64_t kiln_spm_encode(const struct kiln_spm *t, const char *text, int32_t *out
             if (sym[i].text + sym[i].len != sym[j].text)
                 continue;
             const int32_t id = lookup(t, sym[i].text, sym[i].len + sym[j].len);
-            if (id >= 0 && (best < 0 || t->scores[id] > best_score)) {
+            if (id >= 0 && (best < 0 || score(t, id) > best_score)) {
                 best = i;
-                best_score = t->scores[id];
+                best_score = score(t, id);
             }
         }
         if (best < 0)
@@ -201,7 +215,7 @@ size_t kiln_spm_decode(const struct kiln_spm *t, int32_t id, char *buf, size_t s
     if (id < 0 || id >= t->n || size == 0)
         return 0;
     const struct kiln_gguf_string *p = &t->pieces[id];
-    if (t->types && t->types[id] == 3)  // control tokens (<s>, </s>) print nothing
+    if (t->types && token_type(t, id) == 3)  // control tokens (<s>, </s>) print nothing
         return 0;
     unsigned byte;
     if (p->len == 6 && memcmp(p->data, "<0x", 3) == 0 && sscanf(p->data + 3, "%2X", &byte) == 1) {
