@@ -54,7 +54,7 @@ run_ctest() {
         else
             bad+=("$name")
         fi
-    done < <(sed -n 's/^ *[0-9]* - \(.*\) (Skipped)$/\1/p' "$log")
+    done < <(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$log")  # ctest indents with a tab
     if ((${#bad[@]})); then
         echo "test.sh: stage $stage: skipped tests not allowed under scripts/test.sh: ${bad[*]}" >&2
         echo "  (a skip here means a package, module or device the test command installs is missing)" >&2
