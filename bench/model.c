@@ -9,6 +9,7 @@
 // strided views [head_dim, n, heads]. The cache of layer l is [head_dim, n_ctx, n_head_kv] f16
 // for K and for V, so each kv head's positions are contiguous.
 #include "bench/model.h"
+#include "bench/model_tensors.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -21,7 +22,7 @@
 #include "quant/gguf.h"
 
 struct layer {
-    struct kiln_tensor attn_norm, wq, wk, wv, wo, ffn_norm, wgate, wup, wdown;
+    struct kiln_tensor w[KILN_BLK_COUNT];  // the block's weights (model_tensors.h)
     struct kiln_tensor k_cache, v_cache;
 };
 
@@ -113,28 +114,18 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
 static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
                                      struct placement *off) {
     const struct kiln_model_info *c = &m->info;
-    const int64_t q = c->n_head * c->head_dim, kv = c->n_head_kv * c->head_dim;
     memset(off, 0, sizeof *off);
     KILN_TRY(load_weight(m, s, g, "token_embd.weight", c->n_embd, c->n_vocab, off, &m->token_embd, false, false));
     KILN_TRY(load_weight(m, s, g, "output_norm.weight", c->n_embd, 1, off, &m->output_norm, false, false));
     KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, off, &m->output, true, true));
-    for (int64_t l = 0; l < c->n_layer; l++) {
-        struct layer *L = &m->layers[l];
-        char name[96];
-#define W(field, suffix, a, b, matmul) \
-        snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, suffix); \
-        KILN_TRY(load_weight(m, s, g, name, a, b, off, &L->field, false, matmul));
-        W(attn_norm, "attn_norm.weight", c->n_embd, 1, false)
-        W(wq, "attn_q.weight", c->n_embd, q, true)
-        W(wk, "attn_k.weight", c->n_embd, kv, true)
-        W(wv, "attn_v.weight", c->n_embd, kv, true)
-        W(wo, "attn_output.weight", q, c->n_embd, true)
-        W(ffn_norm, "ffn_norm.weight", c->n_embd, 1, false)
-        W(wgate, "ffn_gate.weight", c->n_embd, c->n_ff, true)
-        W(wup, "ffn_up.weight", c->n_embd, c->n_ff, true)
-        W(wdown, "ffn_down.weight", c->n_ff, c->n_embd, true)
-#undef W
-    }
+    for (int64_t l = 0; l < c->n_layer; l++)
+        for (int i = 0; i < KILN_BLK_COUNT; i++) {
+            const struct kiln_block_tensor_info *b = &kiln_block_tensors[i];
+            char name[96];
+            snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, b->suffix);
+            KILN_TRY(load_weight(m, s, g, name, kiln_model_dim(c, b->ne0), kiln_model_dim(c, b->ne1), off,
+                                 &m->layers[l].w[i], false, b->matrix));
+        }
     return KILN_OK;
 }
 
@@ -317,10 +308,10 @@ static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *
     pos.ne[0] = n;
     const struct kiln_rope_params rope = { .mode = KILN_ROPE_NORMAL, .n_dims = (int32_t)c->rope_dims,
                                            .theta_base = c->rope_base };
-    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->attn_norm, c->rms_eps));
-    KILN_TRY(kiln_matmul(s, &q, &L->wq, &cur, NULL));
-    KILN_TRY(kiln_matmul(s, &k, &L->wk, &cur, NULL));
-    KILN_TRY(kiln_matmul(s, &v, &L->wv, &cur, NULL));
+    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->w[KILN_BLK_ATTN_NORM], c->rms_eps));
+    KILN_TRY(kiln_matmul(s, &q, &L->w[KILN_BLK_Q], &cur, NULL));
+    KILN_TRY(kiln_matmul(s, &k, &L->w[KILN_BLK_K], &cur, NULL));
+    KILN_TRY(kiln_matmul(s, &v, &L->w[KILN_BLK_V], &cur, NULL));
     const struct kiln_tensor qh = heads_view(&q, c->head_dim, c->n_head, n);
     const struct kiln_tensor kh = heads_view(&k, c->head_dim, c->n_head_kv, n);
     KILN_TRY(kiln_rope(s, &qh, &qh, &pos, &rope));
@@ -334,13 +325,13 @@ static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *
     const struct kiln_tensor qa = attn_view(&q, c->head_dim, c->n_head, n), oa = attn_view(&attn, c->head_dim, c->n_head, n);
     const struct kiln_attention_params ap = { .scale = 1.0f / sqrtf((float)c->head_dim), .pos0 = (int32_t)pos0, .causal = true };
     KILN_TRY(kiln_attention(s, &oa, &qa, &kc, &vc, &ap, NULL));
-    KILN_TRY(kiln_matmul(s, &cur, &L->wo, &attn, NULL));
+    KILN_TRY(kiln_matmul(s, &cur, &L->w[KILN_BLK_O], &attn, NULL));
     KILN_TRY(kiln_add(s, &x, &x, &cur));
-    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->ffn_norm, c->rms_eps));
-    KILN_TRY(kiln_matmul(s, &g, &L->wgate, &cur, NULL));
-    KILN_TRY(kiln_matmul(s, &u, &L->wup, &cur, NULL));
+    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->w[KILN_BLK_FFN_NORM], c->rms_eps));
+    KILN_TRY(kiln_matmul(s, &g, &L->w[KILN_BLK_GATE], &cur, NULL));
+    KILN_TRY(kiln_matmul(s, &u, &L->w[KILN_BLK_UP], &cur, NULL));
     KILN_TRY(kiln_swiglu(s, &g, &g, &u));
-    KILN_TRY(kiln_matmul(s, &cur, &L->wdown, &g, NULL));
+    KILN_TRY(kiln_matmul(s, &cur, &L->w[KILN_BLK_DOWN], &g, NULL));
     return kiln_add(s, &x, &x, &cur);
 }
 

@@ -4,6 +4,7 @@
 // take the same path.
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backends/ops.h"
@@ -26,6 +27,8 @@ struct kiln_model_info {
 // metadata disagrees with its tensors is refused before anything is sized (model_check.c lists
 // what is checked). Errors name the file and the key or tensor.
 enum kiln_status kiln_model_check(const struct kiln_gguf *g, struct kiln_model_info *info);
+// general.architecture is "llama" (what kiln_model_check then checks in full).
+bool kiln_model_is_llama(const struct kiln_gguf *g);
 
 // Loads `path` (llama architecture) onto `device` with a context of n_ctx tokens and batches of
 // up to n_batch tokens. Errors name the file and the missing/mistyped key or tensor.

@@ -17,6 +17,7 @@
 //     its op takes (norms f32, matrices any type kiln can dequantize);
 //   - llama.vocab_size and the tokenizer's vocabulary, where present, equal token_embd's rows.
 #include "bench/model.h"
+#include "bench/model_tensors.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -94,9 +95,14 @@ static enum kiln_status refuse_unimplemented_keys(const struct kiln_gguf *g) {
     return KILN_OK;
 }
 
-static enum kiln_status read_hparams(const struct kiln_gguf *g, struct kiln_model_info *c) {
+bool kiln_model_is_llama(const struct kiln_gguf *g) {
     const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
-    if (!arch || arch->value.type != KILN_GGUF_STRING || arch->value.str.len != 5 || memcmp(arch->value.str.data, "llama", 5))
+    return arch && arch->value.type == KILN_GGUF_STRING && arch->value.str.len == 5 &&
+           !memcmp(arch->value.str.data, "llama", 5);
+}
+
+static enum kiln_status read_hparams(const struct kiln_gguf *g, struct kiln_model_info *c) {
+    if (!kiln_model_is_llama(g))
         return kiln_fail(KILN_E_UNSUPPORTED, "%s: not a llama-architecture model", g->path);
     KILN_TRY(get_dim(g, "llama.embedding_length", -1, &c->n_embd));
     KILN_TRY(get_dim(g, "llama.block_count", -1, &c->n_layer));
@@ -126,23 +132,24 @@ static enum kiln_status read_hparams(const struct kiln_gguf *g, struct kiln_mode
     return KILN_OK;
 }
 
-// The tensors of one block the runner reads: name suffix, shape in units of the hparams, matmul.
-enum dim { EMBD, Q, KV, FF, ONE };
-static const struct { const char *suffix; enum dim ne0, ne1; bool matrix; } block_tensors[] = {
-    { "attn_norm.weight", EMBD, ONE, false }, { "attn_q.weight", EMBD, Q, true },
-    { "attn_k.weight", EMBD, KV, true }, { "attn_v.weight", EMBD, KV, true },
-    { "attn_output.weight", Q, EMBD, true }, { "ffn_norm.weight", EMBD, ONE, false },
-    { "ffn_gate.weight", EMBD, FF, true }, { "ffn_up.weight", EMBD, FF, true },
-    { "ffn_down.weight", FF, EMBD, true },
+const struct kiln_block_tensor_info kiln_block_tensors[KILN_BLK_COUNT] = {
+    [KILN_BLK_ATTN_NORM] = { "attn_norm.weight", KILN_DIM_EMBD, KILN_DIM_ONE, false },
+    [KILN_BLK_Q] = { "attn_q.weight", KILN_DIM_EMBD, KILN_DIM_Q, true },
+    [KILN_BLK_K] = { "attn_k.weight", KILN_DIM_EMBD, KILN_DIM_KV, true },
+    [KILN_BLK_V] = { "attn_v.weight", KILN_DIM_EMBD, KILN_DIM_KV, true },
+    [KILN_BLK_O] = { "attn_output.weight", KILN_DIM_Q, KILN_DIM_EMBD, true },
+    [KILN_BLK_FFN_NORM] = { "ffn_norm.weight", KILN_DIM_EMBD, KILN_DIM_ONE, false },
+    [KILN_BLK_GATE] = { "ffn_gate.weight", KILN_DIM_EMBD, KILN_DIM_FF, true },
+    [KILN_BLK_UP] = { "ffn_up.weight", KILN_DIM_EMBD, KILN_DIM_FF, true },
+    [KILN_BLK_DOWN] = { "ffn_down.weight", KILN_DIM_FF, KILN_DIM_EMBD, true },
 };
-#define N_BLOCK_TENSORS (sizeof block_tensors / sizeof block_tensors[0])
 
-static int64_t dim_of(const struct kiln_model_info *c, enum dim d) {
+int64_t kiln_model_dim(const struct kiln_model_info *c, enum kiln_model_dim d) {
     switch (d) {
-    case EMBD: return c->n_embd;
-    case Q: return c->n_head * c->head_dim;
-    case KV: return c->n_head_kv * c->head_dim;
-    case FF: return c->n_ff;
+    case KILN_DIM_EMBD: return c->n_embd;
+    case KILN_DIM_Q: return c->n_head * c->head_dim;
+    case KILN_DIM_KV: return c->n_head_kv * c->head_dim;
+    case KILN_DIM_FF: return c->n_ff;
     default: return 1;
     }
 }
@@ -174,8 +181,8 @@ static bool parse_block_name(const char *name, int64_t *block, size_t *which) {
     const long long n = strtoll(name + 4, &end, 10);
     if (end == name + 4 || *end != '.' || n < 0 || name[4] == '-' || name[4] == '+')
         return false;
-    for (size_t i = 0; i < N_BLOCK_TENSORS; i++)
-        if (!strcmp(end + 1, block_tensors[i].suffix)) {
+    for (size_t i = 0; i < KILN_BLK_COUNT; i++)
+        if (!strcmp(end + 1, kiln_block_tensors[i].suffix)) {
             *block = n;
             *which = i;
             return true;
@@ -204,11 +211,11 @@ static enum kiln_status check_tensors(const struct kiln_gguf *g, const struct ki
     KILN_TRY(check_tensor(g, "output_norm.weight", c->n_embd, 1, false, false));
     KILN_TRY(check_tensor(g, "output.weight", c->n_embd, c->n_vocab, true, true));
     for (int64_t l = 0; l < c->n_layer; l++)
-        for (size_t i = 0; i < N_BLOCK_TENSORS; i++) {
+        for (size_t i = 0; i < KILN_BLK_COUNT; i++) {
             char name[96];
-            snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, block_tensors[i].suffix);
-            KILN_TRY(check_tensor(g, name, dim_of(c, block_tensors[i].ne0), dim_of(c, block_tensors[i].ne1),
-                                  block_tensors[i].matrix, false));
+            snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, kiln_block_tensors[i].suffix);
+            const struct kiln_block_tensor_info *b = &kiln_block_tensors[i];
+            KILN_TRY(check_tensor(g, name, kiln_model_dim(c, b->ne0), kiln_model_dim(c, b->ne1), b->matrix, false));
         }
     return KILN_OK;
 }

@@ -135,10 +135,8 @@ int kiln_cmd_inspect(int argc, char **argv) {
     printf("  %-8s %8" PRIu64 " %14" PRIu64 " %14" PRIu64 " %8.3f\n", "total", g->n_tensors, total_elems,
            total_bytes, total_elems ? 8.0 * total_bytes / total_elems : 0.0);
     int rc = KILN_EXIT_OK;
-    const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
     struct kiln_model_info info;
-    if (check && arch && arch->value.type == KILN_GGUF_STRING && arch->value.str.len == 5 &&
-        !memcmp(arch->value.str.data, "llama", 5)) {
+    if (check && kiln_model_is_llama(g)) {
         fflush(stdout);
         if (kiln_model_check(g, &info) != KILN_OK) {
             fprintf(stderr, "kiln inspect: %s\n", kiln_last_error());

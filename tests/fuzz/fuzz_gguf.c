@@ -7,15 +7,11 @@
 #include <unistd.h>
 
 #include "quant/gguf.h"
+#include "tests/fuzz/fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[] = "/tmp/kiln-fuzz-gguf-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0)
-        return 0;
-    const ssize_t written = write(fd, data, size);
-    close(fd);
-    if (written == (ssize_t)size) {
+    if (kiln_fuzz_input_file(data, size, path, 0)) {
         struct kiln_gguf *g = NULL;
         if (kiln_gguf_open(path, &g) == KILN_OK) {
             for (uint64_t i = 0; i < g->n_tensors; i++) {  // touch every byte the reader hands out
@@ -26,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             kiln_gguf_close(g);
         }
+        unlink(path);
     }
-    unlink(path);
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "backends/backend.h"
 #include "bench/model.h"
+#include "tests/fuzz/fuzz_input.h"
 
 static struct kiln_device *cpu(void) {
     static struct kiln_device *dev;
@@ -27,13 +28,10 @@ static struct kiln_device *cpu(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct kiln_device *dev = cpu();
     char path[] = "/tmp/kiln-fuzz-model-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0)
+    if (!kiln_fuzz_input_file(data, size, path, 0))
         return 0;
-    const ssize_t written = write(fd, data, size);
-    close(fd);
     struct kiln_model *m = NULL;
-    if (written == (ssize_t)size && kiln_model_load(path, dev, 8, 4, &m) == KILN_OK) {
+    if (kiln_model_load(path, dev, 8, 4, &m) == KILN_OK) {
         struct kiln_stream *s = NULL;
         if (kiln_stream_new(dev, &s) == KILN_OK) {
             const int32_t tokens[3] = { 0, 1 % (int32_t)kiln_model_get_info(m)->n_vocab, 0 };

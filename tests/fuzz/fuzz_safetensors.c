@@ -5,15 +5,11 @@
 #include <unistd.h>
 
 #include "quant/safetensors.h"
+#include "tests/fuzz/fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char path[] = "/tmp/kiln-fuzz-st-XXXXXX.safetensors";
-    const int fd = mkstemps(path, 12);
-    if (fd < 0)
-        return 0;
-    const ssize_t written = write(fd, data, size);
-    close(fd);
-    if (written == (ssize_t)size) {
+    if (kiln_fuzz_input_file(data, size, path, 12)) {
         struct kiln_st_model m;
         if (kiln_st_open(path, &m) == KILN_OK) {
             for (int i = 0; i < m.n_tensors; i++) {
@@ -24,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             kiln_st_close(&m);
         }
+        unlink(path);
     }
-    unlink(path);
     return 0;
 }
