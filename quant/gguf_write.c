@@ -197,12 +197,10 @@ enum kiln_status kiln_gguf_add_tensor(struct kiln_gguf_writer *w, const char *na
 struct out {
     struct kiln_out_file file;
     uint64_t pos;
-    bool failed;
 };
 
 static void put(struct out *o, const void *p, size_t n) {
-    if (!kiln_out_write(&o->file, p, n))
-        o->failed = true;
+    kiln_out_write(&o->file, p, n);  // a failure is kept in file.err, reported at commit
     o->pos += n;
 }
 
@@ -304,7 +302,7 @@ static enum kiln_status write_all(struct kiln_gguf_writer *w, struct out *o, uin
     put_zeros(o, (align - o->pos % align) % align);
     void *buf = NULL;
     enum kiln_status st = KILN_OK;
-    for (size_t i = 0; i < w->n_t && st == KILN_OK && !o->failed; i++) {
+    for (size_t i = 0; i < w->n_t && st == KILN_OK && !o->file.err; i++) {
         const struct wtensor *t = &w->t[i];
         if (t->data) {
             put(o, t->data, (size_t)t->info.nbytes);
