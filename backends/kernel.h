@@ -20,6 +20,24 @@ enum kiln_kernel_tier {
     KILN_TIER_GPU  = 4,  // device kernels
 };
 
+// What a row's inputs go through before its arithmetic (kiln_kernel.rounding). Each is a
+// formula the checker repeats in scalar C (bench/opcheck_rounding.c), so it names exactly how the
+// scale and the codes are computed: a kernel that rounds any other way fails its check.
+enum kiln_input_rounding {
+    KILN_ROUND_NONE = 0,
+    // x to Q8_0 blocks of 32: d = amax/127 stored as f16, codes rne(x * (127/amax)) (ggml's
+    // AVX2 quantize_row_q8_0; kiln's AVX2 prepare step).
+    KILN_ROUND_X_Q8_0_INV127,
+    // x to Q8_0: d = amax/127, codes rne(x * (1/d)), d stored as f16 (ggml's reference; NEON).
+    KILN_ROUND_X_Q8_0_INVD,
+    // the same codes, d kept in f32 (CUDA dp4a GEMV).
+    KILN_ROUND_X_Q8_0_INVD_F32,
+    // x rounded to f16 (RNE); W is f16 already (cuBLAS F16 GEMM).
+    KILN_ROUND_X_F16,
+    // W (dequantized) and x both rounded to f16 (tensor-core GEMM).
+    KILN_ROUND_WX_F16,
+};
+
 struct kiln_kernel {
     enum kiln_op_kind op;
     enum kiln_type src_type;    // kiln_op_key_type(): weights, K/V, or the input; ANY = any
@@ -33,11 +51,11 @@ struct kiln_kernel {
     // the reason. NULL = handles every valid op.
     enum kiln_status (*supports)(const struct kiln_op *op);
     const void *impl;           // backend-specific
-    // (optional) The row's own NMSE ceiling when it computes in lower precision than the op's
-    // entry in bench/tolerance.c assumes (tensor cores rounding inputs to f16), with why.
-    // `kiln ops` uses the larger of the two. 0 = the table's.
-    double nmse_ceiling;
-    const char *ceiling_why;
+    // (optional) How the row rounds its inputs before its arithmetic, when it does (activations
+    // quantized to Q8_0 for integer dot products, tensor cores reading f16). NULL = it reads them
+    // as they are. `kiln ops` checks such a row tightly against the reference run on inputs
+    // rounded the same way, and loosely against the exact reference (bench/tolerance.c).
+    enum kiln_input_rounding (*rounding)(const struct kiln_op *op);
     // A vendor library's implementation (cuBLAS) that benchmarks time beside kiln's own, as the
     // reference a user would otherwise pick. Never selected by dispatch; checked by `kiln ops`.
     bool comparator;

@@ -297,7 +297,9 @@ static enum kiln_status check(struct bench_state *b, struct kiln_bench_entry *e)
     free(got);
     KILN_TRY(st);
     e->nmse = ss.ref2 > 0 ? ss.err2 / ss.ref2 : ss.err2;
-    const double ceiling = kiln_tolerance_for_kernel(b->c->op, b->c->type, path.kernel);
+    // The pre-timing gate compares with the exact reference only, so a row that rounds its inputs
+    // gets its class's Gaussian-input bound (tolerance.h); `kiln ops` is the tight judge.
+    const double ceiling = kiln_ceiling_for(&b->ops[0], b->c->type, path.kernel).exact_nmse;
     if (!(e->nmse <= ceiling)) {
         e->error = true;
         snprintf(e->message, sizeof e->message, "check failed: NMSE %.3g above %.3g; not timed",

@@ -5,7 +5,12 @@
 // On the device, every tensor sits in its own buffer between guard bands, and strided cases pad
 // each row; the output buffer is filled with a NaN pattern first, so any output the kernel does
 // not write turns into NaN (and fails), and any byte it writes outside its view is caught.
-// The verdict is NMSE against the per-(op, type) ceiling of bench/tolerance.c.
+// Inputs carry the edges kernels get wrong: all-zero blocks (amax = 0), outliers, Q8_0 codes of
+// -128, ids and positions 0 and the largest, large attention scores, batched and permuted views,
+// views at offsets that are not 16-byte aligned.
+// The verdict (bench/tolerance.h): NMSE, the worst row, column and element against the
+// ceilings of bench/tolerance.c, and for rows that round their inputs, both the reference on
+// inputs rounded the same way (tight) and the exact one (loose).
 // `kiln ops` prints these; benchmarks refuse to time a kernel whose check failed on that shape.
 #pragma once
 
@@ -20,14 +25,23 @@ struct kiln_check_case {
     bool causal;
     bool strided;             // rows of every tensor padded (non-contiguous views)
     int rope_mode, rope_dims; // rope: mode and rotated dims (0 = all)
+    int64_t batch;            // matmul: x and y with this many slices along dim 2 (0 = 1)
+    bool permuted;            // matmul x/y stored [ne0, ne2, ne1] (the batch dim inner)
+    bool offset;              // device views start 2 or 4 bytes past an aligned address
+    bool hot;                 // attention: |scores| ~ 100 (a softmax must subtract the max)
 };
 
 struct kiln_check_result {
     bool ran;                 // false: the kernel declined the shape (see note)
     bool pass;
-    double nmse, ceiling;
+    double nmse, ceiling;     // against the (rounding-aware) reference
+    double nmse_exact, ceiling_exact;  // against the exact reference (= the above if no rounding)
+    // Localized errors, each over the mean reference energy of its unit: the worst output row,
+    // column (index along ne0) and element; limits nmse ceiling x row/elem factor.
+    double worst_row, worst_col, worst_elem, row_limit, elem_limit;
     double max_abs_err;
     bool guards_ok;           // no byte written outside the output view
+    const char *why;          // the ceiling's derivation (tolerance.c)
     char note[200];           // decline reason, or the first problem found
 };
 

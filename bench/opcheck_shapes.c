@@ -2,6 +2,7 @@
 // 4097 and friends catch tail loops, tile edges and partitioning between threads; strided cases
 // catch kernels that assume contiguous rows. Quantized types need k a multiple of their block.
 #include <stdio.h>
+#include <string.h>
 
 #include "bench/opcheck.h"
 
@@ -19,6 +20,13 @@ static const struct kiln_check_case matmul_shapes[] = {
     MM(8, 1, 32, false), MM(136, 5, 4096, false), MM(56, 17, 4096, false),
     // float-only k that is not a multiple of 32 (quantized types skip these)
     MM(7, 1, 7, false), MM(33, 3, 4097, false), MM(9, 19, 33, true), MM(3, 3, 1, false),
+    // batched x and y (run slice by slice, as the entry point does), permuted so that each
+    // slice's rows are strided by the batch, and views 2-4 bytes past an aligned address
+    { .op = KILN_OP_MATMUL, .m = 33, .n = 5, .k = 256, .batch = 3, .permuted = true },
+    { .op = KILN_OP_MATMUL, .m = 64, .n = 17, .k = 128, .batch = 2 },
+    { .op = KILN_OP_MATMUL, .m = 40, .n = 3, .k = 96, .offset = true },
+    { .op = KILN_OP_MATMUL, .m = 16, .n = 2, .k = 64, .batch = 2, .offset = true },
+    { .op = KILN_OP_MATMUL, .m = 24, .n = 20, .k = 64, .batch = 2, .permuted = true, .offset = true },
 };
 #undef MM
 
@@ -35,6 +43,13 @@ static const struct kiln_check_case attention_shapes[] = {
     // head dims beyond 64/128: 80 and 72 (a tail of 8), and 7 (fast paths decline it)
     AT(80, 3, 10, 2, 2, 7, true, false), AT(72, 2, 5, 2, 1, 3, true, false),
     AT(7, 2, 3, 3, 1, 1, true, false),
+    // large scores (|s| ~ 150): exp of an unshifted score overflows
+    { .op = KILN_OP_ATTENTION, .d = 64, .n_q = 1, .n_kv = 300, .h = 4, .h_kv = 4, .pos0 = 299,
+      .causal = true, .hot = true },
+    { .op = KILN_OP_ATTENTION, .d = 128, .n_q = 9, .n_kv = 40, .h = 4, .h_kv = 1, .pos0 = 31,
+      .causal = true, .hot = true },
+    { .op = KILN_OP_ATTENTION, .d = 64, .n_q = 3, .n_kv = 3, .h = 2, .h_kv = 2, .causal = true,
+      .offset = true },
 };
 #undef AT
 
@@ -42,18 +57,23 @@ static const struct kiln_check_case attention_shapes[] = {
 static const struct kiln_check_case dequant_shapes[] = {
     ROWS(DEQUANT, 32, 1, false), ROWS(DEQUANT, 4096, 3, false), ROWS(DEQUANT, 96, 7, true),
     ROWS(DEQUANT, 7, 2, false), ROWS(DEQUANT, 33, 3, true), ROWS(DEQUANT, 512, 5, true),
+    { .op = KILN_OP_DEQUANT, .k = 256, .n = 9, .offset = true },
 };
 static const struct kiln_check_case copy_shapes[] = {
     ROWS(COPY, 64, 3, false), ROWS(COPY, 4096, 2, true), ROWS(COPY, 7, 3, false),
+    { .op = KILN_OP_COPY, .k = 128, .n = 5, .offset = true },
 };
 static const struct kiln_check_case rmsnorm_shapes[] = {
     ROWS(RMSNORM, 4096, 3, false), ROWS(RMSNORM, 7, 1, false), ROWS(RMSNORM, 33, 5, true),
+    { .op = KILN_OP_RMSNORM, .k = 96, .n = 6, .offset = true },
 };
 static const struct kiln_check_case swiglu_shapes[] = {
     ROWS(SWIGLU, 4097, 2, false), ROWS(SWIGLU, 1, 1, false), ROWS(SWIGLU, 33, 7, true),
+    { .op = KILN_OP_SWIGLU, .k = 65, .n = 4, .offset = true },
 };
 static const struct kiln_check_case add_shapes[] = {
     ROWS(ADD, 4097, 2, false), ROWS(ADD, 1, 1, false), ROWS(ADD, 33, 7, true),
+    { .op = KILN_OP_ADD, .k = 65, .n = 4, .offset = true },
 };
 #undef ROWS
 
@@ -62,6 +82,7 @@ static const struct kiln_check_case rope_shapes[] = {
     { .op = KILN_OP_ROPE, .k = 64, .h = 2, .n = 5, .rope_mode = KILN_ROPE_NEOX },
     { .op = KILN_OP_ROPE, .k = 96, .h = 3, .n = 2, .rope_mode = KILN_ROPE_NORMAL, .rope_dims = 64 },
     { .op = KILN_OP_ROPE, .k = 2, .h = 1, .n = 1, .rope_mode = KILN_ROPE_NEOX },
+    { .op = KILN_OP_ROPE, .k = 64, .h = 3, .n = 4, .rope_mode = KILN_ROPE_NORMAL, .offset = true },
 };
 
 static const struct kiln_check_case get_rows_shapes[] = {
@@ -69,6 +90,7 @@ static const struct kiln_check_case get_rows_shapes[] = {
     { .op = KILN_OP_GET_ROWS, .k = 4096, .m = 33, .n = 2 },
     { .op = KILN_OP_GET_ROWS, .k = 7, .m = 3, .n = 4 },
     { .op = KILN_OP_GET_ROWS, .k = 256, .m = 9, .n = 3 },
+    { .op = KILN_OP_GET_ROWS, .k = 64, .m = 17, .n = 6, .offset = true },
 };
 
 #define LIST(a) { a, (int)(sizeof a / sizeof a[0]) }
@@ -107,11 +129,16 @@ void kiln_check_case_describe(const struct kiln_check_case *c, char *buf, size_t
     case KILN_OP_MATMUL:
         snprintf(buf, size, "m=%lld n=%lld k=%lld%s", (long long)c->m, (long long)c->n,
                  (long long)c->k, strided);
+        if (c->batch > 1)
+            snprintf(buf + strlen(buf), size - strlen(buf), " batch=%lld%s", (long long)c->batch,
+                     c->permuted ? " permuted" : "");
         break;
     case KILN_OP_ATTENTION:
         snprintf(buf, size, "D=%lld q=%lld kv=%lld H=%lld/%lld pos0=%lld%s%s", (long long)c->d,
                  (long long)c->n_q, (long long)c->n_kv, (long long)c->h, (long long)c->h_kv,
                  (long long)c->pos0, c->causal ? "" : " non-causal", strided);
+        if (c->hot)
+            snprintf(buf + strlen(buf), size - strlen(buf), " large-scores");
         break;
     case KILN_OP_ROPE:
         snprintf(buf, size, "D=%lld H=%lld n=%lld %s dims=%d", (long long)c->k, (long long)c->h,
@@ -126,6 +153,8 @@ void kiln_check_case_describe(const struct kiln_check_case *c, char *buf, size_t
         snprintf(buf, size, "k=%lld rows=%lld%s", (long long)c->k, (long long)c->n, strided);
         break;
     }
+    if (c->offset)
+        snprintf(buf + strlen(buf), size - strlen(buf), " unaligned");
 }
 
 enum kiln_type kiln_check_case_tolerance_type(const struct kiln_check_case *c) {

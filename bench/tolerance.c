@@ -1,38 +1,70 @@
-// NMSE ceilings (tolerance.h). Each entry says why its number is what it is; a ceiling is
-// loosened only with a reason written here.
+// Error ceilings (tolerance.h). Each entry carries its derivation; a ceiling changes only with
+// a reason written here. Notation: u = 2^-24 (f32 unit roundoff), u16 = 2^-11 (f16's).
+//
+// The f32 accumulation class: a k-term dot product accumulated in f32 against the double
+// reference has relative error variance about k u^2 / 3 (random-walk rounding), so NMSE ~
+// 4.8e-12 at the largest k checked (4097). Measured on the AVX2 machine: <= 2.1e-13 (CPU GEMV),
+// 1.8e-12 (Vulkan GEMM on lavapipe). 1e-10 leaves 20x over the estimate for summation orders
+// (split-K, tree reductions) and refuses every lower-precision shortcut: one f16 rounding of an
+// input adds u16^2 / 3 = 8.1e-8, bf16 5.1e-6.
+//
+// Localized checks: for a correct kernel a row's error energy is within a few times the mean
+// (chi-square over >= 7 terms, rows of similar magnitude), and the largest of N squared element
+// errors about 2 ln N (~30 at N = 5e5) times the mean; the reference's energy per element varies
+// less than the error's. So row_factor 30 and elem_factor 1000 pass correct kernels with room,
+// while one element off by 1e-3 of its value (1e-6 of the mean energy) fails any 1e-10 ceiling.
 #include "bench/tolerance.h"
 
-#include "backends/kernel.h"
+#include <stddef.h>
+
+enum { ROW_FACTOR = 30, ELEM_FACTOR = 1000 };
+#define F32_ACCUM 1e-10
 
 struct entry {
     enum kiln_op_kind op;
     enum kiln_type type;   // KILN_TYPE_ANY = every type of the op not listed before
-    double nmse;
+    double nmse, row_factor, elem_factor;
     const char *why;
 };
 
 static const struct entry table[] = {
-    // Quantized weights: fast kernels quantize x to Q8_0 (as ggml does); that rounding error is
-    // ~3e-5 NMSE on Gaussian data. 5e-4 is ggml's test-backend-ops ceiling for mul_mat.
-    { KILN_OP_MATMUL, KILN_TYPE_Q8_0, 5e-4, "x quantized to Q8_0 on the fly (ggml: 5e-4)" },
-    { KILN_OP_MATMUL, KILN_TYPE_Q4_0, 5e-4, "x quantized to Q8_0 on the fly (ggml: 5e-4)" },
-    { KILN_OP_MATMUL, KILN_TYPE_Q4_1, 5e-4, "x may be quantized to Q8_1 (ggml: 5e-4)" },
-    { KILN_OP_MATMUL, KILN_TYPE_Q5_0, 5e-4, "x may be quantized to Q8_0 (ggml: 5e-4)" },
-    { KILN_OP_MATMUL, KILN_TYPE_Q5_1, 5e-4, "x may be quantized to Q8_1 (ggml: 5e-4)" },
-    // Float weights with f32 x: only f32 accumulation-order error, ~k * eps^2.
-    { KILN_OP_MATMUL, KILN_TYPE_ANY, 1e-9, "f32 accumulation vs double" },
-    { KILN_OP_ATTENTION, KILN_TYPE_ANY, 1e-7, "f32 scores, expf and accumulation vs double" },
+    // Matmul, every weight type: W dequantized exactly (spec §1.4), then the f32 class above.
+    // Rows that quantize x are judged against the reference on x quantized their way.
+    { KILN_OP_MATMUL, KILN_TYPE_ANY, F32_ACCUM, ROW_FACTOR, ELEM_FACTOR,
+      "f32 accumulation vs double: k u^2/3 = 4.8e-12 at k = 4097, x20" },
+    // Attention: d-term scores (d <= 128), an n_kv-term normaliser and P.V (n_kv <= 1000) in
+    // f32, expf within 2 ulp: the f32 class with k ~ 1100 (1.3e-12). f16 probabilities would
+    // add 8e-8; a softmax that does not subtract the max overflows on the large-score cases.
+    // Those (|s| up to ~1e3 with the outlier rows) measured <= 9.4e-14 on CPU and lavapipe: a
+    // near one-hot softmax is insensitive to its scores' rounding, so they need no more room.
+    { KILN_OP_ATTENTION, KILN_TYPE_ANY, F32_ACCUM, ROW_FACTOR, ELEM_FACTOR,
+      "f32 scores, softmax and P.V vs double: k u^2/3 at k ~ 1100, x75" },
     // Dequantization is exact in f32 (spec §1.4), and one RNE rounding to f16: bit-exact.
-    { KILN_OP_DEQUANT, KILN_TYPE_ANY, 0.0, "exact (spec §1.4)" },
-    { KILN_OP_GET_ROWS, KILN_TYPE_ANY, 0.0, "exact (a dequantized row)" },
-    { KILN_OP_ADD, KILN_TYPE_ANY, 0.0, "one f32 addition: exact" },
-    { KILN_OP_COPY, KILN_TYPE_F32, 0.0, "exact" },
-    { KILN_OP_COPY, KILN_TYPE_F16, 0.0, "one RNE rounding: exact" },
-    { KILN_OP_COPY, KILN_TYPE_BF16, 0.0, "one RNE rounding: exact" },
-    { KILN_OP_COPY, KILN_TYPE_ANY, 1e-6, "quantized destination: rounding ties may differ" },
-    { KILN_OP_RMSNORM, KILN_TYPE_ANY, 1e-10, "f32 sum of squares vs double" },
-    { KILN_OP_ROPE, KILN_TYPE_ANY, 1e-10, "f32 sin/cos vs double" },
-    { KILN_OP_SWIGLU, KILN_TYPE_ANY, 1e-10, "f32 exp vs double" },
+    { KILN_OP_DEQUANT, KILN_TYPE_ANY, 0.0, 0, 0, "exact (spec §1.4): any difference fails" },
+    { KILN_OP_GET_ROWS, KILN_TYPE_ANY, 0.0, 0, 0, "exact (a dequantized row)" },
+    { KILN_OP_ADD, KILN_TYPE_ANY, 0.0, 0, 0, "one f32 addition, correctly rounded: exact" },
+    { KILN_OP_COPY, KILN_TYPE_F32, 0.0, 0, 0, "exact" },
+    { KILN_OP_COPY, KILN_TYPE_F16, 0.0, 0, 0, "one RNE rounding: exact" },
+    { KILN_OP_COPY, KILN_TYPE_BF16, 0.0, 0, 0, "one RNE rounding: exact" },
+    // A quantized destination: a device may compute x * (1/d) where the reference divides, so a
+    // code just at a rounding boundary can land one step away. One Q8_0 step at one element is
+    // d^2 = (amax/127)^2 ~ 4e-4 of the mean square (Gaussian amax ~ 2.5 sigma), so the element
+    // factors allow exactly that in any row, column or element (4e-4 / 1e-6 = 400, x10; a column
+    // of a 2-row output is nearly one element); a few such codes in 8192 stay under
+    // 1e-6 overall, a wrong scale or a wrong block does not.
+    { KILN_OP_COPY, KILN_TYPE_ANY, 1e-6, 4000, 4000,
+      "quantized destination: a code at a rounding boundary may move one step" },
+    // rmsnorm: a k-term sum of squares (k <= 4096) then one rsqrt: the f32 class (4.7e-12).
+    { KILN_OP_RMSNORM, KILN_TYPE_ANY, F32_ACCUM, ROW_FACTOR, ELEM_FACTOR,
+      "f32 sum of squares vs double: k u^2/3 at k = 4096, x20" },
+    // rope: the reference takes theta = pos * base^(-2i/n) in double. An angle formed in f32 at
+    // pos ~ 3e4 is off by ~pos u = 2e-3 rad (NMSE ~1e-6): kernels must form it as precisely
+    // (double, or a table), which this ceiling enforces; then only one f32 rotation is left.
+    { KILN_OP_ROPE, KILN_TYPE_ANY, F32_ACCUM, ROW_FACTOR, ELEM_FACTOR,
+      "one f32 rotation by an angle formed in double: a few u^2" },
+    // swiglu: one expf (<= 2 ulp), a division and a product: a few u^2 per element.
+    { KILN_OP_SWIGLU, KILN_TYPE_ANY, F32_ACCUM, ROW_FACTOR, ELEM_FACTOR,
+      "f32 expf, division and product: a few u^2" },
 };
 
 static const struct entry *find(enum kiln_op_kind op, enum kiln_type type) {
@@ -43,17 +75,55 @@ static const struct entry *find(enum kiln_op_kind op, enum kiln_type type) {
     return NULL;
 }
 
-double kiln_tolerance_nmse(enum kiln_op_kind op, enum kiln_type type) {
-    const struct entry *e = find(op, type);
-    return e ? e->nmse : 0.0;
+double kiln_rounding_relative_noise(enum kiln_input_rounding rounding) {
+    const double u16 = 1.0 / 2048.0;
+    switch (rounding) {
+    case KILN_ROUND_X_F16: return u16 * u16 / 3.0;
+    case KILN_ROUND_WX_F16: return 2.0 * u16 * u16 / 3.0;
+    default: return 0.0;
+    }
 }
 
-double kiln_tolerance_for_kernel(enum kiln_op_kind op, enum kiln_type type, const struct kiln_kernel *kernel) {
-    const double ceiling = kiln_tolerance_nmse(op, type);
-    return kernel && kernel->nmse_ceiling > ceiling ? kernel->nmse_ceiling : ceiling;
+const char *kiln_rounding_name(enum kiln_input_rounding rounding) {
+    switch (rounding) {
+    case KILN_ROUND_NONE: return "none";
+    case KILN_ROUND_X_Q8_0_INV127: return "x to Q8_0 (codes x*127/amax)";
+    case KILN_ROUND_X_Q8_0_INVD: return "x to Q8_0 (codes x/d)";
+    case KILN_ROUND_X_Q8_0_INVD_F32: return "x to Q8_0 (codes x/d, f32 d)";
+    case KILN_ROUND_X_F16: return "x to f16";
+    case KILN_ROUND_WX_F16: return "W and x to f16";
+    }
+    return "?";
 }
 
-const char *kiln_tolerance_reason(enum kiln_op_kind op, enum kiln_type type) {
-    const struct entry *e = find(op, type);
-    return e ? e->why : "no entry: must be exact";
+struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type type,
+                                     const struct kiln_kernel *kernel) {
+    struct kiln_ceiling c = { .why = "no entry: must be exact" };
+    const struct entry *e = find(op->kind, type);
+    if (e) {
+        c.nmse = c.exact_nmse = e->nmse;
+        c.row_factor = e->row_factor;
+        c.elem_factor = e->elem_factor;
+        c.why = e->why;
+    }
+    c.rounding = kernel && kernel->rounding ? kernel->rounding(op) : KILN_ROUND_NONE;
+    switch (c.rounding) {
+    case KILN_ROUND_NONE: break;
+    case KILN_ROUND_X_Q8_0_INV127:
+    case KILN_ROUND_X_Q8_0_INVD:
+    case KILN_ROUND_X_Q8_0_INVD_F32:
+        // Rounding x to steps of d = amax/127 adds d^2/12 per element; for Gaussian blocks of
+        // 32, E[amax^2] ~ 4.9 sigma^2, so NMSE ~ 4.9 / (127^2 * 12) = 2.5e-5 (1.7e-5 simulated).
+        // 1e-4 is 4x that: enough for the benchmark's Gaussian inputs; `kiln ops` derives the
+        // bound from the actual block scales instead.
+        c.exact_nmse = 1e-4;
+        c.why = "tight vs x rounded the row's way (f32 class); loose vs exact: 3x the d^2/12 noise";
+        break;
+    case KILN_ROUND_X_F16:
+    case KILN_ROUND_WX_F16:
+        c.exact_nmse = 3.0 * kiln_rounding_relative_noise(c.rounding) + c.nmse;
+        c.why = "tight vs inputs rounded to f16 (f32 class); loose vs exact: 3x u16^2/3 per rounded input";
+        break;
+    }
+    return c;
 }

@@ -1,15 +1,34 @@
-// The one table of error ceilings: NMSE = sum (out - ref)^2 / sum ref^2 that a kernel's output
-// may reach against the reference, per (op, type). "type" is the weight type for matmul, the
-// K/V type for attention, the source type for dequant and get_rows, the destination type for
-// copy, f32 for the other ops.
+// The one table of error ceilings, each derived from the arithmetic it bounds (tolerance.c says
+// how, per entry). A kernel row is judged against the reference in three ways:
+//   - NMSE = sum (out - ref)^2 / sum ref^2 over the whole output, at most `nmse`;
+//   - localized: the worst output row's (and column's) error energy, and the worst single
+//     element's squared error, each over the mean energy of a reference row (column, element),
+//     at most nmse * row_factor (nmse * elem_factor): a wrong row or element in a large output
+//     is not diluted by the correct rest;
+//   - for a row that rounds its inputs (kernel.h `rounding`), the reference is run on inputs
+//     rounded the same way (tight: `nmse`), and the output is also compared with the exact
+//     reference (loose: at most nmse + 3 x the noise the rounding predicts on these data,
+//     computed by the checker; `exact_nmse` is the same bound on Gaussian inputs, for callers
+//     without the rounding-aware reference, such as the benchmark's pre-timing check).
+// "type" is the weight type for matmul, the K/V type for attention, the source type for dequant
+// and get_rows, the destination type for copy, f32 for the other ops.
 #pragma once
 
-#include "backends/ops.h"
+#include "backends/kernel.h"
 
-double kiln_tolerance_nmse(enum kiln_op_kind op, enum kiln_type type);
-// The ceiling for one kernel row: the table's, or the row's own when it is larger (a row that
-// computes in lower precision says so in kernel.h's nmse_ceiling). kernel may be NULL.
-struct kiln_kernel;
-double kiln_tolerance_for_kernel(enum kiln_op_kind op, enum kiln_type type, const struct kiln_kernel *kernel);
-// Why that ceiling (one line, shown by `kiln ops --verbose`).
-const char *kiln_tolerance_reason(enum kiln_op_kind op, enum kiln_type type);
+struct kiln_ceiling {
+    double nmse;
+    double row_factor, elem_factor;
+    double exact_nmse;                    // vs the exact reference on Gaussian inputs
+    enum kiln_input_rounding rounding;    // what the row declares for this op
+    const char *why;                      // the derivation, one line (`kiln ops --verbose`)
+};
+
+// The ceiling for a kernel row (NULL: the matmul fallback, or a caller without a row) on op.
+struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type type,
+                                     const struct kiln_kernel *kernel);
+
+// The noise one rounding adds, as a fraction of the squared input (f16: u^2/3 with u = 2^-11),
+// or 0 for the Q8_0 roundings (data-dependent: the checker computes it from the block scales).
+double kiln_rounding_relative_noise(enum kiln_input_rounding rounding);
+const char *kiln_rounding_name(enum kiln_input_rounding rounding);

@@ -25,10 +25,28 @@
       .cpu_features = feat_, .tier = tier_, .isa = isa_, .variant = variant_,                    \
       .supports = supports_, .impl = &impl_ }
 
-#define X8ROW(type_, feat_, tier_, isa_, variant_, supports_, impl_)                              \
+// A row that quantizes x first (`rounding`: how; kernel.h), and the x8-layout rows (round_ may be
+// NULL: the packed GEMM reads f32 x).
+#define QROW(op_, src_, feat_, tier_, isa_, variant_, supports_, impl_, round_)                    \
+    { .op = KILN_OP_##op_, .src_type = src_, .src1_type = KILN_TYPE_F32, .dst_type = KILN_TYPE_F32, \
+      .cpu_features = feat_, .tier = tier_, .isa = isa_, .variant = variant_,                       \
+      .supports = supports_, .impl = &impl_, .rounding = round_ }
+#define X8ROW(type_, feat_, tier_, isa_, variant_, supports_, impl_, round_)                       \
     { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##type_, .src1_type = KILN_TYPE_F32,             \
       .dst_type = KILN_TYPE_F32, .cpu_features = feat_, .tier = tier_, .isa = isa_,                \
-      .variant = variant_, .supports = supports_, .impl = &impl_, .w_layout = KILN_LAYOUT_##type_##_X8 }
+      .variant = variant_, .supports = supports_, .impl = &impl_, .rounding = round_,              \
+      .w_layout = KILN_LAYOUT_##type_##_X8 }
+
+// The activation quantizers of the prepare steps: AVX2 (matmul_avx2.c, shared by the x8 GEMVs)
+// multiplies by 127/amax, NEON (matmul_neon.c) by 1/d; both store d as f16.
+__attribute__((unused)) static enum kiln_input_rounding x_q8_inv127(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_X_Q8_0_INV127;
+}
+__attribute__((unused)) static enum kiln_input_rounding x_q8_invd(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_X_Q8_0_INVD;
+}
 #define AVX2 KILN_CPU_X86_AVX2_SET
 #define SIMD KILN_TIER_SIMD
 #define GEMV kiln_matmul_supports_gemv
@@ -53,20 +71,20 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(MATMUL, F32, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_f32_avx2_gemm),
     ROW(MATMUL, F16, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_f16_avx2_gemv),
     ROW(MATMUL, F16, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_f16_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0_avx2_gemv),
+    QROW(MATMUL, KILN_TYPE_Q8_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0_avx2_gemv, x_q8_inv127),
     ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0_avx2_gemv),
+    QROW(MATMUL, KILN_TYPE_Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0_avx2_gemv, x_q8_inv127),
     ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0_avx2_gemm),
     // Q4_0 and Q8_0 repacked at load into 8-row tiles (quant/repack.h); the model runner and `kiln bench
     // ops` use it wherever both rows are usable (backends/layout.c).
-    X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0x8_avx2_gemv),
+    X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0x8_avx2_gemv, x_q8_inv127),
     X8ROW(Q4_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
-          kiln_matmul_q4_0x8_avxvnni_gemv),
-    X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0x8_avx2_gemm),
-    X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0x8_avx2_gemv),
+          kiln_matmul_q4_0x8_avxvnni_gemv, x_q8_inv127),
+    X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0x8_avx2_gemm, NULL),
+    X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0x8_avx2_gemv, x_q8_inv127),
     X8ROW(Q8_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
-          kiln_matmul_q8_0x8_avxvnni_gemv),
-    X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0x8_avx2_gemm),
+          kiln_matmul_q8_0x8_avxvnni_gemv, x_q8_inv127),
+    X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0x8_avx2_gemm, NULL),
     ROW(ATTENTION, F16, F16, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,
         kiln_attention_f16_avx2),
     ROW(ATTENTION, F32, F32, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,
@@ -82,12 +100,12 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #define NEON KILN_CPU_NEON
 #define NEON_DP (KILN_CPU_NEON | KILN_CPU_DOTPROD)
     ROW(MATMUL, F16, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_f16_neon),
-    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q8_0_neon),
-    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q4_0_neon),
-    ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-        kiln_matmul_q8_0_neon_dotprod),
-    ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-        kiln_matmul_q4_0_neon_dotprod),
+    QROW(MATMUL, KILN_TYPE_Q8_0, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q8_0_neon, x_q8_invd),
+    QROW(MATMUL, KILN_TYPE_Q4_0, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q4_0_neon, x_q8_invd),
+    QROW(MATMUL, KILN_TYPE_Q8_0, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
+         kiln_matmul_q8_0_neon_dotprod, x_q8_invd),
+    QROW(MATMUL, KILN_TYPE_Q4_0, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
+         kiln_matmul_q4_0_neon_dotprod, x_q8_invd),
     ROW(DEQUANT, F16, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_f16_f32_neon),
     ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q8_0_f32_neon),
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q4_0_f32_neon),

@@ -2,10 +2,11 @@
 // Vulkan, every op and type the CPU backend runs has a row, so `kiln ops --backend cuda` checks
 // them all:
 //   matmul    any dequantizable W: gemv (n <= 8), gemm_tc (tensor cores, n > 8, f16/quantized W;
-//             its own NMSE ceiling: inputs rounded to f16), gemm (exact f32 tiles, any shape)
+//             W and x rounded to f16, its `rounding`), gemm (exact f32 tiles, any shape)
 //   attention f16/f32 K/V, D <= 256; dequant; copy to f32/f16/bf16/q8_0/q4_0; rmsnorm, rope,
 //   swiglu, add, get_rows (any table type)                       kernels/<op>/*_cuda.cu
 // A matmul row's impl is its enum kiln_cuda_variant.
+#include <stdlib.h>
 #include <stdint.h>
 
 #include "backends/backend_impl.h"
@@ -76,22 +77,42 @@ static enum kiln_status supports_copy(const struct kiln_op *op) {
     return supports_any(op);
 }
 
+// How the matmul rows round their inputs (kernel.h). The GEMV quantizes x for dp4a on Q4_0/Q8_0
+// weights (matmul_dp4a_cuda.cu: d = amax/127 kept in f32, codes rne(x / d)) unless
+// KILN_CUDA_NO_DP4A picks the f32 path (cuda_backend.c reads the same variable).
+static enum kiln_input_rounding round_gemv(const struct kiln_op *op) {
+    const enum kiln_type t = op->src[0].type;
+    if ((t == KILN_TYPE_Q4_0 || t == KILN_TYPE_Q8_0) && !getenv("KILN_CUDA_NO_DP4A"))
+        return KILN_ROUND_X_Q8_0_INVD_F32;
+    return KILN_ROUND_NONE;
+}
+// gemm_tc: W dequantized and x converted to f16 on their way into shared memory (matmul_cuda.cu).
+static enum kiln_input_rounding round_wx_f16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_WX_F16;
+}
+// cuBLAS comparator: f16 W as it is, x converted to f16 (cuda_cublas.c).
+static enum kiln_input_rounding round_x_f16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_X_F16;
+}
+
 #define ROW(op_, src_, src1_, dst_, variant_, supports_, impl_)                                    \
     { .op = KILN_OP_##op_, .src_type = src_, .src1_type = src1_, .dst_type = dst_,               \
       .tier = KILN_TIER_GPU, .isa = "cuda", .variant = variant_, .supports = supports_,          \
       .impl = (const void *)(intptr_t)(impl_) }
 
 const struct kiln_kernel kiln_cuda_kernels[] = {
-    ROW(MATMUL, ANY, F32, F32, "gemv", supports_gemv, KILN_CUDA_GEMV),
+    { .op = KILN_OP_MATMUL, .src_type = ANY, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
+      .isa = "cuda", .variant = "gemv", .supports = supports_gemv,
+      .impl = (const void *)(intptr_t)KILN_CUDA_GEMV, .rounding = round_gemv },
     { .op = KILN_OP_MATMUL, .src_type = ANY, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
       .isa = "cuda", .variant = "gemm_tc", .supports = supports_gemm_tc,
-      .impl = (const void *)(intptr_t)KILN_CUDA_GEMM_TC, .nmse_ceiling = 5e-4,
-      .ceiling_why = "tensor cores: W and x rounded to f16 (ggml's mul_mat ceiling, 5e-4)" },
+      .impl = (const void *)(intptr_t)KILN_CUDA_GEMM_TC, .rounding = round_wx_f16 },
     ROW(MATMUL, ANY, F32, F32, "gemm", supports_any, KILN_CUDA_GEMM),
     { .op = KILN_OP_MATMUL, .src_type = F16, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
       .isa = "cuda", .variant = "cublas", .supports = supports_cublas, .comparator = true,
-      .impl = (const void *)(intptr_t)KILN_CUDA_CUBLAS, .nmse_ceiling = 5e-4,
-      .ceiling_why = "cuBLAS F16 GEMM: x rounded to f16 (ggml's mul_mat ceiling, 5e-4)" },
+      .impl = (const void *)(intptr_t)KILN_CUDA_CUBLAS, .rounding = round_x_f16 },
     ROW(ATTENTION, F16, F16, F32, NULL, supports_attention, 0),
     ROW(ATTENTION, F32, F32, F32, NULL, supports_attention, 0),
     ROW(DEQUANT, ANY, ANY, ANY, NULL, supports_any, 0),
