@@ -29,6 +29,9 @@ struct kiln_check_case {
     bool permuted;            // matmul x/y stored [ne0, ne2, ne1] (the batch dim inner)
     bool offset;              // device views start 2 or 4 bytes past an aligned address
     bool hot;                 // attention: |scores| ~ 100 (a softmax must subtract the max)
+    // Test hook (`kiln ops` with KILN_OPS_PLANT_FAULT): after the kernel ran, one output value
+    // is changed by a small amount, as a subtly wrong kernel would; the check must then fail.
+    bool plant_fault;
 };
 
 struct kiln_check_result {

@@ -8,11 +8,14 @@
 // (split-K, tree reductions) and refuses every lower-precision shortcut: one f16 rounding of an
 // input adds u16^2 / 3 = 8.1e-8, bf16 5.1e-6.
 //
-// Localized checks: for a correct kernel a row's error energy is within a few times the mean
-// (chi-square over >= 7 terms, rows of similar magnitude), and the largest of N squared element
-// errors about 2 ln N (~30 at N = 5e5) times the mean; the reference's energy per element varies
-// less than the error's. So row_factor 30 and elem_factor 1000 pass correct kernels with room,
-// while one element off by 1e-3 of its value (1e-6 of the mean energy) fails any 1e-10 ceiling.
+// Localized checks (opcheck.c): a row's or column's own NMSE (its energy floored at 1% of the
+// mean), an element's squared error over the mean element energy. For a correct kernel the
+// f32 error of a row scales with the row, so its own NMSE is the global one within the spread
+// of a chi-square over >= 7 terms (a few x); the largest of N squared element errors is about
+// 2 ln N (~30 at N = 5e5) times the mean, more where outlier rows make some outputs large.
+// Measured worst on this suite: row 3e-12, element 4e-10 (the 1e-12-NMSE GEMMs). So
+// row_factor 30 and elem_factor 1000 pass correct kernels with room, while one element off by
+// 1e-3 of a typical output (1e-6 of the mean energy) fails any 1e-10 ceiling.
 #include "bench/tolerance.h"
 
 #include <stddef.h>
@@ -46,13 +49,16 @@ static const struct entry table[] = {
     { KILN_OP_COPY, KILN_TYPE_F32, 0.0, 0, 0, "exact" },
     { KILN_OP_COPY, KILN_TYPE_F16, 0.0, 0, 0, "one RNE rounding: exact" },
     { KILN_OP_COPY, KILN_TYPE_BF16, 0.0, 0, 0, "one RNE rounding: exact" },
-    // A quantized destination: a device may compute x * (1/d) where the reference divides, so a
-    // code just at a rounding boundary can land one step away. One Q8_0 step at one element is
-    // d^2 = (amax/127)^2 ~ 4e-4 of the mean square (Gaussian amax ~ 2.5 sigma), so the element
-    // factors allow exactly that in any row, column or element (4e-4 / 1e-6 = 400, x10; a column
-    // of a 2-row output is nearly one element); a few such codes in 8192 stay under
-    // 1e-6 overall, a wrong scale or a wrong block does not.
-    { KILN_OP_COPY, KILN_TYPE_ANY, 1e-6, 4000, 4000,
+    // A quantized destination: the reference quantizers' arithmetic (amax/127, 1/d, roundf) is
+    // reproducible only with correctly rounded division, which GLSL does not promise
+    // (copy_quant.comp: lavapipe moves one code of 8192 one step). One Q8_0 step at one element
+    // is d^2 = (amax/127)^2 ~ 4e-4 of the mean square (Gaussian amax ~ 2.5 sigma), so the
+    // whole-output ceiling allows a few such codes in 8192 (1e-6), a wrong scale or a wrong
+    // block exceeds it. In an outlier block (amax 30 sigma) one step is ~0.35 of the mean square
+    // and a near-zero row or column can hold it, so the localized limits are left wide (1e6:
+    // an element within one rms); this destination is judged by its NMSE. CPU and CUDA divide
+    // exactly: measured 0.
+    { KILN_OP_COPY, KILN_TYPE_ANY, 1e-6, 1e6, 1e6,
       "quantized destination: a code at a rounding boundary may move one step" },
     // rmsnorm: a k-term sum of squares (k <= 4096) then one rsqrt: the f32 class (4.7e-12).
     { KILN_OP_RMSNORM, KILN_TYPE_ANY, F32_ACCUM, ROW_FACTOR, ELEM_FACTOR,
