@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_kernel.h"
+#include "bench/opcheck_dump.h"
 #include "bench/opcheck_rounding.h"
 #include "bench/rng.h"
 #include "bench/tolerance.h"
@@ -503,6 +504,8 @@ static enum kiln_status run(struct check *k, const struct kiln_kernel *kernel,
     out->ceiling = k->ceiling.nmse;
     out->why = k->ceiling.why;
     KILN_TRY(run_references(k));
+    if (k->c.dump_prefix)
+        KILN_TRY(kiln_check_dump(k->c.dump_prefix, &k->ref_op));
     if (kernel && kernel->w_layout != KILN_LAYOUT_ROWS) {
         // The row reads repacked weights: the device copy of W is rearranged from the host
         // copy (rows), which the reference reads as it is.

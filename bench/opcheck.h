@@ -32,6 +32,7 @@ struct kiln_check_case {
     // Test hook (`kiln ops` with KILN_OPS_PLANT_FAULT): after the kernel ran, one output value
     // is changed by a small amount, as a subtly wrong kernel would; the check must then fail.
     bool plant_fault;
+    const char *dump_prefix;  // `kiln ops --dump`: write inputs and reference here (opcheck_dump.h)
 };
 
 struct kiln_check_result {

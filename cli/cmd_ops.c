@@ -2,7 +2,9 @@
 // for every type it takes, on the op's list of awkward shapes (bench/opcheck_shapes.c), against
 // the reference; plus the matmul fallback (dequantize-then-float) for weight types that have
 // no fused kernel on the device. Exit 0 only if everything that ran passed.
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@ enum { MAX_CASES = 32 };
 
 struct ops_options {
     struct kiln_common_options common;
-    const char *ops, *types, *kernel_filter;
+    const char *ops, *types, *kernel_filter, *dump_dir;
     bool verbose;
     uint64_t seed;
 };
@@ -45,6 +47,8 @@ static void help(void) {
            "  --kernel TEXT   only kernels whose name contains TEXT (e.g. avx2, gemv)\n"
            "  --threads N     CPU worker threads (default: one per physical core)\n"
            "  --seed N        random inputs' seed (default 1)\n"
+           "  --dump DIR      write each case's inputs and reference output (.npy, .json) to\n"
+           "                  DIR, for an outside oracle (tests/oracle/test_ops_numpy.py)\n"
            "  --verbose       one line per shape (NMSE, worst row/column/element), and each\n"
            "                  ceiling's derivation\n"
            "\n"
@@ -110,6 +114,11 @@ static int check_line(struct kiln_stream *s, const struct kiln_kernel *k, enum k
     for (int i = 0; i < n; i++) {
         struct kiln_check_result r;
         cases[i].plant_fault = plant && *plant && strstr(name, plant);
+        char prefix[1024];
+        if (o->dump_dir) {
+            snprintf(prefix, sizeof prefix, "%s/%s-%d", o->dump_dir, name, i);
+            cases[i].dump_prefix = prefix;
+        }
         char desc[96];
         kiln_check_case_describe(&cases[i], desc, sizeof desc);
         if (kiln_check_run(s, k, &cases[i], hash_name(name, o->seed) + (uint64_t)i, &r) != KILN_OK) {
@@ -245,6 +254,12 @@ static int parse(int argc, char **argv, struct ops_options *o) {
             o->types = v;
         } else if (kiln_arg_value(argc, argv, &i, "--kernel", &v, &err)) {
             o->kernel_filter = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--dump", &v, &err)) {
+            o->dump_dir = v;
+            if (!err && mkdir(v, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "kiln ops: cannot create --dump directory %s: %s\n", v, strerror(errno));
+                return -1;
+            }
         } else if (kiln_arg_value(argc, argv, &i, "--seed", &v, &err)) {
             long seed;
             if (err || !kiln_arg_int("ops", "--seed", v, 0, 2147483647L, &seed))

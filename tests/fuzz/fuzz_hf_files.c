@@ -1,0 +1,57 @@
+// libFuzzer target: the Hugging Face folder files the converter parses — config.json
+// (quant/llama_config.c), tokenizer.json and the SentencePiece tokenizer.model protobuf
+// (quant/tokenizer.c). The first input byte picks the file (0: config.json, 1: tokenizer.json,
+// 2: tokenizer.model, 3: tokenizer.json beside a fixed tokenizer_config.json), the rest is its
+// contents, written into a fresh folder that the parser then reads as `kiln convert` would.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quant/llama_config.h"
+#include "quant/tokenizer.h"
+
+static bool write_file(const char *dir, const char *name, const uint8_t *data, size_t size) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return false;
+    const bool ok = fwrite(data, 1, size, f) == size;
+    return fclose(f) == 0 && ok;
+}
+
+static void remove_file(const char *dir, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unlink(path);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1)
+        return 0;
+    static const char *const names[] = { "config.json", "tokenizer.json", "tokenizer.model", "tokenizer.json" };
+    const int which = data[0] % 4;
+    char dir[] = "/tmp/kiln-fuzz-hf-XXXXXX";
+    if (!mkdtemp(dir))
+        return 0;
+    static const char config_side[] = "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"add_bos_token\": true}";
+    bool ok = write_file(dir, names[which], data + 1, size - 1);
+    if (which == 3)
+        ok = ok && write_file(dir, "tokenizer_config.json", (const uint8_t *)config_side, sizeof config_side - 1);
+    if (ok && which == 0) {
+        struct kiln_llama_config c;
+        (void)kiln_llama_config_load(dir, &c);
+    } else if (ok) {
+        struct kiln_gguf_writer *w = kiln_gguf_writer_new();
+        bool added = false;
+        if (w)
+            (void)kiln_tokenizer_add(w, dir, 320, &added);
+        kiln_gguf_writer_free(w);
+    }
+    remove_file(dir, names[which]);
+    remove_file(dir, "tokenizer_config.json");
+    rmdir(dir);
+    return 0;
+}
