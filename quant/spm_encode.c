@@ -134,8 +134,11 @@ static size_t utf8_len(uint8_t c) { return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0
 int64_t kiln_spm_encode(const struct kiln_spm *t, const char *text, int32_t *out, int64_t max) {
     // normalized text: "▁" + text with every ' ' as "▁" (3 bytes)
     const size_t n = strlen(text);
+    // One symbol per character at most, and a character is at least one byte of the normalized
+    // text: 3n + 3 bytes bound them. (Sized n + 2 before, which a lead byte swallowing a space's
+    // first byte overflowed: found by fuzz_spm.)
     char *norm = malloc(3 * n + 4);
-    struct symbol *sym = malloc((n + 2) * sizeof *sym);
+    struct symbol *sym = malloc((3 * n + 4) * sizeof *sym);
     if (!norm || !sym) {
         free(norm);
         free(sym);
@@ -154,9 +157,14 @@ int64_t kiln_spm_encode(const struct kiln_spm *t, const char *text, int32_t *out
     }
     int ns = 0;
     for (size_t i = 0; i < len; ns++) {
-        const size_t l = utf8_len((uint8_t)norm[i]);
-        sym[ns] = (struct symbol){ norm + i, l < len - i ? l : len - i, ns - 1, ns + 1 };
-        i += sym[ns].len;
+        // A character: its lead byte's length, cut short at the first byte that is not a
+        // continuation (10xxxxxx), so invalid UTF-8 never swallows the next character.
+        const size_t want = utf8_len((uint8_t)norm[i]);
+        size_t l = 1;
+        while (l < want && i + l < len && ((uint8_t)norm[i + l] & 0xC0) == 0x80)
+            l++;
+        sym[ns] = (struct symbol){ norm + i, l, ns - 1, ns + 1 };
+        i += l;
     }
     if (ns)
         sym[ns - 1].next = -1;

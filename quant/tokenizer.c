@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,19 @@ static int64_t special_id(const cJSON *config, const char *key, char **tokens, i
     return -1;
 }
 
+static bool valid_id(const cJSON *v) {
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < (double)(1 << 24) &&
+           v->valuedouble == floor(v->valuedouble);
+}
+
+static const char *id_text(const cJSON *v) {
+    static char buf[48];
+    if (!cJSON_IsNumber(v))
+        return "that is not a number";
+    snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
+    return buf;
+}
+
 static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, const cJSON *tok,
                                 const cJSON *model, const char *dir, int64_t vocab_size) {
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -35,13 +49,24 @@ static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, co
     if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges))
         return kiln_fail(KILN_E_FORMAT, "%s: the BPE model lacks \"vocab\" or \"merges\"", path);
     // Tokens by id: the vocab, then added_tokens; ids past both up to vocab_size are padding.
+    // Every id must be an integer in [0, 2^24): a fractional, negative or huge one (the fuzzer
+    // sent 8e58, which the old (int64_t) cast turned into undefined behaviour) is refused.
     int64_t n = vocab_size;
     const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) if (cJSON_IsNumber(e) && e->valuedouble + 1 > n) n = (int64_t)e->valuedouble + 1;
+    cJSON_ArrayForEach(e, vocab) {
+        if (!valid_id(e))
+            return kiln_fail(KILN_E_FORMAT, "%s: vocab entry '%.40s' has id %s (ids are integers in [0, 2^24))",
+                             path, e->string ? e->string : "", id_text(e));
+        if (e->valuedouble + 1 > n)
+            n = (int64_t)e->valuedouble + 1;
+    }
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(tok, "added_tokens");
     cJSON_ArrayForEach(e, added) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-        if (cJSON_IsNumber(id) && id->valuedouble + 1 > n)
+        if (!valid_id(id))
+            return kiln_fail(KILN_E_FORMAT, "%s: an added token has id %s (ids are integers in [0, 2^24))",
+                             path, id_text(id));
+        if (id->valuedouble + 1 > n)
             n = (int64_t)id->valuedouble + 1;
     }
     if (n > (1 << 24))
@@ -168,6 +193,8 @@ struct spm {
     int64_t n, cap;
 };
 
+// One SentencePiece message into s; false if malformed or out of memory (nothing leaks: the
+// fuzzer found the piece text of a malformed message left behind).
 static bool spm_piece(struct spm *s, struct pb msg) {
     char *piece = NULL;
     float score = 0;
@@ -175,43 +202,56 @@ static bool spm_piece(struct spm *s, struct pb msg) {
     while (msg.p < msg.end) {
         uint64_t tag;
         if (!pb_varint(&msg, &tag))
-            return false;
+            goto fail;
         const int field = (int)(tag >> 3), wt = (int)(tag & 7);
         uint64_t v;
         if (field == 1 && wt == 2) {
             if (!pb_varint(&msg, &v) || v > (uint64_t)(msg.end - msg.p))
-                return false;
+                goto fail;
             free(piece);
             piece = malloc(v + 1);
+            if (!piece)
+                return false;
             memcpy(piece, msg.p, v);
             piece[v] = '\0';
             msg.p += v;
         } else if (field == 2 && wt == 5) {
             if (msg.end - msg.p < 4)
-                return false;
+                goto fail;
             uint32_t bits = (uint32_t)msg.p[0] | (uint32_t)msg.p[1] << 8 | (uint32_t)msg.p[2] << 16 | (uint32_t)msg.p[3] << 24;
             memcpy(&score, &bits, 4);
             msg.p += 4;
         } else if (field == 3 && wt == 0) {
             if (!pb_varint(&msg, &v))
-                return false;
+                goto fail;
             type = (int32_t)v;
         } else if (!pb_skip(&msg, wt)) {
-            return false;
+            goto fail;
         }
     }
-    if (!piece)
-        piece = strdup("");
+    if (!piece && !(piece = strdup("")))
+        return false;
     if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 1024;
-        s->pieces = realloc(s->pieces, sizeof *s->pieces * (size_t)s->cap);
-        s->scores = realloc(s->scores, sizeof *s->scores * (size_t)s->cap);
-        s->types = realloc(s->types, sizeof *s->types * (size_t)s->cap);
+        const int64_t cap = s->cap ? 2 * s->cap : 1024;
+        char **pieces = realloc(s->pieces, sizeof *s->pieces * (size_t)cap);
+        if (pieces)
+            s->pieces = pieces;
+        float *scores = pieces ? realloc(s->scores, sizeof *s->scores * (size_t)cap) : NULL;
+        if (scores)
+            s->scores = scores;
+        int32_t *types = scores ? realloc(s->types, sizeof *s->types * (size_t)cap) : NULL;
+        if (!types)
+            goto fail;
+        s->types = types;
+        s->cap = cap;
     }
     s->pieces[s->n] = piece;
     s->scores[s->n] = score;
     s->types[s->n++] = type;
     return true;
+fail:
+    free(piece);
+    return false;
 }
 
 static enum kiln_status add_spm(struct kiln_gguf_writer *w, const char *path, const char *dir, int64_t vocab_size) {
@@ -241,7 +281,10 @@ static enum kiln_status add_spm(struct kiln_gguf_writer *w, const char *path, co
         char pad[32];
         snprintf(pad, sizeof pad, "[PAD%lld]", (long long)sp.n);
         struct pb none = { NULL, NULL };
-        spm_piece(&sp, none);
+        if (!spm_piece(&sp, none)) {
+            s = kiln_fail(KILN_E_NOMEM, "out of memory");
+            break;
+        }
         free(sp.pieces[sp.n - 1]);
         sp.pieces[sp.n - 1] = strdup(pad);
         sp.types[sp.n - 1] = 5;  // unused

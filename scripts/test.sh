@@ -72,6 +72,6 @@ cmake --build build-test-arm64 -j"$jobs"
 run_ctest arm64 build-test-arm64 -L 'unit|ops'
 
 step "4/4 parser and model-loader fuzzing (libFuzzer)"
-KILN_BIN=build-test/kiln bash scripts/fuzz.sh 30
+KILN_BIN=build-test/kiln bash scripts/fuzz.sh 20
 
 step "all test stages passed in $((SECONDS - start)) s"
