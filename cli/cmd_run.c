@@ -13,23 +13,26 @@
 #include "quant/spm_encode.h"
 
 static void help(void) {
-    printf("usage: kiln run MODEL.gguf (-p TEXT | --tokens ID,ID,...) [--logits FILE] [--greedy N]\n"
+    printf("usage: kiln run MODEL.gguf (-p TEXT | --tokens ID,ID,...) [--logits FILE]\n"
+           "                [--greedy N | --decode ID,ID,...]\n"
            "                [--ctx N] [--backend DEV] [--threads N]\n"
            "\n"
            "Runs a llama-architecture GGUF on a prompt (encoded with the file's SentencePiece\n"
            "vocabulary, as `kiln tokenize` shows) or on token ids, in one batch, and prints the\n"
            "argmax of the last position. --logits writes every position's logits (f32 LE,\n"
            "n_tokens x n_vocab) to FILE; --greedy N then decodes N more tokens one at a time\n"
-           "(and, with -p, prints their text).\n");
+           "(each step's logits appended to FILE; with -p, their text printed), and\n"
+           "--decode ID,... feeds the given ids one at a time instead (a decode step each,\n"
+           "through the K/V cache: to check decode against a full-sequence forward pass).\n");
 }
 
-static int parse_tokens(const char *text, int32_t *out, int max) {
+static int parse_tokens(const char *option, const char *text, int32_t *out, int max) {
     int n = 0;
     for (const char *p = text; *p && n < max;) {
         char *end;
         const long v = strtol(p, &end, 10);
         if (end == p || v < 0 || v > 0x7fffffff) {
-            fprintf(stderr, "kiln run: --tokens: '%.*s' is not a token id (0 .. 2147483647)\n",
+            fprintf(stderr, "kiln run: %s: '%.*s' is not a token id (0 .. 2147483647)\n", option,
                     (int)strcspn(p, ","), p);
             return -2;
         }
@@ -51,7 +54,7 @@ static int32_t argmax(const float *x, int64_t n) {
 
 int kiln_cmd_run(int argc, char **argv) {
     struct kiln_common_options o = { 0 };
-    const char *path = NULL, *tokens_text = NULL, *logits_path = NULL, *prompt = NULL;
+    const char *path = NULL, *tokens_text = NULL, *logits_path = NULL, *prompt = NULL, *decode_text = NULL;
     long greedy = 0, ctx = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -66,6 +69,8 @@ int kiln_cmd_run(int argc, char **argv) {
             prompt = v;
         } else if (kiln_arg_value(argc, argv, &i, "--logits", &v, &err)) {
             logits_path = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--decode", &v, &err)) {
+            decode_text = v;
         } else if (kiln_arg_value(argc, argv, &i, "--greedy", &v, &err)) {
             if (err || !kiln_arg_int("run", "--greedy", v, 0, 100000, &greedy))
                 return KILN_EXIT_USAGE;
@@ -82,9 +87,19 @@ int kiln_cmd_run(int argc, char **argv) {
             return KILN_EXIT_USAGE;
     }
     static int32_t tokens[65536];
-    int n = tokens_text ? parse_tokens(tokens_text, tokens, 65536) : -1;
+    int n = tokens_text ? parse_tokens("--tokens", tokens_text, tokens, 65536) : -1;
     if (n == -2)
         return KILN_EXIT_USAGE;
+    static int32_t forced[65536];
+    const int n_forced = decode_text ? parse_tokens("--decode", decode_text, forced, 65536) : 0;
+    if (n_forced == -2)
+        return KILN_EXIT_USAGE;
+    if (decode_text && (n_forced < 1 || greedy)) {
+        fprintf(stderr, "kiln run: --decode takes ID,ID,... and excludes --greedy (see kiln run --help)\n");
+        return KILN_EXIT_USAGE;
+    }
+    if (n_forced > 0)
+        greedy = n_forced;
     if (!path || (n < 1 && !prompt) || (prompt && tokens_text)) {
         fprintf(stderr, "kiln run: expected MODEL.gguf -p TEXT or --tokens ID,ID,... (see kiln run --help)\n");
         return KILN_EXIT_USAGE;
@@ -131,13 +146,11 @@ int kiln_cmd_run(int argc, char **argv) {
         logits = malloc(sizeof(float) * (size_t)(V * n));
         enum kiln_status st = logits ? kiln_model_forward(m, s, tokens, n, 0, logits, false)
                                      : kiln_fail(KILN_E_NOMEM, "out of memory");
-        if (st == KILN_OK && logits_path) {
-            struct kiln_out_file out;
-            st = kiln_out_open(&out, logits_path);
-            if (st == KILN_OK) {
-                kiln_out_write(&out, logits, sizeof(float) * (size_t)(V * n));
-                st = kiln_out_commit(&out);
-            }
+        struct kiln_out_file out;
+        bool to_file = false;  // the logits file is open (write errors surface at the commit)
+        if (st == KILN_OK && logits_path && (st = kiln_out_open(&out, logits_path)) == KILN_OK) {
+            to_file = true;
+            kiln_out_write(&out, logits, sizeof(float) * (size_t)(V * n));
         }
         if (st == KILN_OK) {
             int32_t next = argmax(logits + (size_t)(n - 1) * (size_t)V, V);
@@ -145,17 +158,30 @@ int kiln_cmd_run(int argc, char **argv) {
             char *text = vocab && greedy ? calloc((size_t)greedy, 64) : NULL;
             size_t text_len = 0;
             for (long k = 0; k < greedy && st == KILN_OK; k++) {
+                if (n_forced)
+                    next = forced[k];
                 st = kiln_model_forward(m, s, &next, 1, n + k, logits, true);
-                printf("%s%d", k ? "," : "greedy: ", next);
+                if (!n_forced)
+                    printf("%s%d", k ? "," : "greedy: ", next);
                 if (text)
                     text_len += kiln_spm_decode(vocab, next, text + text_len, 63);
+                if (st == KILN_OK && to_file)
+                    kiln_out_write(&out, logits, sizeof(float) * (size_t)V);
                 next = argmax(logits, V);
             }
-            if (greedy)
+            if (greedy && !n_forced)
                 printf("\n");
+            if (n_forced)
+                printf("decoded %d forced tokens; argmax after the last: %d\n", n_forced, next);
             if (text)
                 printf("text: %.*s\n", (int)text_len, text);
             free(text);
+        }
+        if (to_file) {
+            if (st == KILN_OK)
+                st = kiln_out_commit(&out);
+            else
+                kiln_out_discard(&out);
         }
         if (st == KILN_OK)
             rc = KILN_EXIT_OK;

@@ -4,6 +4,19 @@ SiLU-gated MLP) written here in numpy float64 straight from the model's safetens
 converter's q/k permutation, the GGUF layout and every kiln op are checked together.
 (PyTorch from PyPI pulls GBs of CUDA libraries; numpy computes the same definition.)
 
+kiln runs a 15-token prefill and then 8 decode steps fed the next tokens one at a time
+(`kiln run --decode`): each step goes through the decode GEMV (on AVX2 the repacked x8 one for
+Q4_0/Q8_0), the K/V cache written by earlier calls and attention at pos0 > 0. Every one of the
+23 positions' logits is compared with the full-sequence forward pass here, the decode rows on
+their own too. Ceilings: f32 and f16 files (the f16 one holds exactly the safetensors' f16
+weights, so both give the same logits) differ from float64 by f32 arithmetic (~1e-11) and the
+f16 K/V cache, which rounds K and V once: u16^2/3 = 8.1e-8 each, so NMSE <= 2.5e-7 (3x;
+measured 5.6e-8, decode rows 6.4e-8). Q8_0 and Q4_0 add weight rounding (d^2/12 per weight:
+~2.5e-5 per matmul for Q8_0, ~8e-3 for Q4_0's d = amax/8) and Q8_0 activations, compounded
+over 2 layers: logits NMSE, top-1 agreement with the float64 argmax and the mean
+KL(float64 || kiln) over all positions are asserted, with bounds 3-6x what this model measured
+(the table in main(); 23 positions make agreement steps of 0.043).
+
 usage: test_model_numpy.py PATH/TO/kiln WORKDIR     (exit 77 = skipped: numpy missing)
 """
 import json
@@ -69,6 +82,14 @@ def forward(cfg, w, tokens):
     return x @ out.T
 
 
+def kl(p_logits, q_logits):
+    def log_softmax(z):
+        z = z - z.max(-1, keepdims=True)
+        return z - np.log(np.exp(z).sum(-1, keepdims=True))
+    lp, lq = log_softmax(p_logits), log_softmax(q_logits)
+    return float(np.mean(np.sum(np.exp(lp) * (lp - lq), -1)))
+
+
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -77,22 +98,39 @@ def main():
     cfg = json.load(open(os.path.join(model, "config.json")))
     rng = np.random.default_rng(4)
     tokens = rng.integers(0, cfg["vocab_size"], 23).tolist()
+    prefill, decode = tokens[:15], tokens[15:]
     ref = forward(cfg, load_hf(model), tokens)
     failures, passed = [], 0
-    # f32 weights: only f32 arithmetic and the f16 K/V cache separate kiln from float64.
-    # q8_0: weight quantization and Q8_0 activations on top.
-    for typ, ceiling in [("f32", 1e-6), ("f16", 1e-6), ("q8_0", 1e-3)]:
+    # type: logits NMSE ceiling, minimum top-1 agreement, maximum mean KL (None: not asserted,
+    # the NMSE bound is tighter than either). Measured on this model (AVX2 machine, seed 11):
+    # f32/f16 NMSE 5.6e-8; q8_0 NMSE 3.3e-4 (decode 4.1e-4), top-1 0.957, KL 1.7e-5;
+    # q4_0 NMSE 5.2e-2 (decode 6.3e-2), top-1 0.870, KL 2.6e-3.
+    table = [("f32", 2.5e-7, None, None), ("f16", 2.5e-7, None, None),
+             ("q8_0", 1e-3, 0.85, 1e-4), ("q4_0", 0.2, 0.6, 1e-2)]
+    for typ, ceiling, min_agree, max_kl in table:
         gguf = os.path.join(work, f"tiny-{typ}.gguf")
         logits = os.path.join(work, f"logits-{typ}.bin")
         subprocess.run([kiln, "convert", model, "-o", gguf, "--type", typ, "--no-progress"], check=True, capture_output=True)
-        subprocess.run([kiln, "run", gguf, "--tokens", ",".join(map(str, tokens)), "--logits", logits],
+        subprocess.run([kiln, "run", gguf, "--tokens", ",".join(map(str, prefill)),
+                        "--decode", ",".join(map(str, decode)), "--logits", logits],
                        check=True, capture_output=True)
         got = np.fromfile(logits, dtype=np.float32).reshape(len(tokens), -1).astype(np.float64)
         nmse = float(np.sum((got - ref) ** 2) / np.sum(ref ** 2))
+        d = slice(len(prefill), None)
+        nmse_decode = float(np.sum((got[d] - ref[d]) ** 2) / np.sum(ref[d] ** 2))
         agree = float(np.mean(got.argmax(-1) == ref.argmax(-1)))
-        print(f"  {typ}: logits NMSE {nmse:.3e} (ceiling {ceiling:g}), top-1 agreement {agree:.3f}")
-        if nmse > ceiling:
-            failures.append(f"{typ}: NMSE {nmse:.3e} above {ceiling:g}")
+        div = kl(ref, got)
+        print(f"  {typ}: logits NMSE {nmse:.3e} (decode steps {nmse_decode:.3e}; ceiling {ceiling:g}), "
+              f"top-1 agreement {agree:.3f}, KL {div:.2e}")
+        bad = []
+        if not (nmse <= ceiling and nmse_decode <= ceiling):
+            bad.append(f"NMSE {nmse:.3e} / decode {nmse_decode:.3e} above {ceiling:g}")
+        if min_agree is not None and agree < min_agree:
+            bad.append(f"top-1 agreement {agree:.3f} below {min_agree}")
+        if max_kl is not None and not div <= max_kl:
+            bad.append(f"KL {div:.2e} above {max_kl:g}")
+        if bad:
+            failures.append(f"{typ}: " + "; ".join(bad))
         else:
             passed += 1
     for m in failures:

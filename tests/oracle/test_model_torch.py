@@ -2,8 +2,16 @@
 written here from the published architecture — RMSNorm, rotary embeddings as Hugging Face's
 LlamaRotaryEmbedding (inv_freq = theta^(-2i/d), rotate_half), grouped-query attention by
 repeating kv heads, SwiGLU — on the synthetic tiny model's safetensors weights.
-F32 and F16 models: max |kiln - torch| / max |torch| <= 1e-4 (F32) and <= 1e-2 (F16).
-Q8_0 and Q4_0: top-1 agreement and KL divergence to the F16 model's logits, reported.
+kiln runs a 12-token prefill and then 7 decode steps fed the next tokens (`kiln run --decode`:
+the decode GEMV, the K/V cache across calls, attention at pos0 > 0); all 19 positions are
+compared with torch's full-sequence pass.
+F32 and F16 models: max |kiln - torch| / max |torch| <= 1e-4 for both: the F16 file holds exactly
+the safetensors' f16 weights, so it computes what the F32 one does (the f16 K/V cache is
+rounded here too, but a K value at an f16 rounding boundary can land one f16 step away from
+torch's, which alone moves logits by ~1e-5 of their range); measured 5.9e-5 for both, cpu and
+lavapipe.
+Q8_0 and Q4_0: top-1 agreement with torch's argmax and mean KL(torch || kiln) asserted, with
+bounds 3-6x what this model measured (in main()).
 Run on every present backend (kiln info --json lists them).
 
 usage: test_model_torch.py PATH/TO/kiln WORKDIR    (exit 77 = skipped: torch missing)
@@ -75,8 +83,9 @@ def llama(cfg, w, tokens, dtype):
 
 
 def kiln_logits(kiln, gguf, tokens, backend, out):
-    subprocess.run([kiln, "run", gguf, "--tokens", ",".join(map(str, tokens)), "--logits", out, "--backend", backend],
-                   check=True, capture_output=True)
+    prefill, decode = tokens[:12], tokens[12:]
+    subprocess.run([kiln, "run", gguf, "--tokens", ",".join(map(str, prefill)), "--decode", ",".join(map(str, decode)),
+                    "--logits", out, "--backend", backend], check=True, capture_output=True)
     return np.fromfile(out, dtype=np.float32).reshape(len(tokens), -1).astype(np.float64)
 
 
@@ -103,16 +112,24 @@ def main():
     failures, passed = [], 0
     for be in backends:
         got = {t: kiln_logits(kiln, g, tokens, be, os.path.join(work, f"{be}-{t}.bin")) for t, g in ggufs.items()}
-        for t, ceiling in [("f32", 1e-4), ("f16", 1e-2)]:
+        for t, ceiling in [("f32", 1e-4), ("f16", 1e-4)]:
             err = float(np.max(np.abs(got[t] - ref32)) / np.max(np.abs(ref32)))
             print(f"  {be} {t}: max |kiln - torch| / max |torch| = {err:.2e} (ceiling {ceiling:g})")
             if err <= ceiling:
                 passed += 1
             else:
                 failures.append(f"{be} {t}: {err:.2e} above {ceiling:g}")
-        for t in ["q8_0", "q4_0"]:
-            agree = float(np.mean(got[t].argmax(-1) == got["f16"].argmax(-1)))
-            print(f"  {be} {t}: top-1 agreement with f16 {agree:.3f}, KL to f16 {kl(got['f16'], got[t]):.2e} (reported)")
+        # measured (AVX2 machine, seed 5): q8_0 top-1 0.947 (cpu) / 1.000 (lavapipe), KL 1.5e-5 /
+        # 9.2e-6; q4_0 top-1 0.789, KL 2.3e-3 on both (19 positions: agreement steps of 0.053)
+        for t, min_agree, max_kl in [("q8_0", 0.85, 1e-4), ("q4_0", 0.6, 1e-2)]:
+            agree = float(np.mean(got[t].argmax(-1) == ref32.argmax(-1)))
+            div = kl(ref32, got[t])
+            print(f"  {be} {t}: top-1 agreement with torch {agree:.3f} (at least {min_agree}), "
+                  f"KL {div:.2e} (at most {max_kl:g})")
+            if agree >= min_agree and div <= max_kl:
+                passed += 1
+            else:
+                failures.append(f"{be} {t}: top-1 {agree:.3f}, KL {div:.2e}")
     for f in failures:
         print("FAIL", f)
     print(f"test_model_torch: {passed} passed, {len(failures)} failed")
