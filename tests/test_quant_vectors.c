@@ -7,7 +7,8 @@
 // re-derives them live in CI. The hash column of spec §10.3 does not match this generator as
 // written (gguf-py and kiln agree with each other and with the spec's first blocks, not with
 // those hashes): recorded as an open item of the spec.
-// Also: hostile input (NaN, Inf, huge values) that must not crash, and all-zero blocks.
+// Also: hostile input (NaN, Inf, huge values) that must not crash, and all-zero blocks; and every
+// block of the ggml-made K-quant vectors of tests/data/kquant (argv[1]).
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -250,7 +251,72 @@ static void check_fast_equals_ref(const float *spec_tensor) {
     }
 }
 
-int main(void) {
+static void *read_file(const char *path, size_t want) {
+    FILE *f = fopen(path, "rb");
+    void *p = malloc(want + 1);
+    const size_t got = f && p ? fread(p, 1, want + 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != want) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+// All blocks of the K-quant vectors made by ggml's own reference quantizers on hostile rows
+// (tests/data/kquant/: README.md says what each row stresses, PROVENANCE which ggml made them,
+// scripts/make-kquant-vectors.sh how): kiln's reference quantizer and its fastest one on this
+// CPU must produce the same bytes, block for block.
+static void check_ggml_kquant_vectors(const char *dir) {
+    enum { KR = 8, KC = 1024 };
+    char path[1024];
+    snprintf(path, sizeof path, "%s/input.f32", dir);
+    float *x = read_file(path, sizeof(float) * KR * KC);
+    CHECK(x != NULL, "%s: missing or not %d floats", path, KR * KC);
+    if (!x)
+        return;
+    static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K,
+                                            KILN_TYPE_Q5_K, KILN_TYPE_Q6_K };
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        const struct kiln_type_traits *tr = kiln_type_traits(types[t]);
+        const size_t row = kiln_row_size(types[t], KC);
+        snprintf(path, sizeof path, "%s/%s.bin", dir, tr->name);
+        uint8_t *want = read_file(path, row * KR);
+        CHECK(want != NULL, "%s: missing or not %zu bytes", path, row * KR);
+        uint8_t *got = malloc(row), *fast = malloc(row);
+        int bad_ref = 0, bad_fast = 0, first = -1;
+        for (int r = 0; want && r < KR; r++) {
+            tr->from_float(x + r * KC, got, KC);
+            kiln_quantize_fn(types[t])(x + r * KC, fast, KC);
+            for (int b = 0; b < KC / 256; b++) {
+                const size_t off = (size_t)b * tr->type_size;
+                const bool ref_ok = memcmp(got + off, want + r * row + off, tr->type_size) == 0;
+                bad_ref += !ref_ok;
+                bad_fast += memcmp(fast + off, want + r * row + off, tr->type_size) != 0;
+                if (!ref_ok && first < 0)
+                    first = r * 4 + b;
+            }
+        }
+        if (want)
+            printf("  %s: %d ggml blocks, reference quantizer %d differ, fast quantizer %d differ\n",
+                   tr->name, KR * KC / 256, bad_ref, bad_fast);
+        CHECK(want && bad_ref == 0, "%s: %d of %d blocks differ from ggml's (first: block %d, row %d)",
+              tr->name, bad_ref, KR * KC / 256, first, first / 4);
+        CHECK(want && bad_fast == 0, "%s: the fast quantizer differs from ggml's in %d blocks", tr->name, bad_fast);
+        free(want);
+        free(got);
+        free(fast);
+    }
+    free(x);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_quant_vectors tests/data/kquant\n");
+        return 2;
+    }
+    check_ggml_kquant_vectors(argv[1]);
     float *x = malloc(sizeof(float) * ROWS * COLS);
     make_tensor(x);
     CHECK(x[0] == 0x1.e6168p-7f && x[2 * COLS + 7] == 0x1.b9ad8p-2f,
