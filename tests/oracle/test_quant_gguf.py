@@ -57,6 +57,13 @@ def cases(rng):
     yield "spec generator", spec_tensor().reshape(-1, COLS)
 
 
+def f16_fields(name, size):
+    """Byte offsets of the f16 scale fields in one block (spec/ggml-formats.md §2-3)."""
+    return {"q4_0": [0], "q4_1": [0, 2], "q5_0": [0], "q5_1": [0, 2], "q8_0": [0],
+            "f16": list(range(0, size, 2)), "bf16": [],
+            "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208]}[name]
+
+
 def run(tool, mode, name, data):
     out = subprocess.run([tool, mode, name, str(COLS)], input=data.tobytes(), capture_output=True,
                          check=True)
@@ -103,6 +110,31 @@ def main():
                 failed += 1
                 continue
             passed += 1
+    # Dequantizers fed bytes no quantizer made: random blocks, once fully random (NaN and Inf
+    # scales included: both sides must agree on which outputs are NaN) and once with every f16
+    # scale field replaced by a finite one, so that the codes and sub-block scales are what is
+    # compared. Bit equality (NaN equal to NaN) with gguf-py's dequantization.
+    for name, t in {**TYPES, **K_TYPES}.items():
+        block, size = quants.GGML_QUANT_SIZES[t]
+        rows = 48
+        raw = rng.integers(0, 256, (rows, COLS // block * size), dtype=np.uint8)
+        finite = raw.copy()
+        for off in f16_fields(name, size):
+            cols = np.arange(off, finite.shape[1], size)
+            h = rng.standard_normal((rows, cols.size)).astype(np.float16).view(np.uint8).reshape(rows, cols.size, 2)
+            finite[:, cols] = h[..., 0]
+            finite[:, cols + 1] = h[..., 1]
+        for label, data in (("random bytes", raw), ("random bytes, finite scales", finite)):
+            with np.errstate(all="ignore"):  # NaN and Inf scales are the point here
+                ref_f = quants.dequantize(data, t).astype(np.float32).reshape(-1)
+            got_f = np.frombuffer(run(tool, "dequantize", name, data), dtype=np.float32)
+            if got_f.shape != ref_f.shape or not np.array_equal(got_f, ref_f, equal_nan=True):
+                bad = int(np.count_nonzero(~((got_f == ref_f) | (np.isnan(got_f) & np.isnan(ref_f))))) \
+                    if got_f.shape == ref_f.shape else -1
+                print(f"FAIL {name} dequantize on {label}: {bad} values differ from gguf-py")
+                failed += 1
+            else:
+                passed += 1
     print(f"test_quant_gguf: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
