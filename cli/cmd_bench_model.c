@@ -103,7 +103,7 @@ static enum kiln_status make_preset(const struct opts *o, char *dir, size_t dir_
         return kiln_fail(KILN_E_IO, "cannot make a temporary folder: %s", strerror(errno));
     char hf[600];
     snprintf(hf, sizeof hf, "%s/hf", dir);
-    KILN_TRY(kiln_synth_write(&c, hf, 1));
+    KILN_TRY(kiln_synth_write(&c, hf, 1, false));
     snprintf(gguf, size, "%s/model.gguf", dir);
     const struct kiln_convert_options co = { .type = o->type, .mix = o->mix, .progress = 0 };
     fprintf(stderr, "bench model: converting a synthetic %s to %s...\n", o->preset, kiln_type_name(o->type));

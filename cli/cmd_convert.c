@@ -34,11 +34,16 @@ static void help_convert(void) {
 }
 
 static void help_synth(void) {
-    printf("usage: kiln synth --preset NAME -o DIR [--seed N]\n"
+    printf("usage: kiln synth --preset NAME -o DIR [--seed N] [--dtype f16|bf16] [--tied|--untied]\n"
            "\n"
            "Writes a Hugging Face-style Llama folder (config.json + model.safetensors, f16) with\n"
            "the preset's real shapes and seeded random weights: the input for benchmarks and\n"
            "converter tests when no model can be downloaded.\n"
+           "\n"
+           "  --seed N          the weights' random seed (default 1)\n"
+           "  --dtype bf16      write bf16 weights, as most published checkpoints are (default f16)\n"
+           "  --tied, --untied  tie the output projection to the embeddings (no lm_head.weight,\n"
+           "                    tie_word_embeddings true) or not (default: the preset's)\n"
            "\n"
            "  presets: %s\n", kiln_llama_preset_names());
 }
@@ -163,8 +168,9 @@ int kiln_cmd_quantize(int argc, char **argv) {
 }
 
 int kiln_cmd_synth(int argc, char **argv) {
-    const char *preset = NULL, *out = NULL;
+    const char *preset = NULL, *out = NULL, *dtype = "f16";
     long seed = 1;
+    int tied = -1;  // -1: the preset's choice
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool err = false;
@@ -178,6 +184,14 @@ int kiln_cmd_synth(int argc, char **argv) {
         } else if (kiln_arg_value(argc, argv, &i, "--seed", &v, &err)) {
             if (err || !kiln_arg_int("synth", "--seed", v, 0, 2147483647L, &seed))
                 return KILN_EXIT_USAGE;
+        } else if (kiln_arg_value(argc, argv, &i, "--dtype", &v, &err)) {
+            dtype = v;
+            if (!err && strcmp(v, "f16") && strcmp(v, "bf16")) {
+                fprintf(stderr, "kiln synth: --dtype takes f16 or bf16, not '%s'\n", v);
+                return KILN_EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--tied") || !strcmp(argv[i], "--untied")) {
+            tied = !strcmp(argv[i], "--tied");
         } else {
             fprintf(stderr, "kiln synth: unknown option '%s' (see kiln synth --help)\n", argv[i]);
             return KILN_EXIT_USAGE;
@@ -195,8 +209,11 @@ int kiln_cmd_synth(int argc, char **argv) {
         return KILN_EXIT_USAGE;
     }
     snprintf(c.name, sizeof c.name, "kiln-synth-%s", preset);
-    const enum kiln_status s = kiln_synth_write(&c, out, (uint64_t)seed);
+    if (tied >= 0)
+        c.tie_embeddings = tied;
+    const enum kiln_status s = kiln_synth_write(&c, out, (uint64_t)seed, !strcmp(dtype, "bf16"));
     if (s == KILN_OK)
-        printf("wrote %s (preset %s, seed %ld)\n", out, preset, seed);
+        printf("wrote %s (preset %s, seed %ld, %s%s)\n", out, preset, seed, dtype,
+               c.tie_embeddings ? ", tied embeddings" : "");
     return finish("synth", s);
 }

@@ -44,7 +44,9 @@ static uint64_t elements(const struct kiln_hf_tensor *t) {
     return (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1);
 }
 
-static enum kiln_status write_safetensors(const struct kiln_llama_config *c, const char *path, uint64_t seed) {
+static enum kiln_status write_safetensors(const struct kiln_llama_config *c, const char *path, uint64_t seed,
+                                         bool bf16) {
+    const char *dtype = bf16 ? "BF16" : "F16";
     const int n = kiln_llama_hf_tensors(c, NULL, 0);
     struct kiln_hf_tensor *ts = calloc((size_t)n, sizeof *ts);
     if (!ts)
@@ -58,12 +60,12 @@ static enum kiln_status write_safetensors(const struct kiln_llama_config *c, con
     for (int i = 0; i < n; i++) {
         const uint64_t bytes = 2 * elements(&ts[i]);
         if (ts[i].ndim == 2)
-            len += (size_t)snprintf(h + len, cap - len, ",\"%s\":{\"dtype\":\"F16\",\"shape\":[%" PRId64 ",%" PRId64
-                                    "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", ts[i].name, ts[i].shape[0],
+            len += (size_t)snprintf(h + len, cap - len, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%" PRId64 ",%" PRId64
+                                    "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", ts[i].name, dtype, ts[i].shape[0],
                                     ts[i].shape[1], off, off + bytes);
         else
-            len += (size_t)snprintf(h + len, cap - len, ",\"%s\":{\"dtype\":\"F16\",\"shape\":[%" PRId64
-                                    "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", ts[i].name, ts[i].shape[0],
+            len += (size_t)snprintf(h + len, cap - len, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%" PRId64
+                                    "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", ts[i].name, dtype, ts[i].shape[0],
                                     off, off + bytes);
         off += bytes;
     }
@@ -89,7 +91,7 @@ static enum kiln_status write_safetensors(const struct kiln_llama_config *c, con
             const uint64_t k = total - done < CHUNK ? total - done : CHUNK;
             kiln_rng_fill_normal(&rng, x, (int64_t)k, norm ? 0.1f : 0.02f);
             for (uint64_t e = 0; e < k; e++)
-                hv[e] = kiln_f32_to_f16(norm ? 1.0f + x[e] : x[e]);
+                hv[e] = bf16 ? kiln_f32_to_bf16(norm ? 1.0f + x[e] : x[e]) : kiln_f32_to_f16(norm ? 1.0f + x[e] : x[e]);
             if (fwrite(hv, 2, k, f) != k)
                 s = kiln_fail(KILN_E_IO, "writing %s failed: %s", path, strerror(errno));
             done += k;
@@ -137,12 +139,12 @@ static enum kiln_status write_tokenizer(const struct kiln_llama_config *c, const
     return fclose(f) == 0 ? KILN_OK : kiln_fail(KILN_E_IO, "writing %s failed", path);
 }
 
-enum kiln_status kiln_synth_write(const struct kiln_llama_config *c, const char *dir, uint64_t seed) {
+enum kiln_status kiln_synth_write(const struct kiln_llama_config *c, const char *dir, uint64_t seed, bool bf16) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return kiln_fail(KILN_E_IO, "cannot create %s: %s", dir, strerror(errno));
     char path[1024];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    KILN_TRY(write_safetensors(c, path, seed));
+    KILN_TRY(write_safetensors(c, path, seed, bf16));
     if (c->vocab <= 4096)
         KILN_TRY(write_tokenizer(c, dir));
     snprintf(path, sizeof path, "%s/config.json", dir);

@@ -32,6 +32,10 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
+        if info["dtype"] == "BF16":  # numpy has no bf16: its bits are an f32's top half
+            bits = np.frombuffer(data[a:b], dtype=np.uint16).astype(np.uint32) << 16
+            out[name] = bits.view(np.float32).reshape(info["shape"])
+            continue
         dt = {"F16": np.float16, "F32": np.float32}[info["dtype"]]
         out[name] = np.frombuffer(data[a:b], dtype=dt).reshape(info["shape"]).astype(np.float32)
     return out
@@ -61,18 +65,15 @@ def expected(cfg, hf):
     return out
 
 
-def main():
-    kiln, work = sys.argv[1], sys.argv[2]
-    os.makedirs(work, exist_ok=True)
-    model = os.path.join(work, "tiny")
-    subprocess.run([kiln, "synth", "--preset", "tiny", "-o", model, "--seed", "7"], check=True, capture_output=True)
+def check_model(kiln, work, model, tag):
+    """Converts one synthetic folder to every type and compares each tensor with gguf-py."""
     cfg = json.load(open(os.path.join(model, "config.json")))
     want = expected(cfg, read_safetensors(os.path.join(model, "model.safetensors")))
     types = {"f32": T.F32, "f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1,
              "q5_0": T.Q5_0, "q5_1": T.Q5_1}
     checked = 0
     for name, qt in types.items():
-        out = os.path.join(work, f"tiny-{name}.gguf")
+        out = os.path.join(work, f"{tag}-{name}.gguf")
         subprocess.run([kiln, "convert", model, "-o", out, "--type", name, "--no-progress"], check=True,
                        capture_output=True)
         r = GGUFReader(out)
@@ -82,33 +83,51 @@ def main():
                          ("llama.attention.layer_norm_rms_epsilon", "FLOAT32"), ("llama.rope.freq_base", "FLOAT32"),
                          ("general.architecture", "STRING")]:
             if key not in f or f[key].types[0].name != typ:
-                failures.append(f"{name}: {key} missing or not {typ}")
+                failures.append(f"{tag} {name}: {key} missing or not {typ}")
         # The vocabulary, read here from tokenizer.json / tokenizer_config.json.
         tj = json.load(open(os.path.join(model, "tokenizer.json")))
         vocab = {i: t for t, i in tj["model"]["vocab"].items()}
         vocab.update({a["id"]: a["content"] for a in tj["added_tokens"]})
         want_tokens = [vocab.get(i, f"[PAD{i}]") for i in range(max(cfg["vocab_size"], max(vocab) + 1))]
         if f["tokenizer.ggml.model"].contents() != "gpt2" or f["tokenizer.ggml.tokens"].contents() != want_tokens:
-            failures.append(f"{name}: tokenizer tokens differ from tokenizer.json")
+            failures.append(f"{tag} {name}: tokenizer tokens differ from tokenizer.json")
         if f["tokenizer.ggml.merges"].contents() != tj["model"]["merges"]:
-            failures.append(f"{name}: merges differ")
+            failures.append(f"{tag} {name}: merges differ")
         tc = json.load(open(os.path.join(model, "tokenizer_config.json")))
         if want_tokens[f["tokenizer.ggml.bos_token_id"].contents()] != tc["bos_token"]:
-            failures.append(f"{name}: bos id does not name {tc['bos_token']}")
+            failures.append(f"{tag} {name}: bos id does not name {tc['bos_token']}")
         got = {t.name: t for t in r.tensors}
         if set(got) != set(want):
-            failures.append(f"{name}: tensor names differ: {set(got) ^ set(want)}")
+            failures.append(f"{tag} {name}: tensor names differ: {set(got) ^ set(want)}")
             continue
         for tname, w in want.items():
             t = got[tname]
             target = qt if w.ndim == 2 else T.F32
             if int(t.tensor_type) != int(target):
-                failures.append(f"{name}: {tname} is type {int(t.tensor_type)}, expected {int(target)}")
+                failures.append(f"{tag} {name}: {tname} is type {int(t.tensor_type)}, expected {int(target)}")
                 continue
             ref = quants.quantize(w.astype(np.float32), target) if target != T.F32 else w.astype(np.float32)
             if t.data.tobytes() != np.ascontiguousarray(ref).tobytes():
-                failures.append(f"{name}: {tname} bytes differ from gguf-py's {target.name}")
+                failures.append(f"{tag} {name}: {tname} bytes differ from gguf-py's {target.name}")
             checked += 1
+    hf = read_safetensors(os.path.join(model, "model.safetensors"))
+    if cfg.get("tie_word_embeddings") and ("lm_head.weight" in hf or "output.weight" in want):
+        failures.append(f"{tag}: tied, yet an lm_head / output.weight is present")
+    return checked
+
+
+def main():
+    kiln, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    # An f16 checkpoint with its own lm_head, and a bf16 one with tied embeddings (most published
+    # checkpoints are bf16; Llama 3.2 1B/3B and Qwen2.5's small models tie the output to the
+    # embeddings: no output.weight may then be written, llama.cpp reads token_embd instead).
+    checked = 0
+    for tag, extra in [("tiny", ["--seed", "7"]), ("tiny-bf16-tied", ["--seed", "8", "--dtype", "bf16", "--tied"])]:
+        m = os.path.join(work, tag)
+        subprocess.run([kiln, "synth", "--preset", "tiny", "-o", m] + extra, check=True, capture_output=True)
+        checked += check_model(kiln, work, m, tag)
+    model = os.path.join(work, "tiny")
     # Sharded: the same model split over two files with model.safetensors.index.json converts to
     # the same bytes as the single file.
     raw = open(os.path.join(model, "model.safetensors"), "rb").read()
