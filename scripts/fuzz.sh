@@ -6,7 +6,8 @@
 #   safetensors   the safetensors reader
 #   model         GGUF bytes -> kiln_model_load on the CPU device, memory capped at 64 MiB, then a
 #                 prefill and a decode step (tests/fuzz/fuzz_model.c)
-#   hf_files      config.json, tokenizer.json, the tokenizer.model protobuf (first byte picks)
+#   hf_files      config.json, tokenizer.json, the tokenizer.model protobuf, the sharded
+#                 checkpoint's index (first byte picks)
 #   spm           the SentencePiece encoder/decoder on arbitrary text (a fixed vocabulary)
 #   gbench        the benchmark-JSON reader behind kiln compare
 # Seeds are made by kiln itself and fit -max_len (128 KiB), so mutations start from files that
@@ -43,6 +44,8 @@ cp "$seed/hf/model.safetensors" "$out/corpus_safetensors/seed_full"
 { printf '\000'; cat "$seed/hf/config.json"; } >"$out/corpus_hf_files/config"
 { printf '\001'; cat "$seed/hf/tokenizer.json"; } >"$out/corpus_hf_files/tokenizer_json"
 { printf '\003'; cat "$seed/hf/tokenizer.json"; } >"$out/corpus_hf_files/tokenizer_json_config"
+printf '\004{"metadata": {"total_size": 8}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}' \
+    >"$out/corpus_hf_files/sharded_index"
 # A SentencePiece ModelProto by hand: pieces {1: text, 2: score (float), 3: type}, byte pieces.
 python3 - "$out/corpus_hf_files/tokenizer_model" <<'PY'
 import struct, sys
