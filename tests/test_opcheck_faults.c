@@ -71,7 +71,8 @@ static void mm_faulty(const struct kiln_op *op, enum mm_fault f) {
 
 // ---- matmul, Q8_0 weights with x quantized to Q8_0 (declared KILN_ROUND_X_Q8_0_INV127) ----
 
-enum xq_method { XQ_GOOD, XQ_TRUNCATE, XQ_SEVEN_BIT, XQ_ROW_SCALE, XQ_NONE };
+enum xq_method { XQ_GOOD, XQ_TRUNCATE, XQ_SEVEN_BIT, XQ_ROW_SCALE, XQ_NONE, XQ_NO_ZERO_GUARD, XQ_F16_D,
+                 XQ_TAIL_ZERO, XQ_F32_GOOD };
 
 // y = W . x with x quantized per `method`, accumulated in double: a kernel whose arithmetic is
 // exact except for its activation quantizer.
@@ -91,8 +92,13 @@ static void xq_matmul(const struct kiln_op *op, enum xq_method method) {
             if (method == XQ_ROW_SCALE)
                 amax = row_amax;
             const float levels = method == XQ_SEVEN_BIT ? 63.0f : 127.0f;
-            const float id = amax != 0.0f ? levels / amax : 0.0f;
-            const float d = kiln_f16_to_f32(kiln_f32_to_f16(amax / levels));
+            // XQ_NO_ZERO_GUARD: 127/0 = inf, and 0 * inf = NaN on an all-zero block.
+            // XQ_F32_GOOD / XQ_F16_D: the CUDA dp4a formula (1/d, d kept in f32), done right or
+            // with d rounded to f16 as the CPU rows store it.
+            const float id = method == XQ_F32_GOOD || method == XQ_F16_D
+                                 ? (amax != 0.0f ? 1.0f / (amax / 127.0f) : 0.0f)
+                                 : (amax != 0.0f || method == XQ_NO_ZERO_GUARD ? levels / amax : 0.0f);
+            const float d = method == XQ_F32_GOOD ? amax / 127.0f : kiln_f16_to_f32(kiln_f32_to_f16(amax / levels));
             for (int l = 0; l < 32; l++) {
                 const float v = xr[b + l] * id;
                 xq[b + l] = method == XQ_NONE ? xr[b + l] : (method == XQ_TRUNCATE ? truncf(v) : rintf(v)) * d;
@@ -105,9 +111,59 @@ static void xq_matmul(const struct kiln_op *op, enum xq_method method) {
                 acc += (double)wr[l] * xq[l];
             *y_at(y, i, j) = (float)acc;
         }
+        if (method == XQ_TAIL_ZERO)
+            *y_at(y, m - 1, j) = 0.0f;  // the last output: a tail loop that never ran
     }
     free(xq);
     free(wr);
+}
+
+// ---- matmul with W and x rounded (declared KILN_ROUND_WX_F16, the tensor-core class) ----
+
+static float to_bf16(float v) { return kiln_bf16_to_f32(kiln_f32_to_bf16(v)); }
+static float to_f16(float v) { return kiln_f16_to_f32(kiln_f32_to_f16(v)); }
+
+static void wx_matmul(const struct kiln_op *op, float (*round)(float)) {
+    const struct kiln_tensor *w = &op->src[0], *x = &op->src[1], *y = &op->dst;
+    const int64_t k = w->ne[0], m = w->ne[1], n = x->ne[1];
+    float *wr = malloc((size_t)k * sizeof(float));
+    for (int64_t i = 0; i < m; i++) {
+        kiln_type_traits(w->type)->to_float(KILN_ROW(w, i, 0, 0), wr, k);
+        for (int64_t j = 0; j < n; j++) {
+            const float *xr = KILN_ROW(x, j, 0, 0);
+            double acc = 0.0;
+            for (int64_t l = 0; l < k; l++)
+                acc += (double)round(wr[l]) * round(xr[l]);
+            *y_at(y, i, j) = (float)acc;
+        }
+    }
+    free(wr);
+}
+
+// ---- layout faults: a kernel that assumes contiguous rows, or an aligned output ----
+
+static void mm_ignores_row_stride(const struct kiln_op *op) {  // x and y rows taken as packed
+    struct kiln_op packed = *op;
+    packed.src[1].nb[1] = kiln_row_size(op->src[1].type, op->src[1].ne[0]);
+    packed.dst.nb[1] = kiln_row_size(op->dst.type, op->dst.ne[0]);
+    run_ref(&kiln_matmul_ref, &packed);
+}
+
+static void mm_aligns_output(const struct kiln_op *op) {  // writes from the 16-byte-aligned address
+    struct kiln_op aligned = *op;
+    const uintptr_t base = (uintptr_t)kiln_buffer_host_ptr(op->dst.buffer);
+    aligned.dst.offset = (size_t)(((base + op->dst.offset) & ~(uintptr_t)15) - base);
+    run_ref(&kiln_matmul_ref, &aligned);
+}
+
+static void dequant_q8_0_clamps(const struct kiln_op *op) {  // codes clamped to [-127, 127]
+    for (int64_t r = 0; r < kiln_tensor_nrows(&op->dst); r++) {
+        const struct kiln_block_q8_0 *b = kiln_tensor_row(&op->src[0], r);
+        float *y = kiln_tensor_row(&op->dst, r);
+        for (int64_t blk = 0; blk < op->dst.ne[0] / 32; blk++)
+            for (int l = 0; l < 32; l++)
+                y[blk * 32 + l] = (float)(b[blk].qs[l] < -127 ? -127 : b[blk].qs[l]) * kiln_f16_to_f32(b[blk].d);
+    }
 }
 
 // ---- attention (f32 K/V) ----
@@ -258,6 +314,15 @@ KERNEL(k_xq_truncate, xq_matmul(op, XQ_TRUNCATE))
 KERNEL(k_xq_seven_bit, xq_matmul(op, XQ_SEVEN_BIT))
 KERNEL(k_xq_row_scale, xq_matmul(op, XQ_ROW_SCALE))
 KERNEL(k_xq_none, xq_matmul(op, XQ_NONE))
+KERNEL(k_xq_no_zero_guard, xq_matmul(op, XQ_NO_ZERO_GUARD))
+KERNEL(k_xq_tail_zero, xq_matmul(op, XQ_TAIL_ZERO))
+KERNEL(k_xq32_good, xq_matmul(op, XQ_F32_GOOD))
+KERNEL(k_xq32_f16_d, xq_matmul(op, XQ_F16_D))
+KERNEL(k_wx_f16, wx_matmul(op, to_f16))
+KERNEL(k_wx_bf16, wx_matmul(op, to_bf16))
+KERNEL(k_mm_row_stride, mm_ignores_row_stride(op))
+KERNEL(k_mm_aligned, mm_aligns_output(op))
+KERNEL(k_dequant_q8, dequant_q8_0_clamps(op))
 KERNEL(k_at_good, attention_float(op, true, false))
 KERNEL(k_at_no_max, attention_float(op, false, false))
 KERNEL(k_at_f16_probs, attention_float(op, true, true))
@@ -274,6 +339,16 @@ static enum kiln_input_rounding x_q8_inv127(const struct kiln_op *op) {
     return KILN_ROUND_X_Q8_0_INV127;
 }
 
+static enum kiln_input_rounding x_q8_f32d(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_X_Q8_0_INVD_F32;
+}
+
+static enum kiln_input_rounding wx_f16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_WX_F16;
+}
+
 #define F32 KILN_TYPE_F32
 #define ANY KILN_TYPE_ANY
 #define ROW(op_, src_, src1_, dst_, impl_)                                                         \
@@ -288,7 +363,17 @@ static const struct kiln_kernel table[] = {
     ROW(MATMUL, F32, F32, F32, k_mm_one_element), ROW(MATMUL, F32, F32, F32, k_mm_one_row),
     ROW(MATMUL, F32, F32, F32, k_mm_tail), ROW(MATMUL, F32, F32, F32, k_mm_noisy),
     XQROW(k_xq_good), XQROW(k_xq_truncate), XQROW(k_xq_seven_bit), XQROW(k_xq_row_scale),
-    XQROW(k_xq_none),
+    XQROW(k_xq_none), XQROW(k_xq_no_zero_guard), XQROW(k_xq_tail_zero),
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q8_0, .src1_type = F32, .dst_type = F32,
+      .tier = KILN_TIER_SIMD, .isa = "k_xq32_good", .impl = &k_xq32_good, .rounding = x_q8_f32d },
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q8_0, .src1_type = F32, .dst_type = F32,
+      .tier = KILN_TIER_SIMD, .isa = "k_xq32_f16_d", .impl = &k_xq32_f16_d, .rounding = x_q8_f32d },
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q4_0, .src1_type = F32, .dst_type = F32,
+      .tier = KILN_TIER_SIMD, .isa = "k_wx_f16", .impl = &k_wx_f16, .rounding = wx_f16 },
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q4_0, .src1_type = F32, .dst_type = F32,
+      .tier = KILN_TIER_SIMD, .isa = "k_wx_bf16", .impl = &k_wx_bf16, .rounding = wx_f16 },
+    ROW(MATMUL, F32, F32, F32, k_mm_row_stride), ROW(MATMUL, F32, F32, F32, k_mm_aligned),
+    ROW(DEQUANT, ANY, ANY, ANY, k_dequant_q8),
     ROW(ATTENTION, F32, F32, F32, k_at_good), ROW(ATTENTION, F32, F32, F32, k_at_no_max),
     ROW(ATTENTION, F32, F32, F32, k_at_f16_probs),
     ROW(RMSNORM, F32, ANY, F32, k_rmsnorm), ROW(ROPE, F32, KILN_TYPE_I32, F32, k_rope),
@@ -373,6 +458,23 @@ int main(void) {
     expect(s, "k_xq_seven_bit", q8, FAILS, "x quantizer with a 7-bit scale (amax/63)");
     expect(s, "k_xq_row_scale", q8, FAILS, "x quantizer with one scale per row");
     expect(s, "k_xq_none", q8, FAILS, "a row declaring x rounding that does not round");
+    expect(s, "k_xq_no_zero_guard", q8, FAILS, "x quantizer dividing by amax = 0 (zero block)");
+    expect(s, "k_xq_tail_zero", (struct kiln_check_case)MM(4097, 1, 96, KILN_TYPE_Q8_0), FAILS, "the last output left 0, m = 4097");
+    expect(s, "k_xq32_good", q8, PASSES, "x quantized the CUDA dp4a way (f32 d)");
+    expect(s, "k_xq32_f16_d", q8, FAILS, "dp4a class with d rounded to f16");
+    const struct kiln_check_case q4 = MM(40, 33, 128, KILN_TYPE_Q4_0);
+    expect(s, "k_wx_f16", q4, PASSES, "W and x rounded to f16 (tensor-core class)");
+    expect(s, "k_wx_bf16", q4, FAILS, "W and x rounded to bf16 in the f16 class");
+
+    struct kiln_check_case permuted = MM(33, 5, 64, F32);
+    permuted.batch = 3;
+    permuted.permuted = true;
+    struct kiln_check_case unaligned = MM(40, 3, 96, F32);
+    unaligned.offset = true;
+    expect(s, "k_mm_good", permuted, PASSES, "a correct f32 matmul, batched and permuted");
+    expect(s, "k_mm_good", unaligned, PASSES, "a correct f32 matmul, unaligned views");
+    expect(s, "k_mm_row_stride", permuted, FAILS, "matmul assuming packed rows (permuted batch)");
+    expect(s, "k_mm_aligned", unaligned, FAILS, "matmul writing from an aligned-down address");
 
     const struct kiln_check_case at = { .op = KILN_OP_ATTENTION, .d = 64, .n_q = 5, .n_kv = 33,
                                         .h = 2, .h_kv = 1, .causal = false, .src_type = F32 };
@@ -396,6 +498,8 @@ int main(void) {
            FAILS, "get_rows reading row m-2 for id m-1");
     expect(s, "k_copy", (struct kiln_check_case){ .op = KILN_OP_COPY, .k = 64, .n = 3, .src_type = F32, .dst_type = KILN_TYPE_F16 },
            FAILS, "copy f32 -> f16 truncating");
+    expect(s, "k_dequant_q8", (struct kiln_check_case){ .op = KILN_OP_DEQUANT, .k = 256, .n = 4, .src_type = KILN_TYPE_Q8_0, .dst_type = F32 },
+           FAILS, "Q8_0 dequant clamping the code -128");
     expect(s, "k_dequant", (struct kiln_check_case){ .op = KILN_OP_DEQUANT, .k = 4096, .n = 3, .src_type = KILN_TYPE_Q4_0, .dst_type = F32 },
            FAILS, "Q4_0 dequant with codes - 7");
 
