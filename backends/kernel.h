@@ -32,6 +32,9 @@ enum kiln_input_rounding {
     KILN_ROUND_X_Q8_0_INVD,
     // the same codes, d kept in f32 (CUDA dp4a GEMV).
     KILN_ROUND_X_Q8_0_INVD_F32,
+    // x to Q8_K blocks of 256 (kiln_quantize_q8_K_ref, ggml's quantize_row_q8_K): codes
+    // rne(x * -127/max) with max the signed value of largest |x|, d = 1/(-127/max) in f32.
+    KILN_ROUND_X_Q8_K,
     // x rounded to f16 (RNE); W is f16 already (cuBLAS F16 GEMM).
     KILN_ROUND_X_F16,
     // W (dequantized) and x both rounded to f16 (tensor-core GEMM).

@@ -16,7 +16,9 @@
 #include "backends/cpu/cpu_kernel.h"
 #include "bench/opcheck.h"
 #include "bench/tolerance.h"
+#include "quant/blocks.h"
 #include "quant/fp16.h"
+#include "quant/quant_ref.h"
 
 static float round_f16(float v) { return kiln_f16_to_f32(kiln_f32_to_f16(v)); }
 
@@ -30,6 +32,19 @@ static void round_x_row(enum kiln_input_rounding r, const float *x, float *out, 
         for (int64_t i = 0; i < k; i++) {
             out[i] = round_f16(x[i]);
             *noise += kiln_rounding_relative_noise(KILN_ROUND_X_F16) * (double)x[i] * x[i] * colw2[i];
+        }
+        return;
+    }
+    if (r == KILN_ROUND_X_Q8_K) {
+        // kiln's reference Q8_K quantizer (checked against ggml's: tests/data/kquant), then
+        // code * d: what the integer dot of a Q8_K kernel sees.
+        struct kiln_block_q8_K blk;
+        for (int64_t b = 0; b < k; b += KILN_QK_K) {
+            kiln_quantize_q8_K_ref(x + b, &blk, KILN_QK_K);
+            for (int i = 0; i < KILN_QK_K; i++) {
+                out[b + i] = (float)blk.qs[i] * blk.d;
+                *noise += (double)blk.d * blk.d / 12.0 * colw2[b + i];
+            }
         }
         return;
     }

@@ -96,6 +96,7 @@ const char *kiln_rounding_name(enum kiln_input_rounding rounding) {
     case KILN_ROUND_X_Q8_0_INV127: return "x to Q8_0 (codes x*127/amax)";
     case KILN_ROUND_X_Q8_0_INVD: return "x to Q8_0 (codes x/d)";
     case KILN_ROUND_X_Q8_0_INVD_F32: return "x to Q8_0 (codes x/d, f32 d)";
+    case KILN_ROUND_X_Q8_K: return "x to Q8_K (codes x*-127/max, f32 d)";
     case KILN_ROUND_X_F16: return "x to f16";
     case KILN_ROUND_WX_F16: return "W and x to f16";
     }
@@ -118,6 +119,7 @@ struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type ty
     case KILN_ROUND_X_Q8_0_INV127:
     case KILN_ROUND_X_Q8_0_INVD:
     case KILN_ROUND_X_Q8_0_INVD_F32:
+    case KILN_ROUND_X_Q8_K:  // the same step amax/127, over 256 elements: a little more noise
         // Rounding x to steps of d = amax/127 adds d^2/12 per element; for Gaussian blocks of
         // 32, E[amax^2] ~ 4.9 sigma^2, so NMSE ~ 4.9 / (127^2 * 12) = 2.5e-5 (1.7e-5 simulated).
         // 1e-4 is 4x that: enough for the benchmark's Gaussian inputs; `kiln ops` derives the
