@@ -276,8 +276,10 @@ static void check_ggml_kquant_vectors(const char *dir) {
     CHECK(x != NULL, "%s: missing or not %d floats", path, KR * KC);
     if (!x)
         return;
+    // Q8_K: the activation format of the K-quant GEMVs, whose check (bench/opcheck_rounding.c)
+    // rounds x with kiln's reference Q8_K quantizer: that one is ggml's too.
     static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K,
-                                            KILN_TYPE_Q5_K, KILN_TYPE_Q6_K };
+                                            KILN_TYPE_Q5_K, KILN_TYPE_Q6_K, KILN_TYPE_Q8_K };
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const struct kiln_type_traits *tr = kiln_type_traits(types[t]);
         const size_t row = kiln_row_size(types[t], KC);

@@ -77,6 +77,8 @@ int main(int argc, char **argv) {
     static block_q4_K q4[ROWS * COLS / 256];
     static block_q5_K q5[ROWS * COLS / 256];
     static block_q6_K q6[ROWS * COLS / 256];
+    static block_q8_K q8[ROWS * COLS / 256];  // static: zeroed, as kiln writes the bsums of a
+                                              // zero block that ggml leaves alone
     for (int r = 0; r < ROWS; r++) {  // row by row, as a tensor is quantized
         const int b = r * COLS / 256;
         quantize_row_q2_K_ref(x + r * COLS, q2 + b, COLS);
@@ -84,11 +86,13 @@ int main(int argc, char **argv) {
         quantize_row_q4_K_ref(x + r * COLS, q4 + b, COLS);
         quantize_row_q5_K_ref(x + r * COLS, q5 + b, COLS);
         quantize_row_q6_K_ref(x + r * COLS, q6 + b, COLS);
+        quantize_row_q8_K_ref(x + r * COLS, q8 + b, COLS);  // the K-quant GEMVs' activations
     }
     rc |= write(argv[1], "q2_K.bin", q2, sizeof q2);
     rc |= write(argv[1], "q3_K.bin", q3, sizeof q3);
     rc |= write(argv[1], "q4_K.bin", q4, sizeof q4);
     rc |= write(argv[1], "q5_K.bin", q5, sizeof q5);
     rc |= write(argv[1], "q6_K.bin", q6, sizeof q6);
+    rc |= write(argv[1], "q8_K.bin", q8, sizeof q8);
     return rc;
 }
