@@ -1,5 +1,5 @@
-// matmul GEMV (n < 16) for K-quant weights, AVX2: y[n][m] = x[n][k] . W[m][k]^T with W in q4_K
-// or q6_K rows (quant/blocks.h, spec §3), x f32. Layouts as matmul.h.
+// matmul GEMV (n < 16) for K-quant weights, AVX2: y[n][m] = x[n][k] . W[m][k]^T with W in q4_K,
+// q5_K or q6_K rows (quant/blocks.h, spec §3), x f32. Layouts as matmul.h.
 //
 // x is first quantized to Q8_K rows in the workspace (`prepare`: kiln's reference Q8_K
 // quantizer, ggml's quantize_row_q8_K: codes rne(x * -127/max) per 256, d = 1/iscale kept in
@@ -8,6 +8,7 @@
 //   q4_K: per 32-element sub-block, maddubs(nibbles 0..15, x codes) -> madd by its 6-bit scale;
 //         the mins enter once per super-block as sum_j m_j * (bsums of sub-block j), so
 //         y = d_w d_x sum(sc q x) - dmin_w d_x sum(m bsum).
+//   q5_K: the same with each code's 5th bit from qh, added as 16 before the maddubs.
 //   q6_K: codes 0..63 as maddubs's unsigned operand, per 16 elements its int8 scale, and the
 //         "- 32" once per super-block as 32 * sum(sc bsum).
 // Tiles of RM = 4 W rows share every x load; threads split the W rows (memory-bound decode:
@@ -15,7 +16,9 @@
 // The table rows declare KILN_ROUND_X_Q8_K, and `kiln ops` holds them to the reference run on
 // x rounded exactly this way (bench/opcheck_rounding.c).
 //
-// Versions: v1 (this): before it, K-quant weights took the dequantize-to-f32 fallback, which
+// Versions: v1 q4_K/q6_K, one row's block at a time with scalar scale unpacking (q4_K 2.0 GB/s
+// at m=4096 k=14336 on a busy host); v2 (this) q4_K/q5_K scales by masks and pshufb, x shared
+// by the tile (q4_K 5.7 GB/s in the same conditions). Before v1, K-quant weights took the dequantize-to-f32 fallback, which
 // dequantized all of W per decode token with the scalar reference.
 // Test: `kiln ops --op matmul --type q4_K,q6_K`; bench: `kiln bench ops --op matmul --type q4_K`.
 #include <string.h>
@@ -95,16 +98,47 @@ static inline __attribute__((always_inline)) void q4_k_block(const struct kiln_b
     *acc = _mm256_fmadd_ps(_mm256_set1_ps(kiln_f16_to_f32(w->d) * dx), _mm256_cvtepi32_ps(sum), *acc);
 }
 
-static void gemv_q4_k(const struct kiln_op *op, const void *ws, int ith, int nth) {
+// q5_K: as q4_K, with each code's 5th bit from qh (element l of sub-block s: bit s of qh[l % 32])
+// added as 16 (codes 0..31: maddubs pairs stay under 2 * 31 * 127).
+static inline __attribute__((always_inline)) void q5_k_block(const struct kiln_block_q5_K *w,
+                                                              const __m256i xv[8], __m128i xsums,
+                                                              float dx, __m256 *acc, __m128 *accm) {
+    const __m256i sm = q4_k_scales_mins(w->scales);
+    const __m128i prod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), xsums);
+    *accm = _mm_fmadd_ps(_mm_set1_ps(kiln_f16_to_f32(w->dmin) * dx), _mm_cvtepi32_ps(prod), *accm);
+    const __m128i sc128 = _mm256_castsi256_si128(sm);
+    const __m256i scales = _mm256_setr_m128i(sc128, sc128);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+    const __m256i h = _mm256_loadu_si256((const __m256i *)w->qh);
+    __m256i sum = _mm256_setzero_si256();
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * j));
+        const __m256i bl = _mm256_set1_epi8((char)(1 << (2 * j))), bh = _mm256_set1_epi8((char)(2 << (2 * j)));
+        const __m256i hl = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), sixteen);
+        const __m256i hh = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen);
+        const __m256i ql = _mm256_or_si256(_mm256_and_si256(q, low4), hl);
+        const __m256i qhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), hh);
+        const __m256i pl = _mm256_maddubs_epi16(ql, xv[2 * j]);
+        const __m256i ph = _mm256_maddubs_epi16(qhi, xv[2 * j + 1]);
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pl, _mm256_shuffle_epi8(scales, lane16(2 * j))));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(ph, _mm256_shuffle_epi8(scales, lane16(2 * j + 1))));
+    }
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(kiln_f16_to_f32(w->d) * dx), _mm256_cvtepi32_ps(sum), *acc);
+}
+
+// q4_K and q5_K rows: RM rows share each Q8_K block's x vectors and sub-block sums.
+static void gemv_q45_k(const struct kiln_op *op, const void *ws, bool five, int ith, int nth) {
     const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
     const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
     int64_t lo, hi;
     kiln_split((m + RM - 1) / RM, ith, nth, &lo, &hi);
     for (int64_t t = lo; t < hi; t++) {
         const int64_t i0 = t * RM;
-        const struct kiln_block_q4_K *rows[RM];
+        const char *rows[RM];
         for (int r = 0; r < RM; r++)
             rows[r] = KILN_ROW(w, i0 + r < m ? i0 + r : m - 1, 0, 0);
+        const size_t bsz = five ? sizeof(struct kiln_block_q5_K) : sizeof(struct kiln_block_q4_K);
         for (int64_t j = 0; j < n; j++) {
             const struct kiln_block_q8_K *xb = (const void *)((const char *)ws + (size_t)j * xq_row_bytes(op));
             __m256 acc[RM];
@@ -121,9 +155,15 @@ static void gemv_q4_k(const struct kiln_op *op, const void *ws, int ith, int nth
                 const __m128i xsums = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
                 #pragma GCC unroll 4
                 for (int r = 0; r < RM; r++) {
-                    _mm_prefetch((const char *)(rows[r] + b + 4), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(rows[r] + b + 4) + 64, _MM_HINT_T0);
-                    q4_k_block(rows[r] + b, xv, xsums, xb[b].d, &acc[r], &accm[r]);
+                    const char *blk = rows[r] + (size_t)b * bsz;
+                    _mm_prefetch(blk + 4 * bsz, _MM_HINT_T0);
+                    _mm_prefetch(blk + 4 * bsz + 64, _MM_HINT_T0);
+                    if (five) {
+                        _mm_prefetch(blk + 4 * bsz + 128, _MM_HINT_T0);
+                        q5_k_block((const void *)blk, xv, xsums, xb[b].d, &acc[r], &accm[r]);
+                    } else {
+                        q4_k_block((const void *)blk, xv, xsums, xb[b].d, &acc[r], &accm[r]);
+                    }
                 }
             }
             float *yr = KILN_ROW(y, j, 0, 0);
@@ -202,10 +242,13 @@ static void gemv_q6_k(const struct kiln_op *op, const void *ws, int ith, int nth
     }
 }
 
-static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q4_k(op, ws, ith, nth); }
+static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q45_k(op, ws, false, ith, nth); }
+static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q45_k(op, ws, true, ith, nth); }
 static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q6_k(op, ws, ith, nth); }
 
 const struct kiln_cpu_kernel kiln_matmul_q4_K_avx2_gemv = {
     .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
+const struct kiln_cpu_kernel kiln_matmul_q5_K_avx2_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q5_k_gemv };
 const struct kiln_cpu_kernel kiln_matmul_q6_K_avx2_gemv = {
     .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };
