@@ -90,6 +90,8 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
           kiln_matmul_q8_0x8_avxvnni_gemv, x_q8_inv127),
     X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0x8_avx2_gemm, NULL),
     // K-quants: GEMV against Q8_K x (matmul_kquant_avx2.c); prefill takes the fallback still.
+    QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q2_K_avx2_gemv, x_q8_k),
+    QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q3_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q5_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q6_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q6_K_avx2_gemv, x_q8_k),
