@@ -89,7 +89,17 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     X8ROW(Q8_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
           kiln_matmul_q8_0x8_avxvnni_gemv, x_q8_inv127),
     X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0x8_avx2_gemm, NULL),
-    // K-quants: GEMV against Q8_K x (matmul_kquant_avx2.c); prefill takes the fallback still.
+    // The packed GEMM for the other types (their dequantizers fill its panels).
+    ROW(MATMUL, KILN_TYPE_Q4_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q5_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q5_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q2_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q3_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q4_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q5_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_Q6_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_BF16, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    // K-quants: GEMV against Q8_K x (matmul_kquant_avx2.c).
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q2_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q3_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_K_avx2_gemv, x_q8_k),
@@ -103,6 +113,9 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q8_0_f32_avx2),
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_0_f32_avx2),
     ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F16, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q8_0_f16_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q4_K, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_K_f32_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q5_K, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q5_K_f32_avx2),
+    ROW(DEQUANT, KILN_TYPE_Q6_K, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q6_K_f32_avx2),
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F16, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_0_f16_avx2),
 #endif
 

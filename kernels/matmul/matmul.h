@@ -26,6 +26,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemv, kiln_matmul_q4
     kiln_matmul_q4_0x8_avx2_gemm, kiln_matmul_q8_0x8_avx2_gemv, kiln_matmul_q8_0x8_avxvnni_gemv,
     kiln_matmul_q8_0x8_avx2_gemm;
 
+// The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).
+extern const struct kiln_cpu_kernel kiln_matmul_dequant_avx2_gemm;
+
 // K-quant GEMVs with x quantized to Q8_K (matmul_kquant_avx2.c): q2_K .. q6_K.
 extern const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv, kiln_matmul_q3_K_avx2_gemv,
     kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv;

@@ -1,4 +1,5 @@
-// matmul GEMM (n >= 16), AVX2+FMA+F16C, for W in f32, f16, q8_0, q4_0:
+// matmul GEMM (n >= 16), AVX2+FMA+F16C, for W in f32, f16, q8_0, q4_0 (SIMD conversion into the
+// panels) and every other dequantizable type (its dequantizer: q4_1, q5_x, K-quants, bf16):
 // y[n][m] = x[n][k] . W[m][k]^T, layouts as matmul.h.
 //
 // GotoBLAS/BLIS structure. For each block of KC along k, each thread takes its W rows in
@@ -15,12 +16,15 @@
 // Edges: a panel past m is zero-padded and its rows not stored; a partial x tile repeats its
 // last row and stores only the valid ones; k need not be a multiple of KC.
 //
-// Versions: v1 dot-product tiles (matmul_avx2.c); v2 (this) packed panels + 6x16 micro-kernel
-// (f16 GEMM 56% -> see results/ of FMA peak on the 2-core AVX2 machine).
+// Versions: v1 dot-product tiles (matmul_avx2.c); v2 packed panels + 6x16 micro-kernel
+// (f16 GEMM 56% -> see results/ of FMA peak on the 2-core AVX2 machine); v3 (this) the other
+// types through their dequantizers, which before took the fallback (all of W dequantized to a
+// scratch in row chunks, then this GEMM). Next: int8 dot products for quantized W.
 // Test: `kiln ops --op matmul --kernel gemm`; bench: `kiln bench ops --op matmul`.
 #include <string.h>
 
 #include "kernels/common/simd_x86.h"
+#include "kernels/dequant/dequant.h"
 #include "kernels/matmul/matmul.h"
 #include "quant/blocks.h"
 #include "quant/repack.h"
@@ -79,8 +83,15 @@ static void convert_row(const struct kiln_tensor *w, int64_t i, int64_t k0, int6
         }
         break;
     }
+    case KILN_TYPE_Q4_K: kiln_dequantize_q4_K_avx2(src + kiln_row_size(w->type, k0), row, kc); break;
+    case KILN_TYPE_Q5_K: kiln_dequantize_q5_K_avx2(src + kiln_row_size(w->type, k0), row, kc); break;
+    case KILN_TYPE_Q6_K: kiln_dequantize_q6_K_avx2(src + kiln_row_size(w->type, k0), row, kc); break;
     default:
-        break;  // the table lists only the four types above
+        // Every other type (q4_1, q5_0, q5_1, q2_K, q3_K, bf16): the type's dequantizer on the
+        // slice. k0 and kc are whole blocks (KC = 256 is a multiple of every block size, and k
+        // is a multiple of the row's). Exact, as the rest: W enters the FMAs unrounded.
+        kiln_type_traits(w->type)->to_float(src + kiln_row_size(w->type, k0), row, kc);
+        break;
     }
 }
 
@@ -224,6 +235,8 @@ const struct kiln_cpu_kernel kiln_matmul_f32_avx2_gemm = { .workspace = gemm_wor
 const struct kiln_cpu_kernel kiln_matmul_f16_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
 const struct kiln_cpu_kernel kiln_matmul_q8_0_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
 const struct kiln_cpu_kernel kiln_matmul_q4_0_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
+// Any other dequantizable type, W converted by its dequantizer into the panels.
+const struct kiln_cpu_kernel kiln_matmul_dequant_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
 // The same GEMM on x8-layout weights (convert_row reads a row out of its tile).
 const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
 const struct kiln_cpu_kernel kiln_matmul_q8_0x8_avx2_gemm = { .workspace = gemm_workspace, .compute = gemm };
