@@ -26,6 +26,8 @@ extern const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemv, kiln_matmul_q4
     kiln_matmul_q4_0x8_avx2_gemm, kiln_matmul_q8_0x8_avx2_gemv, kiln_matmul_q8_0x8_avxvnni_gemv,
     kiln_matmul_q8_0x8_avx2_gemm;
 
+// bf16 W against f32 x (matmul_avx2.c).
+extern const struct kiln_cpu_kernel kiln_matmul_bf16_avx2_gemv;
 // The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_dequant_avx2_gemm;
 
