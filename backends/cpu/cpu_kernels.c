@@ -89,6 +89,9 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     X8ROW(Q8_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,
           kiln_matmul_q8_0x8_avxvnni_gemv, x_q8_inv127),
     X8ROW(Q8_0, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0x8_avx2_gemm, NULL),
+    QROW(MATMUL, KILN_TYPE_Q4_1, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_1_avx2_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_Q5_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_0_avx2_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_Q5_1, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_1_avx2_gemv, x_q8_inv127),
     // The packed GEMM for the other types (their dequantizers fill its panels).
     ROW(MATMUL, KILN_TYPE_Q4_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q5_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),

@@ -26,6 +26,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemv, kiln_matmul_q4
     kiln_matmul_q4_0x8_avx2_gemm, kiln_matmul_q8_0x8_avx2_gemv, kiln_matmul_q8_0x8_avxvnni_gemv,
     kiln_matmul_q8_0x8_avx2_gemm;
 
+// q4_1, q5_0, q5_1 GEMVs against Q8_0 x from the AVX2 prepare step (matmul_q451_avx2.c).
+extern const struct kiln_cpu_kernel kiln_matmul_q4_1_avx2_gemv, kiln_matmul_q5_0_avx2_gemv,
+    kiln_matmul_q5_1_avx2_gemv;
 // bf16 W against f32 x (matmul_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_bf16_avx2_gemv;
 // The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).
