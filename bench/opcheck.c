@@ -122,7 +122,7 @@ static void fill_random(struct check *k, struct slot *sl, float sigma, int32_t i
     float *tmp = malloc((size_t)n * sizeof(float));
     const kiln_from_float_fn from_float = kiln_type_traits(sl->type)->from_float;
     for (int64_t r = 0; r < rows; r++) {
-        kiln_rng_fill_normal(&k->rng, tmp, n, sl->sigma > 0.0f ? sl->sigma : sigma);
+        kiln_rng_fill_normal_pairs(&k->rng, tmp, n, sl->sigma > 0.0f ? sl->sigma : sigma);
         if (r % 4 == 1)
             memset(tmp, 0, (size_t)(n < 32 ? n : 32) * sizeof(float));
         else if (r % 4 == 2)

@@ -18,6 +18,18 @@ double kiln_rng_normal(struct kiln_rng *r) {
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
+void kiln_rng_fill_normal_pairs(struct kiln_rng *r, float *x, int64_t n, float sigma) {
+    for (int64_t i = 0; i < n; i += 2) {
+        const double u1 = 1.0 - kiln_rng_uniform(r), u2 = kiln_rng_uniform(r);
+        const double rad = sqrt(-2.0 * log(u1));
+        double s, c;
+        sincos(2.0 * M_PI * u2, &s, &c);
+        x[i] = (float)(rad * c) * sigma;
+        if (i + 1 < n)
+            x[i + 1] = (float)(rad * s) * sigma;
+    }
+}
+
 void kiln_rng_fill_normal(struct kiln_rng *r, float *x, int64_t n, float sigma) {
     for (int64_t i = 0; i < n; i++)
         x[i] = (float)kiln_rng_normal(r) * sigma;

@@ -13,3 +13,6 @@ double kiln_rng_uniform(struct kiln_rng *r);   // [0, 1)
 double kiln_rng_normal(struct kiln_rng *r);    // N(0, 1)
 // n values of N(0, sigma^2).
 void kiln_rng_fill_normal(struct kiln_rng *r, float *x, int64_t n, float sigma);
+// The same distribution from both Box-Muller outputs (half the log/sqrt/trig work; a different
+// stream): for the kernel checks, whose inputs cost more than the kernels they check.
+void kiln_rng_fill_normal_pairs(struct kiln_rng *r, float *x, int64_t n, float sigma);
