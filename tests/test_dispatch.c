@@ -104,7 +104,7 @@ static void bad_input(void) {
 }
 
 // The best row wins per shape: gemv for n = 1, gemm for n >= 16, the fallback for types with no
-// fused kernel, the reference where the CPU lacks the ISA.
+// fused kernel (none on AVX2), the reference where the CPU lacks the ISA.
 static void selection(void) {
     struct kiln_tensor w = alloc_tensor(KILN_TYPE_Q4_0, 64, 8, 1);
     struct kiln_tensor x1 = alloc_tensor(KILN_TYPE_F32, 64, 1, 1), y1 = alloc_tensor(KILN_TYPE_F32, 8, 1, 1);
@@ -121,12 +121,22 @@ static void selection(void) {
     }
     struct kiln_tensor w41 = alloc_tensor(KILN_TYPE_Q4_1, 64, 8, 1);
     CHECK(kiln_matmul(s, &y1, &w41, &x1, &path) == KILN_OK, "%s", kiln_last_error());
-    // The fallback needs an f32 matmul above the reference: AVX2 has one, NEON does not (yet).
-    if (kiln_cpu_has(KILN_CPU_X86_AVX2_SET))
-        CHECK(path.fallback && strstr(path.name, "dequant.q4_1.f32") && strstr(path.name, "matmul.f32"),
-              "q4_1 ran %s", path.name);
-    else
+    // Every dequantizable type has fused AVX2 rows (GEMV and GEMM), so there the fallback is
+    // never chosen; it is run directly (what kiln_op_run calls) to check its path. Without AVX2
+    // the fallback would need an f32 matmul above the reference, which NEON lacks (yet).
+    if (kiln_cpu_has(KILN_CPU_X86_AVX2_SET)) {
+        CHECK(!path.fallback && strcmp(path.name, "matmul.q4_1.avx2.gemv") == 0, "q4_1 ran %s", path.name);
+        CHECK(kiln_matmul(s, &y16, &w41, &x16, &path) == KILN_OK && strcmp(path.name, "matmul.q4_1.avx2.gemm") == 0,
+              "q4_1 n=16 ran %s", path.name);
+        struct kiln_op op = { .kind = KILN_OP_MATMUL, .n_src = 2, .dst = y1 };
+        op.src[0] = w41;
+        op.src[1] = x1;
+        CHECK(kiln_matmul_fallback(s, &op, NULL, NULL, &path) == KILN_OK && path.fallback &&
+                  strstr(path.name, "dequant.q4_1.f32") && strstr(path.name, "matmul.f32"),
+              "the fallback ran %s", path.name);
+    } else {
         CHECK(!path.fallback && strcmp(path.name, "matmul.q4_1.ref") == 0, "q4_1 ran %s", path.name);
+    }
 }
 
 // Batch dims: x [k, n, 3] equals three separate matmuls.
