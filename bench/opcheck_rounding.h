@@ -4,8 +4,9 @@
 #include "backends/kernel.h"
 
 // Runs the reference matmul of the 2-D host op `op` with its inputs rounded as `r` says, into
-// `dst` (a host f32 view shaped like op->dst), and sets *noise to the error energy the rounding
-// is expected to add against the exact result on these inputs (sum over outputs).
+// `dst` (a host f32 view shaped like op->dst), and sets *bound2 to the most error energy the
+// rounding can add against the exact result on these inputs (sum over outputs of the squared
+// worst case), NaN if the formula's errors are not those of rounding to nearest.
 enum kiln_status kiln_check_rounded_matmul(struct kiln_device *cpu, const struct kiln_op *op,
                                            enum kiln_input_rounding r, const struct kiln_tensor *dst,
-                                           double *noise);
+                                           double *bound2);

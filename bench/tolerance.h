@@ -7,9 +7,10 @@
 //     is not diluted by the correct rest;
 //   - for a row that rounds its inputs (kernel.h `rounding`), the reference is run on inputs
 //     rounded the same way (tight: `nmse`), and the output is also compared with the exact
-//     reference (loose: at most nmse + 3 x the noise the rounding predicts on these data,
-//     computed by the checker; `exact_nmse` is the same bound on Gaussian inputs, for callers
-//     without the rounding-aware reference, such as the benchmark's pre-timing check).
+//     reference (loose: the tight share plus the most the rounding can move the output on these
+//     data, from the actual rounding errors weighted by |W|, computed by the checker;
+//     `exact_nmse` is a statistical bound on Gaussian inputs for callers without the
+//     rounding-aware reference, such as the benchmark's pre-timing check).
 // "type" is the weight type for matmul, the K/V type for attention, the source type for dequant
 // and get_rows, the destination type for copy, f32 for the other ops.
 #pragma once
