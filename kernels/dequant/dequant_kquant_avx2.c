@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include "kernels/dequant/dequant.h"
+#include "kernels/common/kquant_x86.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 
@@ -84,24 +85,14 @@ static inline void store16_q6(__m128i v, float dsc, float *y) {
 
 void kiln_dequantize_q6_K_avx2(const void *in, float *y, int64_t k) {
     const struct kiln_block_q6_K *x = in;
-    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03), off = _mm256_set1_epi8(32);
+    const __m256i off = _mm256_set1_epi8(32);
     for (int64_t i = 0; i < k / KILN_QK_K; i++, y += KILN_QK_K) {
         const float D = kiln_f16_to_f32(x[i].d);
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
             const int8_t *sc = x[i].scales + 8 * half;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(hb, two), 4)),
-                _mm256_or_si256(_mm256_and_si256(l1, low4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), two), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), two), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), two), 4)),
-            };
+            __m256i q[4];  // codes 0..63 of the four 32-element runs
+            kiln_q6_k_codes(ql, qh, q);
             float *out = y + 128 * half;
             for (int r = 0; r < 4; r++) {  // run r: elements 32 r .. 32 r + 31, scales 2r, 2r+1
                 const __m256i v = _mm256_sub_epi8(q[r], off);

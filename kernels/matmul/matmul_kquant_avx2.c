@@ -27,6 +27,7 @@
 
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/common/kquant_x86.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/quant_ref.h"
@@ -239,7 +240,6 @@ static inline float q3_k_block(const struct kiln_block_q3_K *w, const struct kil
 // runs l of ql/qh give elements l, l+32, l+64, l+96 with scales is, is+2, is+4, is+6).
 static inline __attribute__((always_inline)) float q6_k_block(const struct kiln_block_q6_K *w,
                                                                const struct kiln_block_q8_K *x) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
     __m256i acc = _mm256_setzero_si256();
     int32_t bias = 0;  // sum of sc * bsum: the "- 32" of every code, applied once
     for (int g = 0; g < 16; g++)
@@ -248,19 +248,8 @@ static inline __attribute__((always_inline)) float q6_k_block(const struct kiln_
         const uint8_t *ql = w->ql + 64 * half, *qh = w->qh + 32 * half;
         const int8_t *sc = w->scales + 8 * half;
         const int8_t *xq = x->qs + 128 * half;
-        const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-        const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-        // codes 0..63 of the four 32-element runs
-        const __m256i q[4] = {
-            _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4)),
-            _mm256_or_si256(_mm256_and_si256(l1, low4),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4)),
-        };
+        __m256i q[4];  // codes 0..63 of the four 32-element runs
+        kiln_q6_k_codes(ql, qh, q);
         for (int r = 0; r < 4; r++) {
             const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * r));
             const __m256i p = _mm256_maddubs_epi16(q[r], xv);
