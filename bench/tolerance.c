@@ -81,7 +81,9 @@ static const struct entry *find(enum kiln_op_kind op, enum kiln_type type) {
     return NULL;
 }
 
-double kiln_rounding_relative_noise(enum kiln_input_rounding rounding) {
+// The noise an f16 rounding adds, as a fraction of the squared input (u16^2/3 per rounded
+// input), for the benchmark's statistical bound; 0 for the Q8 roundings (their constant below).
+static double f16_rounding_noise(enum kiln_input_rounding rounding) {
     const double u16 = 1.0 / 2048.0;
     switch (rounding) {
     case KILN_ROUND_X_F16: return u16 * u16 / 3.0;
@@ -129,7 +131,7 @@ struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type ty
         break;
     case KILN_ROUND_X_F16:
     case KILN_ROUND_WX_F16:
-        c.exact_nmse = 3.0 * kiln_rounding_relative_noise(c.rounding) + c.nmse;
+        c.exact_nmse = 3.0 * f16_rounding_noise(c.rounding) + c.nmse;
         c.why = "tight vs inputs rounded to f16 (f32 class); loose vs exact: the rounding's worst case";
         break;
     }

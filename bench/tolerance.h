@@ -29,7 +29,4 @@ struct kiln_ceiling {
 struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type type,
                                      const struct kiln_kernel *kernel);
 
-// The noise one rounding adds, as a fraction of the squared input (f16: u^2/3 with u = 2^-11),
-// or 0 for the Q8_0 roundings (data-dependent: the checker computes it from the block scales).
-double kiln_rounding_relative_noise(enum kiln_input_rounding rounding);
 const char *kiln_rounding_name(enum kiln_input_rounding rounding);
