@@ -179,7 +179,13 @@ enum kiln_probe_kind {
     KILN_PROBE_READ,  // read `bytes` of buffer a (f32), store a checksum in b
     KILN_PROBE_COPY,  // copy `bytes` from a to b (traffic: 2 x bytes)
     KILN_PROBE_FMA,   // about `flops` floating-point operations of FMAs on registers
+    KILN_PROBE_INT8,  // about `flops` integer operations of int8 dot products on registers (2 per
+                      // multiply-add); KILN_E_UNSUPPORTED where the device has no such probe
 };
+#define KILN_PROBE_COUNT 4
+
+// What a compute probe issues on this device ("avx512 zmm vfmadd231ps"); NULL if unknown.
+const char *kiln_probe_isa(struct kiln_device *dev, enum kiln_probe_kind kind);
 
 // Enqueues a probe on the stream; time it with a timer like any op. KILN_E_UNSUPPORTED if the
 // device has no probes. *flops_done receives the exact FLOP count of an FMA probe.

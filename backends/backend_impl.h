@@ -43,6 +43,8 @@ struct kiln_device_iface {
     enum kiln_status (*probe)(struct kiln_stream *s, enum kiln_probe_kind kind,
                               struct kiln_buffer *a, struct kiln_buffer *b, size_t bytes,
                               double flops, double *flops_done);
+    // (optional) What a compute probe issues (kiln_probe_isa).
+    const char *(*probe_isa)(struct kiln_device *dev, enum kiln_probe_kind kind);
 
     // (optional) Graph capture (CUDA graphs): capture_begin records the stream's following
     // ops instead of running them; capture_end(run) stops recording and, if `run`, replays

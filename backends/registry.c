@@ -327,11 +327,15 @@ enum kiln_status kiln_timer_elapsed(struct kiln_timer *timer, double *seconds) {
 
 // ---- probes ----
 
+const char *kiln_probe_isa(struct kiln_device *dev, enum kiln_probe_kind kind) {
+    return dev && dev->iface->probe_isa ? dev->iface->probe_isa(dev, kind) : NULL;
+}
+
 enum kiln_status kiln_probe(struct kiln_stream *s, enum kiln_probe_kind kind, struct kiln_buffer *a,
                             struct kiln_buffer *b, size_t bytes, double flops, double *flops_done) {
     if (!s->device->iface->probe)
         return kiln_fail(KILN_E_UNSUPPORTED, "%s has no roofline probes", s->device->info.name);
-    if (kind != KILN_PROBE_FMA) {
+    if (kind != KILN_PROBE_FMA && kind != KILN_PROBE_INT8) {
         KILN_TRY(check_range(s, a, 0, bytes, "probe source"));
         KILN_TRY(check_range(s, b, 0, kind == KILN_PROBE_COPY ? bytes : 64, "probe destination"));
     } else {

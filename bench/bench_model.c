@@ -52,6 +52,8 @@ enum kiln_status kiln_model_bench_run(struct kiln_model *m, struct kiln_stream *
     reps = reps < KILN_BENCH_MAX_REPS ? reps : KILN_BENCH_MAX_REPS;
     for (int r = -1; r < reps && st == KILN_OK; r++) {  // r = -1: warm-up, not recorded
         st = fill(m, s, depth, tokens);
+        struct kiln_model_fallback fb;
+        kiln_model_fallback_take(m, &fb);  // what the warm-up and the fill ran is not counted
         if (st == KILN_OK)
             st = kiln_timer_start(t);
         if (pp) {
@@ -71,8 +73,14 @@ enum kiln_status kiln_model_bench_run(struct kiln_model *m, struct kiln_stream *
         double sec = 0;
         if (st == KILN_OK)
             st = kiln_timer_elapsed(t, &sec);
-        if (st == KILN_OK && r >= 0)
+        kiln_model_fallback_take(m, &fb);
+        if (st == KILN_OK && r >= 0) {
             out->seconds[out->reps++] = sec;
+            out->fallback.calls += fb.calls;
+            out->fallback.seconds = fb.seconds < 0 ? -1.0 : out->fallback.seconds + fb.seconds;
+            if (fb.calls)
+                memcpy(out->fallback.tensors, fb.tensors, sizeof fb.tensors);
+        }
     }
     kiln_timer_free(t);
     free(tokens);

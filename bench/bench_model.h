@@ -17,6 +17,7 @@ struct kiln_model_bench {
     double bytes_per_token;     // decode: weights + average K/V read per token
     double flops_per_token;     // matmuls + attention, averaged over the test's tokens
     uint64_t device_peak, rss_peak;
+    struct kiln_model_fallback fallback;  // over the timed repetitions (model.h)
 };
 
 // Parameters of one layer's matmuls (q, k, v, o, gate, up, down).

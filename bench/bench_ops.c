@@ -126,6 +126,7 @@ static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e)
         KILN_TRY(device_empty(b, KILN_TYPE_F32, c->m, c->n, 1, &dst));
         e->bytes = (double)kiln_buffer_size(big.buffer) + 4.0 * (double)(c->n * (c->k + c->m));
         e->flops = 2.0 * (double)c->m * (double)c->n * (double)c->k;
+        e->peak = kiln_type_traits(c->type)->is_quantized ? KILN_PEAK_INT8 : KILN_PEAK_FMA;
         break;
     case KILN_OP_ATTENTION:
         KILN_TRY(host_random(b, c->type, c->d, c->kv, c->h_kv, &rng, &big));       // K

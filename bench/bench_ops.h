@@ -29,6 +29,7 @@ struct kiln_bench_entry {
     char message[240];
     double nmse;              // of the check on this shape
     double bytes, flops;      // per iteration
+    enum kiln_peak_kind peak; // the compute peak its fraction is of (int8 for quantized matmul W)
     struct kiln_bench_result r;
 };
 

@@ -112,8 +112,9 @@ cJSON *kiln_gbench_new(const char *executable, const struct kiln_gbench_device *
             continue;
         char key[64];
         snprintf(key, sizeof key, "kiln_ceilings_%s", devices[i].name);
-        snprintf(buf, sizeof buf, "read_bw=%.6e copy_bw=%.6e fma_flops=%.6e probe_bytes=%.0f",
-                 c->read_bw, c->copy_bw, c->fma_flops, c->probe_bytes);
+        snprintf(buf, sizeof buf, "read_bw=%.6e copy_bw=%.6e fma_flops=%.6e int8_ops=%.6e read_bw_worst=%.6e "
+                 "probe_bytes=%.0f", c->read_bw, c->copy_bw, c->fma_flops, c->int8_ops, c->read_bw_worst,
+                 c->probe_bytes);
         cJSON_AddStringToObject(ctx, key, buf);
     }
     cJSON_AddStringToObject(ctx, "kiln_compiler", KILN_COMPILER);
@@ -149,7 +150,7 @@ static struct values rep_values(const struct kiln_bench_entry *e, const struct k
     v.flops = e->flops / v.real;
     // items: multiply-adds for matmul and attention, elements for dequant
     v.items_per_second = (e->flops > 0 ? e->flops / 2.0 : (double)e->c.k * (double)e->c.m) / v.real;
-    v.roofline_fraction = c ? kiln_roofline_fraction(c, v.flops, v.bytes_per_second, e->flops, e->bytes) : 0.0;
+    v.roofline_fraction = c ? kiln_roofline_fraction(c, v.flops, v.bytes_per_second, e->flops, e->bytes, e->peak) : 0.0;
     return v;
 }
 
@@ -238,6 +239,8 @@ void kiln_gbench_add_probe(cJSON *benchmarks, const struct kiln_probe_result *p,
                            int family) {
     struct kiln_bench_entry e = { .family = family, .r = p->r, .bytes = p->bytes, .flops = p->flops,
                                   .nmse = 0.0 };
+    if (p->skipped)
+        return;
     if (p->flops > 0)
         snprintf(e.run_name, sizeof e.run_name, "roofline/%s/%s", p->probe, device);
     else
@@ -280,8 +283,9 @@ enum kiln_status kiln_gbench_save(const cJSON *doc, const char *path) {
 
 void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *label, int family,
                            const struct kiln_model_bench *b, double model_bytes, double kv_bytes,
-                           const struct kiln_ceilings *ceilings) {
+                           const struct kiln_ceilings *ceilings, enum kiln_peak_kind peak) {
     struct kiln_bench_entry e = { .family = family, .r = { .reps = b->reps } };
+    const double top = ceilings && ceilings->valid ? kiln_roofline_peak(ceilings, peak) : 0.0;
     snprintf(e.run_name, sizeof e.run_name, "%s", run_name);
     const bool decode = !strncmp(b->test, "tg", 2);
     enum { F_REAL, F_BPS, F_FLOPS, F_ROOF, F_TPS, F_TTFT, NF };
@@ -292,10 +296,10 @@ void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *
         cols[F_BPS][i] = decode ? b->bytes_per_token * tps : model_bytes / t;
         cols[F_FLOPS][i] = b->flops_per_token * tps;
         // Decode is bound by memory: its fraction is of the read bandwidth. Prefill is bound by
-        // arithmetic: its fraction is of the FMA peak.
+        // arithmetic: its fraction is of the int8 peak for quantized weights, the FMA one else.
         cols[F_ROOF][i] = !ceilings || !ceilings->valid ? 0.0
                           : decode ? (ceilings->read_bw > 0 ? cols[F_BPS][i] / ceilings->read_bw : 0.0)
-                                   : (ceilings->fma_flops > 0 ? cols[F_FLOPS][i] / ceilings->fma_flops : 0.0);
+                                   : (top > 0 ? cols[F_FLOPS][i] / top : 0.0);
         cols[F_TPS][i] = tps;
         cols[F_TTFT][i] = decode ? t / (double)b->tokens : t;
     }

@@ -49,4 +49,4 @@ void kiln_gbench_format_double(double v, char *buf, size_t size);
 // token: the prompt for ppN, one step for tgN).
 void kiln_gbench_add_model(cJSON *benchmarks, const char *run_name, const char *label, int family,
                            const struct kiln_model_bench *b, double model_bytes, double kv_bytes,
-                           const struct kiln_ceilings *ceilings);
+                           const struct kiln_ceilings *ceilings, enum kiln_peak_kind peak);

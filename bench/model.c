@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "backends/kernel.h"
 #include "quant/gguf.h"
 
 struct layer {
@@ -46,8 +48,19 @@ struct placement {
     size_t total;
 };
 
+// The matmuls that took a slow path (the dequantize-then-float fallback, or the reference kernel:
+// no SIMD row for the type) since the last kiln_model_fallback_take: which weights (a bit per block tensor, KILN_BLK_COUNT for output),
+// their types, the calls, and on a host device (CPU ops run when enqueued) their time.
+struct fallback_record {
+    uint32_t which;
+    enum kiln_type type[KILN_BLK_COUNT + 1];
+    int64_t calls;
+    double seconds;
+};
+
 struct kiln_model {
     struct kiln_model_info info;
+    struct fallback_record fallback;
     struct kiln_device *dev;
     struct kiln_buffer *weights[MAX_ARENAS], *cache, *act;
     int n_arenas;
@@ -100,6 +113,9 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
             out->layout = kiln_weight_layout(kiln_stream_device(s), t->type, ne0, ne1);
             m->info.n_matmul_weights++;
             m->info.n_repacked += out->layout != KILN_LAYOUT_ROWS;
+            m->info.matmul_bytes += t->nbytes;
+            if (kiln_type_traits(t->type)->is_quantized)
+                m->info.matmul_quantized_bytes += t->nbytes;
         }
         KILN_TRY(kiln_weight_upload(s, out, t->data));
         release_file_pages(t->data, t->nbytes);  // no sync needed: a later read re-faults the page
@@ -288,6 +304,46 @@ static struct kiln_tensor attn_view(const struct kiln_tensor *t, int64_t head_di
     return v;
 }
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// y = x W^T, noting whether a slow path ran (`which`: the block tensor, KILN_BLK_COUNT = output).
+static enum kiln_status model_matmul(struct kiln_model *m, struct kiln_stream *s, const struct kiln_tensor *y,
+                                     const struct kiln_tensor *w, const struct kiln_tensor *x, int which) {
+    struct kiln_path path = { 0 };
+    const bool host = kiln_device_info(m->dev)->host_memory;
+    const double t0 = host ? now_seconds() : 0.0;
+    KILN_TRY(kiln_matmul(s, y, w, x, &path));
+    if (path.fallback || (path.kernel && path.kernel->tier == KILN_TIER_REF)) {
+        struct fallback_record *f = &m->fallback;
+        f->which |= 1u << which;
+        f->type[which] = w->type;
+        f->calls++;
+        if (host)
+            f->seconds += now_seconds() - t0;
+    }
+    return KILN_OK;
+}
+
+void kiln_model_fallback_take(struct kiln_model *m, struct kiln_model_fallback *out) {
+    const struct fallback_record *f = &m->fallback;
+    memset(out, 0, sizeof *out);
+    out->calls = f->calls;
+    out->seconds = kiln_device_info(m->dev)->host_memory ? f->seconds : -1.0;
+    int len = 0;
+    for (int i = 0; i <= KILN_BLK_COUNT && len < (int)sizeof out->tensors; i++) {
+        if (!(f->which & (1u << i)))
+            continue;
+        const char *name = i == KILN_BLK_COUNT ? "output.weight" : kiln_block_tensors[i].suffix;
+        len += snprintf(out->tensors + len, sizeof out->tensors - (size_t)len, "%s%s%s (%s)", len ? ", " : "",
+                        i == KILN_BLK_COUNT ? "" : "blk.*.", name, kiln_type_name(f->type[i]));
+    }
+    memset(&m->fallback, 0, sizeof m->fallback);
+}
+
 // Cache positions [pos0, pos0 + n) of every kv head, as [head_dim, heads, n] (the k/v layout).
 static struct kiln_tensor cache_write_view(const struct kiln_tensor *cache, int64_t pos0, int64_t n) {
     struct kiln_tensor v = *cache;
@@ -309,9 +365,9 @@ static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *
     const struct kiln_rope_params rope = { .mode = KILN_ROPE_NORMAL, .n_dims = (int32_t)c->rope_dims,
                                            .theta_base = c->rope_base };
     KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->w[KILN_BLK_ATTN_NORM], c->rms_eps));
-    KILN_TRY(kiln_matmul(s, &q, &L->w[KILN_BLK_Q], &cur, NULL));
-    KILN_TRY(kiln_matmul(s, &k, &L->w[KILN_BLK_K], &cur, NULL));
-    KILN_TRY(kiln_matmul(s, &v, &L->w[KILN_BLK_V], &cur, NULL));
+    KILN_TRY(model_matmul(m, s, &q, &L->w[KILN_BLK_Q], &cur, KILN_BLK_Q));
+    KILN_TRY(model_matmul(m, s, &k, &L->w[KILN_BLK_K], &cur, KILN_BLK_K));
+    KILN_TRY(model_matmul(m, s, &v, &L->w[KILN_BLK_V], &cur, KILN_BLK_V));
     const struct kiln_tensor qh = heads_view(&q, c->head_dim, c->n_head, n);
     const struct kiln_tensor kh = heads_view(&k, c->head_dim, c->n_head_kv, n);
     KILN_TRY(kiln_rope(s, &qh, &qh, &pos, &rope));
@@ -325,13 +381,13 @@ static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *
     const struct kiln_tensor qa = attn_view(&q, c->head_dim, c->n_head, n), oa = attn_view(&attn, c->head_dim, c->n_head, n);
     const struct kiln_attention_params ap = { .scale = 1.0f / sqrtf((float)c->head_dim), .pos0 = (int32_t)pos0, .causal = true };
     KILN_TRY(kiln_attention(s, &oa, &qa, &kc, &vc, &ap, NULL));
-    KILN_TRY(kiln_matmul(s, &cur, &L->w[KILN_BLK_O], &attn, NULL));
+    KILN_TRY(model_matmul(m, s, &cur, &L->w[KILN_BLK_O], &attn, KILN_BLK_O));
     KILN_TRY(kiln_add(s, &x, &x, &cur));
     KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->w[KILN_BLK_FFN_NORM], c->rms_eps));
-    KILN_TRY(kiln_matmul(s, &g, &L->w[KILN_BLK_GATE], &cur, NULL));
-    KILN_TRY(kiln_matmul(s, &u, &L->w[KILN_BLK_UP], &cur, NULL));
+    KILN_TRY(model_matmul(m, s, &g, &L->w[KILN_BLK_GATE], &cur, KILN_BLK_GATE));
+    KILN_TRY(model_matmul(m, s, &u, &L->w[KILN_BLK_UP], &cur, KILN_BLK_UP));
     KILN_TRY(kiln_swiglu(s, &g, &g, &u));
-    KILN_TRY(kiln_matmul(s, &cur, &L->w[KILN_BLK_DOWN], &g, NULL));
+    KILN_TRY(model_matmul(m, s, &cur, &L->w[KILN_BLK_DOWN], &g, KILN_BLK_DOWN));
     return kiln_add(s, &x, &x, &cur);
 }
 
@@ -350,10 +406,10 @@ static enum kiln_status enqueue_forward(struct kiln_model *m, struct kiln_stream
         last.offset += (size_t)(n - 1) * cur.nb[1];
         last.ne[1] = lg.ne[1] = 1;
         *logits_view = lg;
-        return kiln_matmul(s, &lg, &m->output, &last, NULL);
+        return model_matmul(m, s, &lg, &m->output, &last, KILN_BLK_COUNT);
     }
     *logits_view = out;
-    return kiln_matmul(s, &out, &m->output, &cur, NULL);
+    return model_matmul(m, s, &out, &m->output, &cur, KILN_BLK_COUNT);
 }
 
 enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,

@@ -19,6 +19,7 @@ struct kiln_model_info {
     float rms_eps, rope_base;
     uint64_t weight_bytes, kv_bytes, activation_bytes;
     int64_t n_matmul_weights, n_repacked;  // matmul weights, and those loaded repacked (layout.c)
+    uint64_t matmul_bytes, matmul_quantized_bytes;  // their bytes, and those of quantized types
     char name[64];
 };
 
@@ -43,6 +44,17 @@ const struct kiln_model_info *kiln_model_get_info(const struct kiln_model *m);
 // Decode steps (one token) run as one captured graph where the device has graph capture
 // (CUDA); on by default, off to measure what it saves.
 void kiln_model_set_graphs(struct kiln_model *m, bool on);
+
+// The matmuls that ran a slow path (the dequantize-then-float fallback, or the reference kernel:
+// no SIMD kernel for their type and shape on the device) since the last call, which is then reset: the tensors
+// ("blk.*.ffn_down.weight (q3_K), output.weight (q6_K)"), the calls, and their seconds (-1 where
+// the device runs ops asynchronously, so a call's time is not its op's).
+struct kiln_model_fallback {
+    int64_t calls;
+    double seconds;
+    char tensors[400];
+};
+void kiln_model_fallback_take(struct kiln_model *m, struct kiln_model_fallback *out);
 
 enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
                                     int64_t n, int64_t pos0, float *logits, bool last_only);

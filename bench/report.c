@@ -52,7 +52,7 @@ void kiln_report_row(FILE *f, enum kiln_report_format fmt, const struct kiln_ben
     const struct kiln_stats st = kiln_stats_compute(e->r.real, e->r.reps);
     const double gbs = e->bytes / st.median / 1e9, gflops = e->flops / st.median / 1e9;
     const double frac = kiln_roofline_fraction(c, e->flops / st.median, e->bytes / st.median,
-                                               e->flops, e->bytes);
+                                               e->flops, e->bytes, e->peak);
     switch (fmt) {
     case KILN_REPORT_TABLE:
         fprintf(f, "%-58s %11.2f %6.2f %4d %8.2f %9.2f %10.1f  %s\n", e->run_name, st.median * 1e6,
@@ -76,8 +76,11 @@ void kiln_report_ceilings(FILE *f, enum kiln_report_format fmt, const char *devi
                           const struct kiln_ceilings *c) {
     if (fmt == KILN_REPORT_JSON || fmt == KILN_REPORT_CSV)
         return;
-    fprintf(f, "%sroofline of %s: read %.2f GB/s, copy %.2f GB/s (read + write), FMA %.1f GFLOP/s "
-            "(probes over %.0f MiB)%s\n", fmt == KILN_REPORT_MD ? "**" : "", device, c->read_bw / 1e9,
-            c->copy_bw / 1e9, c->fma_flops / 1e9, c->probe_bytes / (1 << 20),
-            fmt == KILN_REPORT_MD ? "**\n" : "");
+    char int8[96] = "int8 not measured (no dot-product probe on this device)";
+    if (c->int8_ops > 0)
+        snprintf(int8, sizeof int8, "int8 %.1f GOP/s (%s)", c->int8_ops / 1e9, c->int8_isa ? c->int8_isa : "?");
+    fprintf(f, "%sroofline of %s: read %.2f GB/s (best of %d; worst %.2f), copy %.2f GB/s (read + write), "
+            "FMA %.1f GFLOP/s (%s), %s (probes over %.0f MiB)%s\n", fmt == KILN_REPORT_MD ? "**" : "", device,
+            c->read_bw / 1e9, c->read_reps, c->read_bw_worst / 1e9, c->copy_bw / 1e9, c->fma_flops / 1e9,
+            c->fma_isa ? c->fma_isa : "?", int8, c->probe_bytes / (1 << 20), fmt == KILN_REPORT_MD ? "**\n" : "");
 }

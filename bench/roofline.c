@@ -43,8 +43,16 @@ static double best_rate(const struct kiln_bench_result *r, double work) {
     return best;
 }
 
+static double worst_rate(const struct kiln_bench_result *r, double work) {
+    double worst = 0.0;
+    for (int i = 0; i < r->reps; i++)
+        if (r->real[i] > 0 && (worst == 0.0 || work / r->real[i] < worst))
+            worst = work / r->real[i];
+    return worst;
+}
+
 enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_bench_config *cfg,
-                                       struct kiln_ceilings *out, struct kiln_probe_result probes[3]) {
+                                       struct kiln_ceilings *out, struct kiln_probe_result *probes) {
     memset(out, 0, sizeof *out);
     struct kiln_device *dev = kiln_stream_device(s);
     const size_t bytes = probe_bytes(dev);
@@ -66,15 +74,20 @@ enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_
             st = kiln_buffer_upload(s, b, off, ones, n);
     }
     free(ones);
-    static const char *const names[3] = { "read", "copy", "fma" };
-    for (int p = 0; p < 3 && st == KILN_OK; p++) {
+    static const char *const names[KILN_PROBE_COUNT] = { "read", "copy", "fma", "int8" };
+    for (int p = 0; p < KILN_PROBE_COUNT && st == KILN_OK; p++) {
         struct probe_body body = { .s = s, .kind = (enum kiln_probe_kind)p, .a = a, .b = b,
                                    .bytes = bytes };
         probes[p] = (struct kiln_probe_result){ .probe = names[p] };
-        if (p == KILN_PROBE_FMA) {
+        if (p == KILN_PROBE_FMA || p == KILN_PROBE_INT8) {
             body.flops = 2e9;  // ~10 ms at 200 GFLOP/s: the growth loop takes it from there
             double done = 0;
-            st = kiln_probe(s, KILN_PROBE_FMA, NULL, b, 0, body.flops, &done);
+            st = kiln_probe(s, body.kind, NULL, b, 0, body.flops, &done);
+            if (st == KILN_E_UNSUPPORTED && p == KILN_PROBE_INT8) {
+                probes[p].skipped = true;  // no int8 peak on this device: fractions use the FMA one
+                st = KILN_OK;
+                continue;
+            }
             probes[p].flops = done;
         } else {
             probes[p].bytes = p == KILN_PROBE_COPY ? 2.0 * (double)bytes : (double)bytes;
@@ -85,7 +98,12 @@ enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_
     if (st == KILN_OK) {
         out->read_bw = best_rate(&probes[0].r, probes[0].bytes);
         out->copy_bw = best_rate(&probes[1].r, probes[1].bytes);
+        out->read_bw_worst = worst_rate(&probes[0].r, probes[0].bytes);
+        out->read_reps = probes[0].r.reps;
         out->fma_flops = best_rate(&probes[2].r, probes[2].flops);
+        out->int8_ops = probes[3].skipped ? 0.0 : best_rate(&probes[3].r, probes[3].flops);
+        out->fma_isa = kiln_probe_isa(dev, KILN_PROBE_FMA);
+        out->int8_isa = probes[3].skipped ? NULL : kiln_probe_isa(dev, KILN_PROBE_INT8);
         out->probe_bytes = (double)bytes;
         out->valid = true;
     }
@@ -94,14 +112,19 @@ enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_
     return st;
 }
 
+double kiln_roofline_peak(const struct kiln_ceilings *c, enum kiln_peak_kind kind) {
+    return kind == KILN_PEAK_INT8 && c->int8_ops > 0 ? c->int8_ops : c->fma_flops;
+}
+
 double kiln_roofline_fraction(const struct kiln_ceilings *c, double flops_per_s, double bytes_per_s,
-                              double flops, double bytes) {
+                              double flops, double bytes, enum kiln_peak_kind peak) {
     if (!c || !c->valid)
         return 0.0;
     if (flops <= 0.0 || bytes <= 0.0)
         return c->read_bw > 0 ? bytes_per_s / c->read_bw : 0.0;
     const double intensity = flops / bytes;
     const double bw_bound = intensity * c->read_bw;
-    const double attainable = bw_bound < c->fma_flops ? bw_bound : c->fma_flops;
+    const double top = kiln_roofline_peak(c, peak);
+    const double attainable = bw_bound < top ? bw_bound : top;
     return attainable > 0 ? flops_per_s / attainable : 0.0;
 }

@@ -186,13 +186,13 @@ static int bench_device(struct kiln_device *dev, struct bench_options *o, cJSON 
     FILE *out = o->format == KILN_REPORT_JSON ? stderr : stdout;
     int rc = 0;
     if (!o->no_roofline || o->roofline_only) {
-        struct kiln_probe_result probes[3];
+        struct kiln_probe_result probes[KILN_PROBE_COUNT];
         if (kiln_roofline_measure(s, &o->cfg, ceil, probes) != KILN_OK) {
             fprintf(stderr, "kiln bench: roofline of %s: %s\n", name, kiln_last_error());
             rc = -1;
         } else {
             kiln_report_ceilings(out, o->format, name, ceil);
-            for (int p = 0; p < 3; p++)
+            for (int p = 0; p < KILN_PROBE_COUNT; p++)
                 kiln_gbench_add_probe(kiln_gbench_benchmarks(doc), &probes[p], name, (*family)++);
         }
     }

@@ -161,7 +161,7 @@ int kiln_cmd_bench_model(int argc, char **argv) {
         struct kiln_model *m = NULL;
         const int64_t batch = o.pp > 0 ? o.pp : 512, ctx = o.depth + (o.pp > o.tg ? o.pp : o.tg) + 1;
         devs[n_devs] = (struct kiln_gbench_device){ kiln_device_info(dev)->name, &ceil[n_devs] };
-        struct kiln_probe_result probes[3];
+        struct kiln_probe_result probes[KILN_PROBE_COUNT];
         if (kiln_stream_new(dev, &s) != KILN_OK) {
             fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
             rc = KILN_EXIT_FAIL;
@@ -169,7 +169,7 @@ int kiln_cmd_bench_model(int argc, char **argv) {
         // The roofline first, on an empty device: its probe buffers are freed and the peak reset
         // before the model loads, so memory_peak_bytes is the model's alone.
         if (rc == KILN_EXIT_OK && !o.no_roofline && kiln_roofline_measure(s, &(struct kiln_bench_config){
-                .min_time = 0.05, .warmup_time = 0.02, .min_reps = 3, .max_reps = 3, .timeout = 10 }, &ceil[n_devs], probes) != KILN_OK)
+                .min_time = 0.05, .warmup_time = 0.02, .min_reps = 5, .max_reps = 5, .timeout = 10 }, &ceil[n_devs], probes) != KILN_OK)
             fprintf(stderr, "note: roofline not measured: %s\n", kiln_last_error());
         kiln_device_reset_peak(dev);
         if (rc == KILN_EXIT_OK && kiln_model_load(path, dev, ctx, batch < ctx ? batch : ctx, &m) != KILN_OK) {
@@ -215,16 +215,37 @@ int kiln_cmd_bench_model(int argc, char **argv) {
                      space ? space + 4 : "");
             snprintf(label, sizeof label, "%s; %.1f MiB weights, %.1f MiB K/V, peak RSS %.1f MiB", b.test,
                      c->weight_bytes / 1048576.0, c->kv_bytes / 1048576.0, b.rss_peak / 1048576.0);
+            // Quantized weights (most of the matmul bytes): the int8 dot-product peak, what the
+            // fastest kernels for them run on; float weights: the FMA peak.
+            const bool int8 = 2 * c->matmul_quantized_bytes > c->matmul_bytes && ceil[n_devs].int8_ops > 0;
+            const enum kiln_peak_kind peak = int8 ? KILN_PEAK_INT8 : KILN_PEAK_FMA;
             kiln_gbench_add_model(list, run_name, label, family++, &b, (double)c->weight_bytes, (double)c->kv_bytes,
-                                  &ceil[n_devs]);
-            if (t == 0 && ceil[n_devs].valid)
-                printf("  prefill: %.1f GFLOP per token, %.1f GFLOP/s = %.0f%% of the %.1f GFLOP/s FMA peak\n",
+                                  &ceil[n_devs], peak);
+            if (b.fallback.calls) {
+                double total = 0;
+                for (int r = 0; r < b.reps; r++)
+                    total += b.seconds[r];
+                char share[64] = "time share not measured (asynchronous device)";
+                if (b.fallback.seconds >= 0)
+                    snprintf(share, sizeof share, "%.0f%% of the time", 100 * b.fallback.seconds / total);
+                printf("  %s: SLOW PATH: %" PRId64 " matmuls per run ran the dequantize-then-float fallback or the "
+                       "reference kernel (no SIMD kernel for their type here), %s: %s\n", b.test, b.fallback.calls / b.reps, share,
+                       b.fallback.tensors);
+            }
+            if (t == 0 && ceil[n_devs].valid) {
+                const double top = kiln_roofline_peak(&ceil[n_devs], peak);
+                const char *isa = int8 ? ceil[n_devs].int8_isa : ceil[n_devs].fma_isa;
+                printf("  prefill: %.1f GFLOP per token, %.1f GFLOP/s = %.0f%% of the %.1f %s peak%s%s%s\n",
                        b.flops_per_token / 1e9, b.flops_per_token * st.median / 1e9,
-                       100 * b.flops_per_token * st.median / ceil[n_devs].fma_flops, ceil[n_devs].fma_flops / 1e9);
+                       100 * b.flops_per_token * st.median / top, top / 1e9, int8 ? "GOP/s int8" : "GFLOP/s FMA",
+                       isa ? " (" : "", isa ? isa : "", isa ? ")" : "");
+            }
             if (t == 1 && ceil[n_devs].valid)
-                printf("  decode: %.1f MiB per token, %.2f GB/s = %.0f%% of the %.2f GB/s read bandwidth\n",
+                printf("  decode: %.1f MiB per token, %.2f GB/s = %.0f%% of the %.2f GB/s read bandwidth "
+                       "(best of %d probes; the worst read %.2f)\n",
                        b.bytes_per_token / 1048576.0, b.bytes_per_token * st.median / 1e9,
-                       100 * b.bytes_per_token * st.median / ceil[n_devs].read_bw, ceil[n_devs].read_bw / 1e9);
+                       100 * b.bytes_per_token * st.median / ceil[n_devs].read_bw, ceil[n_devs].read_bw / 1e9,
+                       ceil[n_devs].read_reps, ceil[n_devs].read_bw_worst / 1e9);
         }
         kiln_stream_free(s);  // first: it finishes work still recorded on a GPU stream
         kiln_model_free(m);

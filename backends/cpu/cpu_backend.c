@@ -192,7 +192,8 @@ struct probe_ctx {
     const float *src;
     float *dst;
     size_t n;           // floats
-    uint64_t reps;      // FMA repetitions per thread
+    uint64_t reps;      // compute-probe repetitions per thread
+    const struct kiln_probe_compute *compute;  // FMA or int8
     bool avx2;
 };
 
@@ -213,7 +214,8 @@ static void run_probe(void *arg, int ith, int nth) {
             kiln_probe_copy_ref(c->dst + lo, c->src + lo, (size_t)(hi - lo));
         return;
     case KILN_PROBE_FMA:
-        result = c->avx2 ? kiln_probe_fma_avx2(c->reps) : kiln_probe_fma_ref(c->reps);
+    case KILN_PROBE_INT8:
+        result = c->compute->run(c->reps);
         break;
     }
     c->dst[ith % 16] = result;  // keeps the work observable; b holds >= 64 bytes
@@ -226,13 +228,23 @@ static enum kiln_status cpu_probe(struct kiln_stream *s, enum kiln_probe_kind ki
     const int nth = kiln_pool_size(pool);
     struct probe_ctx c = { .kind = kind, .src = a ? a->host : NULL, .dst = b->host,
                            .n = bytes / sizeof(float), .avx2 = kiln_probe_has_avx2() };
-    if (kind == KILN_PROBE_FMA) {
-        const double per_rep = c.avx2 ? KILN_PROBE_FMA_FLOPS_PER_REP_AVX2 : KILN_PROBE_FMA_FLOPS_PER_REP_REF;
+    if (kind == KILN_PROBE_FMA || kind == KILN_PROBE_INT8) {
+        c.compute = kind == KILN_PROBE_FMA ? kiln_probe_fma_select() : kiln_probe_int8_select();
+        if (!c.compute)
+            return kiln_fail(KILN_E_UNSUPPORTED, "cpu: no int8 dot-product instructions (AVX2 or Armv8.2 dotprod) to probe");
+        const double per_rep = c.compute->ops_per_rep;
         c.reps = (uint64_t)(flops / nth / per_rep) + 1;
         *flops_done = (double)c.reps * per_rep * nth;
     }
     kiln_pool_run(pool, run_probe, &c);
     return KILN_OK;
+}
+
+static const char *cpu_probe_isa(struct kiln_device *dev, enum kiln_probe_kind kind) {
+    (void)dev;
+    const struct kiln_probe_compute *p = kind == KILN_PROBE_FMA ? kiln_probe_fma_select()
+                                         : kind == KILN_PROBE_INT8 ? kiln_probe_int8_select() : NULL;
+    return p ? p->isa : NULL;
 }
 
 struct cpu_timer {
@@ -284,6 +296,7 @@ static const struct kiln_device_iface cpu_iface = {
     .timer_record = cpu_timer_record,
     .timer_elapsed = cpu_timer_elapsed,
     .probe = cpu_probe,
+    .probe_isa = cpu_probe_isa,
     .device_free = cpu_device_free,
 };
 

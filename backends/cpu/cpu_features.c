@@ -32,11 +32,18 @@ static uint32_t detect(void) {
     if (__get_cpuid_max(0, NULL) >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         if (b & (1u << 5)) f |= KILN_CPU_AVX2;
-        if ((b & (1u << 16)) && (xcr0 & 0xe0) == 0xe0)  // opmask, ZMM_Hi256, Hi16_ZMM state
+        if ((b & (1u << 16)) && (xcr0 & 0xe0) == 0xe0) {  // opmask, ZMM_Hi256, Hi16_ZMM state
             f |= KILN_CPU_AVX512F;
+            if (b & (1u << 30)) f |= KILN_CPU_AVX512BW;
+            if (b & (1u << 31)) f |= KILN_CPU_AVX512VL;
+            if (c & (1u << 11)) f |= KILN_CPU_AVX512VNNI;
+        }
+        const bool zmm = f & KILN_CPU_AVX512F;
         __cpuid_count(7, 1, a, b, c, d);
         if (a & (1u << 4))  // AVX-VNNI: VEX vpdpbusd on YMM (state checked above)
             f |= KILN_CPU_AVXVNNI;
+        if (zmm && (a & (1u << 5)))
+            f |= KILN_CPU_AVX512BF16;
     }
     return f;
 }
@@ -81,10 +88,12 @@ static void init_features(void) {
         features = 0;
     else if (strcmp(isa, "avx2") == 0)
         features &= KILN_CPU_X86_AVX2_SET;
+    else if (strcmp(isa, "avxvnni") == 0)
+        features &= KILN_CPU_X86_AVX2_SET | KILN_CPU_AVXVNNI;
     else if (strcmp(isa, "neon") == 0)
         features &= KILN_CPU_NEON | KILN_CPU_FP16;
     else
-        fprintf(stderr, "kiln: ignoring unknown KILN_CPU_ISA=%s (use ref, avx2, neon, native)\n", isa);
+        fprintf(stderr, "kiln: ignoring unknown KILN_CPU_ISA=%s (use ref, avx2, avxvnni, neon, native)\n", isa);
 }
 
 uint32_t kiln_cpu_features(void) {
@@ -95,7 +104,8 @@ uint32_t kiln_cpu_features(void) {
 void kiln_cpu_features_string(uint32_t mask, char *buf, int size) {
     static const struct { uint32_t bit; const char *name; } names[] = {
         { KILN_CPU_AVX2, "avx2" }, { KILN_CPU_FMA, "fma" }, { KILN_CPU_F16C, "f16c" },
-        { KILN_CPU_AVX512F, "avx512f" }, { KILN_CPU_AVXVNNI, "avxvnni" }, { KILN_CPU_NEON, "neon" }, { KILN_CPU_DOTPROD, "dotprod" },
+        { KILN_CPU_AVX512F, "avx512f" }, { KILN_CPU_AVX512BW, "avx512bw" }, { KILN_CPU_AVX512VL, "avx512vl" },
+        { KILN_CPU_AVX512VNNI, "avx512vnni" }, { KILN_CPU_AVX512BF16, "avx512bf16" }, { KILN_CPU_AVXVNNI, "avxvnni" }, { KILN_CPU_NEON, "neon" }, { KILN_CPU_DOTPROD, "dotprod" },
         { KILN_CPU_FP16, "fp16" }, { KILN_CPU_I8MM, "i8mm" },
     };
     int len = 0;

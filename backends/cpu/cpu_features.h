@@ -3,7 +3,8 @@
 // x86: CPUID for the instruction sets plus XGETBV for the register state the OS saves (a CPU can
 // report AVX2 while the OS has not enabled YMM state; ggml's scorer misses this). Arm: getauxval
 // (AT_HWCAP). The environment variable KILN_CPU_ISA masks features for testing and comparisons:
-// "ref" (none), "avx2" (up to AVX2+FMA+F16C: no AVX-VNNI), "neon" (no dotprod), "native" (default).
+// "ref" (none), "avx2" (up to AVX2+FMA+F16C: no AVX-VNNI, no AVX-512), "avxvnni" (the AVX2 set
+// and AVX-VNNI: no AVX-512), "neon" (no dotprod), "native" (default).
 #pragma once
 
 #include <stdbool.h>
@@ -17,8 +18,12 @@ enum kiln_cpu_feature {
     KILN_CPU_AVX2    = 1u << 0,
     KILN_CPU_FMA     = 1u << 1,
     KILN_CPU_F16C    = 1u << 2,
-    KILN_CPU_AVX512F = 1u << 3,   // detected and reported; kiln has no AVX-512 kernels yet
+    KILN_CPU_AVX512F = 1u << 3,   // 512-bit registers, opmasks (and the OS saves ZMM state)
     KILN_CPU_AVXVNNI = 1u << 4,   // VEX-encoded vpdpbusd on 256-bit registers (AVX-VNNI)
+    KILN_CPU_AVX512BW = 1u << 5,  // byte/word operations on ZMM (vpmaddubsw, vpshufb zmm)
+    KILN_CPU_AVX512VL = 1u << 6,  // EVEX encodings on XMM/YMM
+    KILN_CPU_AVX512VNNI = 1u << 7, // vpdpbusd on ZMM
+    KILN_CPU_AVX512BF16 = 1u << 12, // vdpbf16ps (bf16 pair dot products into f32)
     KILN_CPU_NEON    = 1u << 8,
     KILN_CPU_DOTPROD = 1u << 9,   // Armv8.2 SDOT/UDOT
     KILN_CPU_FP16    = 1u << 10,  // Armv8.2 half-precision arithmetic
@@ -27,6 +32,10 @@ enum kiln_cpu_feature {
 
 // The features kiln kernels ask for together on x86 ("avx2" rows).
 #define KILN_CPU_X86_AVX2_SET (KILN_CPU_AVX2 | KILN_CPU_FMA | KILN_CPU_F16C)
+// The "avx512" rows: F+BW+VL+VNNI (Intel Ice Lake, Sapphire Rapids and later; AMD Zen 4/5),
+// on top of the AVX2 set. Skylake-X (no VNNI) stays on the AVX2 rows.
+#define KILN_CPU_X86_AVX512_SET (KILN_CPU_X86_AVX2_SET | KILN_CPU_AVX512F | KILN_CPU_AVX512BW | \
+                                 KILN_CPU_AVX512VL | KILN_CPU_AVX512VNNI)
 
 // Detected features (after KILN_CPU_ISA masking).
 uint32_t kiln_cpu_features(void);

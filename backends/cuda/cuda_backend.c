@@ -413,6 +413,8 @@ static enum kiln_status cuda_probe(struct kiln_stream *s, enum kiln_probe_kind k
     struct cuda_stream *cs = cstream(s);
     KILN_TRY(use(s->device));
     int e = 0;
+    if (kind == KILN_PROBE_INT8)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda: no int8 roofline probe yet");
     if (kind == KILN_PROBE_COPY) {
         CUDA_TRY(cudaMemcpyAsync(dev_ptr(b, 0), dev_ptr(a, 0), bytes, cudaMemcpyDeviceToDevice, cs->s));
         return KILN_OK;

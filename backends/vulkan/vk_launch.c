@@ -364,6 +364,8 @@ struct probe_pc {
 
 enum kiln_status kiln_vk_probe(struct kiln_stream *s, enum kiln_probe_kind kind, struct kiln_buffer *a,
                                struct kiln_buffer *b, size_t bytes, double flops, double *flops_done) {
+    if (kind == KILN_PROBE_INT8)
+        return kiln_fail(KILN_E_UNSUPPORTED, "vulkan: no int8 roofline probe (integer dot products are an optional extension)");
     struct kiln_vk_device *vd = kiln_vk_dev(s->device);
     const struct kiln_tensor tb = kiln_tensor_make(b, 0, KILN_TYPE_I32, 1024, 1, 1, 1);
     struct kiln_vk_binding bb;

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# kiln beside llama.cpp on the same GGUF files, same threads, same run (never in CI: the peer's
+# build takes ~10 minutes on 2 cores).
+#
+#   scripts/peer-llama-bench.sh build            fetch llama-cpp-python's sdist from PyPI and build
+#                                                its vendor/llama.cpp (llama-bench, test-backend-ops,
+#                                                llama-quantize) into $KILN_PEER_DIR
+#   scripts/peer-llama-bench.sh model [opts] F.gguf ...
+#                                                llama-bench -p P -n N -t T and kiln bench model on
+#                                                each file, interleaved (peer, kiln, peer, kiln) so
+#                                                that drift on a shared machine hits both; prints
+#                                                one table: t/s of each and kiln/llama.cpp
+#       -p P (512)  -n N (128)  -t T (nproc)  -r R (3)  --out DIR (results/<machine>/peer)
+#   scripts/peer-llama-bench.sh ops [--types T,..]
+#                                                test-backend-ops perf, one thread (pinned with
+#                                                taskset, as kiln bench ops --threads 1), MUL_MAT
+#                                                m=4096 k=14336 n=1 and n=512, beside kiln bench ops
+#                                                on the same shapes
+#
+# KILN_PEER_DIR (default ~/.cache/kiln-peer) holds the sdist, the source tree and the build.
+# The build is for this CPU (GGML_NATIVE=ON), as a user building llama.cpp here would get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+peer_dir=${KILN_PEER_DIR:-$HOME/.cache/kiln-peer}
+kiln=${KILN:-./build/kiln}
+py=${PYTHON:-python3}
+
+die() { echo "peer-llama-bench: $*" >&2; exit 1; }
+
+peer_build() {
+    mkdir -p "$peer_dir"
+    local sdist
+    sdist=$(ls "$peer_dir"/llama_cpp_python-*.tar.gz 2>/dev/null | tail -1 || true)
+    if [ -z "$sdist" ]; then
+        echo "== fetching llama-cpp-python's source distribution from PyPI"
+        "$py" -m pip download --no-binary :all: --no-deps llama-cpp-python -d "$peer_dir" >/dev/null
+        sdist=$(ls "$peer_dir"/llama_cpp_python-*.tar.gz | tail -1)
+    fi
+    local src="$peer_dir/src"
+    if [ ! -d "$src/vendor/llama.cpp" ]; then
+        rm -rf "$src" && mkdir -p "$src"
+        tar -xzf "$sdist" -C "$src" --strip-components=1
+    fi
+    echo "== building llama.cpp from $(basename "$sdist") (vendor/llama.cpp) into $peer_dir/build"
+    cmake -S "$src/vendor/llama.cpp" -B "$peer_dir/build" -DCMAKE_BUILD_TYPE=Release \
+        -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=ON -DLLAMA_BUILD_EXAMPLES=OFF \
+        -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
+    cmake --build "$peer_dir/build" -j"$(nproc)" --target llama-bench test-backend-ops llama-quantize \
+        >"$peer_dir/build.log" 2>&1 || { tail -20 "$peer_dir/build.log"; die "build failed (log: $peer_dir/build.log)"; }
+    ls "$peer_dir/build/bin"
+}
+
+peer_bin() {
+    local b="$peer_dir/build/bin/$1"
+    [ -x "$b" ] || die "$b missing: run scripts/peer-llama-bench.sh build first"
+    echo "$b"
+}
+
+machine_id() {
+    local cpu cores
+    cpu=$(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | tr 'A-Z' 'a-z' |
+        sed -E 's/\((r|tm)\)//g; s/ (cpu|processor)? ?@.*//; s/[0-9]+-core//; s/ +/ /g; s/^ //; s/ $//' |
+        awk '{print $1"-"$2}')
+    cores=$(nproc)
+    echo "${cpu}-${cores}c"
+}
+
+# llama-bench -o json: one object per test with avg_ts/stddev_ts, n_prompt, n_gen.
+peer_model() {
+    local p=512 n=128 t reps=3 out=""
+    t=$(nproc)
+    local files=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -p) p=$2; shift 2 ;; -n) n=$2; shift 2 ;; -t) t=$2; shift 2 ;; -r) reps=$2; shift 2 ;;
+            --out) out=$2; shift 2 ;;
+            -*) die "unknown option $1" ;;
+            *) files+=("$1"); shift ;;
+        esac
+    done
+    [ ${#files[@]} -gt 0 ] || die "model: name at least one GGUF file"
+    out=${out:-results/$(machine_id)/peer}
+    mkdir -p "$out"
+    local lb
+    lb=$(peer_bin llama-bench)
+    printf '%-28s %10s %10s %8s %10s %10s %8s\n' file "llama pp$p" "kiln pp$p" ratio "llama tg$n" "kiln tg$n" ratio
+    for f in "${files[@]}"; do
+        [ -f "$f" ] || die "$f: no such file"
+        local base
+        base=$(basename "$f" .gguf)
+        "$lb" -m "$f" -t "$t" -p "$p" -n 0 -r "$reps" -o json >"$out/$base.llama-pp.json" 2>/dev/null
+        "$kiln" bench model "$f" --threads "$t" -p "$p" -n 0 -r "$reps" --json "$out/$base.kiln-pp.json" >/dev/null
+        "$lb" -m "$f" -t "$t" -p 0 -n "$n" -r "$reps" -o json >"$out/$base.llama-tg.json" 2>/dev/null
+        "$kiln" bench model "$f" --threads "$t" -p 0 -n "$n" -r "$reps" --json "$out/$base.kiln-tg.json" >/dev/null
+        "$py" - "$out/$base" "$p" "$n" <<'EOF'
+import json, sys
+base, p, n = sys.argv[1], sys.argv[2], sys.argv[3]
+def llama(path):
+    return json.load(open(path))[0]["avg_ts"]
+def kiln(path, name):
+    for b in json.load(open(path))["benchmarks"]:
+        if b["name"].endswith(name) and b.get("aggregate_name", "mean") == "mean":
+            return b["tokens_per_second"] if "tokens_per_second" in b else b["items_per_second"]
+    raise SystemExit(f"{path}: no {name} row")
+lp, lt = llama(base + ".llama-pp.json"), llama(base + ".llama-tg.json")
+kp, kt = kiln(base + ".kiln-pp.json", "pp" + p), kiln(base + ".kiln-tg.json", "tg" + n)
+name = base.rsplit("/", 1)[-1]
+print(f"{name:28s} {lp:10.2f} {kp:10.2f} {kp/lp:7.2f}x {lt:10.2f} {kt:10.2f} {kt/lt:7.2f}x")
+EOF
+    done
+}
+
+peer_ops() {
+    local types="q4_0,q8_0,q4_K,q5_K,q6_K,f16,bf16"
+    while [ $# -gt 0 ]; do
+        case "$1" in --types) types=$2; shift 2 ;; *) die "unknown option $1" ;; esac
+    done
+    local tbo
+    tbo=$(peer_bin test-backend-ops)
+    # test-backend-ops perf runs the CPU backend on nproc/2 threads; pinning it to one core makes
+    # that thread count's extra threads share the core (the same single core kiln gets).
+    echo "== test-backend-ops perf -o MUL_MAT (pinned to CPU 0), then kiln bench ops --threads 1"
+    taskset -c 0 "$tbo" perf -o MUL_MAT -b CPU 2>&1 | grep -E 'MUL_MAT\(type_a=('"${types//,/|}"'),type_b=f32,m=4096,n=(1|512),k=14336,' || true
+    for ty in ${types//,/ }; do
+        "$kiln" bench ops --op matmul --type "$ty" --threads 1 --shape 4096x1x14336 --shape 4096x512x14336 2>&1 |
+            grep -E "^ *matmul" || true
+    done
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+    build) peer_build ;;
+    model) peer_model "$@" ;;
+    ops) peer_ops "$@" ;;
+    *) sed -n 2,22p "$0"; exit 2 ;;
+esac
