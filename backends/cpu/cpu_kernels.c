@@ -98,17 +98,18 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(MATMUL, KILN_TYPE_Q5_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q2_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q3_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q4_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q5_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q6_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_BF16, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_BF16, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_bf16_avx2_gemv),
-    // K-quants: GEMV against Q8_K x (matmul_kquant_avx2.c).
+    // K-quants: GEMV against Q8_K x (matmul_kquant_avx2.c, matmul_kquant_tile_avx2.c).
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q2_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q3_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q5_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q6_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q6_K_avx2_gemv, x_q8_k),
+    // ... and their GEMMs on the same integer blocks (matmul_kquant_tile_avx2.c).
+    QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_K_avx2_gemm, x_q8_k),
+    QROW(MATMUL, KILN_TYPE_Q5_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q5_K_avx2_gemm, x_q8_k),
+    QROW(MATMUL, KILN_TYPE_Q6_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q6_K_avx2_gemm, x_q8_k),
     ROW(ATTENTION, F16, F16, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,
         kiln_attention_f16_avx2),
     ROW(ATTENTION, F32, F32, F32, AVX2, SIMD, "avx2", NULL, kiln_attention_supports_avx2,

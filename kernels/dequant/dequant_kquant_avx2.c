@@ -43,7 +43,7 @@ void kiln_dequantize_q4_K_avx2(const void *in, float *y, int64_t k) {
     const struct kiln_block_q4_K *x = in;
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     for (int64_t i = 0; i < k / KILN_QK_K; i++, y += KILN_QK_K) {
-        const float D = kiln_f16_to_f32(x[i].d), M = kiln_f16_to_f32(x[i].dmin);
+        const float D = _cvtsh_ss(x[i].d), M = _cvtsh_ss(x[i].dmin);
         for (int j = 0; j < 4; j++) {
             int sc0, m0, sc1, m1;
             scale_min(2 * j, x[i].scales, &sc0, &m0);
@@ -59,7 +59,7 @@ void kiln_dequantize_q5_K_avx2(const void *in, float *y, int64_t k) {
     const struct kiln_block_q5_K *x = in;
     const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
     for (int64_t i = 0; i < k / KILN_QK_K; i++, y += KILN_QK_K) {
-        const float D = kiln_f16_to_f32(x[i].d), M = kiln_f16_to_f32(x[i].dmin);
+        const float D = _cvtsh_ss(x[i].d), M = _cvtsh_ss(x[i].dmin);
         const __m256i h = _mm256_loadu_si256((const __m256i *)x[i].qh);
         for (int j = 0; j < 4; j++) {
             int sc0, m0, sc1, m1;
@@ -87,7 +87,7 @@ void kiln_dequantize_q6_K_avx2(const void *in, float *y, int64_t k) {
     const struct kiln_block_q6_K *x = in;
     const __m256i off = _mm256_set1_epi8(32);
     for (int64_t i = 0; i < k / KILN_QK_K; i++, y += KILN_QK_K) {
-        const float D = kiln_f16_to_f32(x[i].d);
+        const float D = _cvtsh_ss(x[i].d);
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
             const int8_t *sc = x[i].scales + 8 * half;

@@ -34,9 +34,11 @@ extern const struct kiln_cpu_kernel kiln_matmul_bf16_avx2_gemv;
 // The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_dequant_avx2_gemm;
 
-// K-quant GEMVs with x quantized to Q8_K (matmul_kquant_avx2.c): q2_K .. q6_K.
+// K-quants with x quantized to Q8_K: q2_K and q3_K GEMVs (matmul_kquant_avx2.c, also the
+// prepare step below); q4_K, q5_K, q6_K GEMV and GEMM (matmul_kquant_tile_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv, kiln_matmul_q3_K_avx2_gemv,
-    kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv;
+    kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv,
+    kiln_matmul_q4_K_avx2_gemm, kiln_matmul_q5_K_avx2_gemm, kiln_matmul_q6_K_avx2_gemm;
 size_t kiln_matmul_xq8k_workspace(const struct kiln_op *op, int nth);
 void kiln_matmul_xq8k_prepare(const struct kiln_op *op, void *ws, int ith, int nth);
 

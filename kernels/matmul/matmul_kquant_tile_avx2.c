@@ -1,0 +1,240 @@
+// matmul for q4_K, q5_K and q6_K weights, AVX2, GEMV (n < 16) and GEMM (n >= 16), integer dot
+// products: y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/blocks.h, spec §3), x
+// f32 quantized to Q8_K rows in the workspace first (kiln_matmul_xq8k_prepare, matmul_kquant_avx2.c:
+// ggml's quantize_row_q8_K, so the table rows declare KILN_ROUND_X_Q8_K and `kiln ops` checks
+// them against the reference run on x rounded that way).
+//
+// The arithmetic per super-block is ggml's vec_dot_q*_K_q8_K: maddubs of the unsigned codes with
+// the int8 x codes, madd by the sub-block scales, the mins (q4_K, q5_K) or the "- 32" (q6_K) once
+// per block from x's bsums, one cvt + fma per block into 8 float lanes (summed at the row's end).
+// What this file adds: each W block is unpacked once (codes, scales, high bits) and used for up to
+// NC = 4 x columns, so the unpacking, which is most of the instructions at n = 1, is shared.
+//   GEMV (n < 16): threads split the W rows; each row streams once, in column groups of 4 (the row
+//     stays in L1 between groups). Memory-bound at n = 1: one sequential stream per thread.
+//   GEMM (n >= 16): rows in blocks of RB, k in chunks of KB super-blocks: the chunk of 4 x columns
+//     (4 x KB Q8_K blocks, 18 KiB) stays in L1 across the RB rows, the rows' chunks in L2. Partial
+//     sums of the chunks are added into y (so y is summed in a different order from the GEMV;
+//     both are f32 sums of exact integer block dots).
+// NC = 4 measured best at m=4096 n=512 k=14336 on one AVX2 thread (2: 1.49 s, 3: 1.34 s, 4: 1.03 s,
+// 6: 1.24 s, 8: 1.37 s for q4_K): past 4 the accumulators spill.
+// Versions: v1 (matmul_kquant_avx2.c) one column per pass, rows in tiles of 4 sharing x loads
+// (register spills, and a call for each f16 scale: q4_K 0.61x ggml at n = 1 on one thread);
+// v2 inline F16C scales, one row per pass (q4_K 1.0-1.2x ggml, q6_K 0.9-1.07x: this host is noisy);
+// v3 (this) column groups, and the GEMM through the same blocks instead of dequantizing W into f32
+// panels: on AVX2 without VNNI no faster than the packed f32 GEMM (1.0 s vs 1.0-1.1 s, q4_K, one
+// thread, interleaved runs) and 0.75x ggml's 0.86 s. Next: a repacked interleaved layout (ggml's
+// Q4_K_8x8) so one maddubs serves several rows, and vpdpbusd where present.
+// Test: `kiln ops --op matmul --type q4_K,q5_K,q6_K`; bench: `kiln bench ops --op matmul --type q4_K`.
+#include <string.h>
+
+#include "kernels/common/kquant_x86.h"
+#include "kernels/common/simd_x86.h"
+#include "kernels/matmul/matmul.h"
+#include "quant/blocks.h"
+
+enum { NC = 4, RB = 16, KB = 16 };
+
+// The eight 6-bit scales (int16 lanes 0..7) and mins (lanes 8..15) of a q4_K/q5_K block (spec
+// §3.4, get_scale_min_k4), unpacked with 32-bit masks as ggml does.
+static inline __m256i scales_mins(const uint8_t *q) {
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
+    const uint32_t mins_lo = u[1] & m1;
+    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
+    u[2] = mins_lo;
+    u[0] &= m1;
+    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+}
+
+// pshufb control broadcasting int16 lane i of each 128-bit half to all 8 lanes of that half.
+static inline __m256i lane16(int i) { return _mm256_set1_epi16((short)((2 * i) | ((2 * i + 1) << 8))); }
+// ... lane a in the low half and lane b in the high half.
+static inline __m256i lane16_pair(int a, int b) {
+    return _mm256_setr_m128i(_mm256_castsi256_si128(lane16(a)), _mm256_castsi256_si128(lane16(b)));
+}
+
+// The 8 sums of x's 32-element sub-blocks (Q8_K keeps sums of 16), as int16.
+static inline __m128i xsums32(const struct kiln_block_q8_K *x) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)x->bsums);
+    return _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+}
+
+// One q4_K (five = false) or q5_K super-block of one W row against block b of nc x columns:
+// acc[c] += d_w d_x sum(sc q x) - dmin_w d_x sum(m bsum). q5_K: each code's 5th bit (element l
+// of sub-block s: bit s of qh[l % 32]) added as 16 (codes 0..31: maddubs pairs stay in int16).
+static inline __attribute__((always_inline)) void q45_k_block(const uint8_t *blk, bool five,
+                                                               const struct kiln_block_q8_K *const *x,
+                                                               int64_t b, int nc, __m256 *acc) {
+    const struct kiln_block_q4_K *w4 = (const void *)blk;
+    const struct kiln_block_q5_K *w5 = (const void *)blk;
+    const uint8_t *qs = five ? w5->qs : w4->qs;
+    const __m256i sm = scales_mins(five ? w5->scales : w4->scales);
+    const __m128i mins = _mm256_extracti128_si256(sm, 1), sc128 = _mm256_castsi256_si128(sm);
+    const __m256i scales = _mm256_setr_m128i(sc128, sc128);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+    const __m256i h = five ? _mm256_loadu_si256((const __m256i *)w5->qh) : _mm256_setzero_si256();
+    __m256i sum[NC];
+    for (int c = 0; c < nc; c++)
+        sum[c] = _mm256_setzero_si256();
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {  // 64 elements: sub-blocks 2j (low nibbles) and 2j+1 (high)
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+        __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        if (five) {
+            const __m256i bl = _mm256_set1_epi8((char)(1 << (2 * j))), bh = _mm256_set1_epi8((char)(2 << (2 * j)));
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), sixteen));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen));
+        }
+        const __m256i s_lo = _mm256_shuffle_epi8(scales, lane16(2 * j));
+        const __m256i s_hi = _mm256_shuffle_epi8(scales, lane16(2 * j + 1));
+        #pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) {
+            const int8_t *xq = x[c][b].qs + 64 * j;
+            const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+            const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+            sum[c] = _mm256_add_epi32(sum[c], _mm256_add_epi32(_mm256_madd_epi16(pl, s_lo), _mm256_madd_epi16(ph, s_hi)));
+        }
+    }
+    const float d = kiln_f16_scalar(five ? w5->d : w4->d), dmin = kiln_f16_scalar(five ? w5->dmin : w4->dmin);
+    #pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+        const float dx = x[c][b].d;
+        const __m256i pm = _mm256_zextsi128_si256(_mm_madd_epi16(mins, xsums32(&x[c][b])));
+        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(sum[c]), acc[c]);
+        acc[c] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * dx), _mm256_cvtepi32_ps(pm), acc[c]);
+    }
+}
+
+// One q6_K super-block (spec §3.6: two halves of 128; in each, 32-byte runs l of ql/qh give
+// elements l, l+32, l+64, l+96 with scales is, is+2, is+4, is+6) against block b of nc columns:
+// acc[c] += d_w d_x (sum(sc q x) - 32 sum(sc bsum)). Run r of a half takes scale 2r in its low
+// 128-bit lane (elements 0..15) and 2r+1 in its high lane: one pshufb of the half's scales.
+static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *blk, const struct kiln_block_q8_K *const *x,
+                                                              int64_t b, int nc, __m256 *acc) {
+    const struct kiln_block_q6_K *w = (const void *)blk;
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales));
+    __m256i sum[NC];
+    #pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+        const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)x[c][b].bsums));
+        sum[c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(bias, 5));
+    }
+    #pragma GCC unroll 2
+    for (int half = 0; half < 2; half++) {
+        const __m128i s8 = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(w->scales + 8 * half)));
+        const __m256i sc = _mm256_setr_m128i(s8, s8);
+        __m256i q[4];  // codes 0..63 of the four 32-element runs
+        kiln_q6_k_codes(w->ql + 64 * half, w->qh + 32 * half, q);
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m256i s = _mm256_shuffle_epi8(sc, lane16_pair(2 * r, 2 * r + 1));
+            #pragma GCC unroll 4
+            for (int c = 0; c < nc; c++) {
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(x[c][b].qs + 128 * half + 32 * r));
+                sum[c] = _mm256_add_epi32(sum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], xv), s));
+            }
+        }
+    }
+    const float d = kiln_f16_scalar(w->d);
+    #pragma GCC unroll 4
+    for (int c = 0; c < nc; c++)
+        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * x[c][b].d), _mm256_cvtepi32_ps(sum[c]), acc[c]);
+}
+
+enum kq { KQ_Q4_K, KQ_Q5_K, KQ_Q6_K };
+
+// Blocks [b0, b1) of one W row against nc columns (a constant after inlining into span_nc).
+static inline __attribute__((always_inline)) void span(enum kq kind, const uint8_t *row, size_t bsz,
+                                                        const struct kiln_block_q8_K *const *x, int64_t b0,
+                                                        int64_t b1, int nc, float *out) {
+    // Local accumulators (the caller's array stayed in memory across the loop: a store per block).
+    __m256 acc[NC];
+    for (int c = 0; c < nc; c++)
+        acc[c] = _mm256_setzero_ps();
+    for (int64_t b = b0; b < b1; b++) {
+        const uint8_t *blk = row + (size_t)b * bsz;
+        _mm_prefetch((const char *)blk + 4 * bsz, _MM_HINT_T0);
+        _mm_prefetch((const char *)blk + 4 * bsz + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)blk + 4 * bsz + 128, _MM_HINT_T0);
+        if (kind == KQ_Q6_K)
+            q6_k_block(blk, x, b, nc, acc);
+        else
+            q45_k_block(blk, kind == KQ_Q5_K, x, b, nc, acc);
+    }
+    for (int c = 0; c < nc; c++)
+        out[c] = kiln_hsum256(acc[c]);
+}
+
+// The row's dots for columns x[0..nc) over blocks [b0, b1), in out[c].
+static void span_nc(enum kq kind, const uint8_t *row, size_t bsz, const struct kiln_block_q8_K *const *x,
+                    int64_t b0, int64_t b1, int nc, float out[NC]) {
+#define SPAN(K, N)                                                                                 \
+    case N:                                                                                        \
+        span(K, row, bsz, x, b0, b1, (N) < NC ? (N) : NC, out); /* N > NC: never taken */         \
+        break
+#define SPANS(K)                                                                                   \
+    switch (nc) {                                                                                  \
+        SPAN(K, 1);                                                                                \
+        SPAN(K, 2);                                                                                \
+        SPAN(K, 3);                                                                                \
+        SPAN(K, 4);                                                                                \
+    }
+    if (kind == KQ_Q4_K)
+        SPANS(KQ_Q4_K)
+    else if (kind == KQ_Q5_K)
+        SPANS(KQ_Q5_K)
+    else
+        SPANS(KQ_Q6_K)
+#undef SPANS
+#undef SPAN
+}
+
+static size_t xq_row_bytes(const struct kiln_op *op) { return kiln_row_size(KILN_TYPE_Q8_K, op->src[1].ne[0]); }
+
+static void kquant_matmul(const struct kiln_op *op, const void *ws, enum kq kind, int ith, int nth) {
+    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
+    const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
+    const size_t bsz = kiln_row_size(w->type, KILN_QK_K);
+    const bool gemm = n >= KILN_MATMUL_GEMM_MIN_N;
+    const int64_t rb = gemm ? RB : 1, kb = gemm ? KB : nb;  // GEMV: one row, whole, at a time
+    int64_t lo, hi;
+    kiln_split((m + rb - 1) / rb, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++) {
+        const int64_t i0 = t * rb, i1 = i0 + rb < m ? i0 + rb : m;
+        for (int64_t b0 = 0; b0 < nb; b0 += kb) {
+            const int64_t b1 = b0 + kb < nb ? b0 + kb : nb;
+            for (int64_t j0 = 0; j0 < n; j0 += NC) {
+                const int nc = (int)(n - j0 < NC ? n - j0 : NC);
+                const struct kiln_block_q8_K *x[NC];
+                for (int c = 0; c < nc; c++)
+                    x[c] = (const void *)((const char *)ws + (size_t)(j0 + c) * xq_row_bytes(op));
+                for (int64_t i = i0; i < i1; i++) {
+                    float out[NC];
+                    span_nc(kind, (const uint8_t *)KILN_ROW(w, i, 0, 0), bsz, x, b0, b1, nc, out);
+                    for (int c = 0; c < nc; c++) {
+                        float *yi = (float *)KILN_ROW(y, j0 + c, 0, 0) + i;
+                        *yi = b0 == 0 ? out[c] : *yi + out[c];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void q4_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q4_K, ith, nth); }
+static void q5_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q5_K, ith, nth); }
+static void q6_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q6_K, ith, nth); }
+
+// The same kernel serves both table rows of a type (the rows differ in `supports` only, so that
+// `kiln ops` and the benchmarks name the GEMV and the GEMM apart).
+#define KQ_KERNEL(name, fn)                                                                        \
+    const struct kiln_cpu_kernel name = { .workspace = kiln_matmul_xq8k_workspace,                 \
+                                          .prepare = kiln_matmul_xq8k_prepare, .compute = fn }
+KQ_KERNEL(kiln_matmul_q4_K_avx2_gemv, q4_k);
+KQ_KERNEL(kiln_matmul_q5_K_avx2_gemv, q5_k);
+KQ_KERNEL(kiln_matmul_q6_K_avx2_gemv, q6_k);
+KQ_KERNEL(kiln_matmul_q4_K_avx2_gemm, q4_k);
+KQ_KERNEL(kiln_matmul_q5_K_avx2_gemm, q5_k);
+KQ_KERNEL(kiln_matmul_q6_K_avx2_gemm, q6_k);
