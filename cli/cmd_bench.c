@@ -33,8 +33,9 @@ static void help(void) {
            "GFLOP/s and the fraction of the roofline measured in the same run.\n"
            "\n"
            "  --op LIST          matmul,attention,dequant (default: all three)\n"
-           "  --type LIST        weight/KV/source types (default: matmul f16,q8_0,q4_0;\n"
-           "                     attention f16; dequant q8_0,q4_0); 'all' = every type kiln reads\n"
+           "  --type LIST        weight/KV/source types (default: matmul f16,bf16,q8_0,q4_0,q4_K,\n"
+           "                     q5_K,q6_K; attention f16; dequant q8_0,q4_0,q4_K,q6_K); 'all' =\n"
+           "                     every type kiln reads\n"
            "  --shape SPEC       one shape: m=4096,n=1,k=14336 (matmul), d=128,q=1,kv=4096,h=32,hkv=4\n"
            "                     (attention), k=4096,m=64 (dequant: row length, rows)\n"
            "  --shapes SET       %s (default: default)\n"
@@ -122,15 +123,18 @@ static int default_types(enum kiln_op_kind op, const char *types, enum kiln_type
                 out[n++] = (enum kiln_type)t;
         return n;
     }
-    static const enum kiln_type mm[] = { KILN_TYPE_F16, KILN_TYPE_Q8_0, KILN_TYPE_Q4_0 };
-    static const enum kiln_type dq[] = { KILN_TYPE_Q8_0, KILN_TYPE_Q4_0 };
+    // What users deploy: Q4_K_M (q4_K + q6_K), Q5_K_M (q5_K + q6_K), Q6_K, Q8_0, Q4_0, and the
+    // float checkpoints (f16, bf16).
+    static const enum kiln_type mm[] = { KILN_TYPE_F16, KILN_TYPE_BF16, KILN_TYPE_Q8_0, KILN_TYPE_Q4_0,
+                                         KILN_TYPE_Q4_K, KILN_TYPE_Q5_K, KILN_TYPE_Q6_K };
+    static const enum kiln_type dq[] = { KILN_TYPE_Q8_0, KILN_TYPE_Q4_0, KILN_TYPE_Q4_K, KILN_TYPE_Q6_K };
     if (op == KILN_OP_MATMUL) {
         memcpy(out, mm, sizeof mm);
-        return 3;
+        return (int)(sizeof mm / sizeof mm[0]);
     }
     if (op == KILN_OP_DEQUANT) {
         memcpy(out, dq, sizeof dq);
-        return 2;
+        return (int)(sizeof dq / sizeof dq[0]);
     }
     out[0] = KILN_TYPE_F16;
     return 1;

@@ -11,11 +11,10 @@
 #                                                that drift on a shared machine hits both; prints
 #                                                one table: t/s of each and kiln/llama.cpp
 #       -p P (512)  -n N (128)  -t T (nproc)  -r R (3)  --out DIR (results/<machine>/peer)
-#   scripts/peer-llama-bench.sh ops [--types T,..]
-#                                                test-backend-ops perf, one thread (pinned with
-#                                                taskset, as kiln bench ops --threads 1), MUL_MAT
-#                                                m=4096 k=14336 n=1 and n=512, beside kiln bench ops
-#                                                on the same shapes
+#   scripts/peer-llama-bench.sh ops [--types T,..] [--out DIR]
+#                                                test-backend-ops perf and kiln bench ops, one
+#                                                thread each on CPU 0, MUL_MAT m=4096 k=14336
+#                                                n=1 and n=512, type by type: one table
 #
 # KILN_PEER_DIR (default ~/.cache/kiln-peer) holds the sdist, the source tree and the build.
 # The build is for this CPU (GGML_NATIVE=ON), as a user building llama.cpp here would get.
@@ -89,9 +88,11 @@ peer_model() {
         local base
         base=$(basename "$f" .gguf)
         "$lb" -m "$f" -t "$t" -p "$p" -n 0 -r "$reps" -o json >"$out/$base.llama-pp.json" 2>/dev/null
-        "$kiln" bench model "$f" --threads "$t" -p "$p" -n 0 -r "$reps" --json "$out/$base.kiln-pp.json" >/dev/null
+        "$kiln" bench model "$f" --backend cpu --threads "$t" -p "$p" -n 0 -r "$reps" --json "$out/$base.kiln-pp.json" \
+            >"$out/$base.kiln-pp.txt"
         "$lb" -m "$f" -t "$t" -p 0 -n "$n" -r "$reps" -o json >"$out/$base.llama-tg.json" 2>/dev/null
-        "$kiln" bench model "$f" --threads "$t" -p 0 -n "$n" -r "$reps" --json "$out/$base.kiln-tg.json" >/dev/null
+        "$kiln" bench model "$f" --backend cpu --threads "$t" -p 0 -n "$n" -r "$reps" --json "$out/$base.kiln-tg.json" \
+            >"$out/$base.kiln-tg.txt"
         "$py" - "$out/$base" "$p" "$n" <<'EOF'
 import json, sys
 base, p, n = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -99,8 +100,8 @@ def llama(path):
     return json.load(open(path))[0]["avg_ts"]
 def kiln(path, name):
     for b in json.load(open(path))["benchmarks"]:
-        if b["name"].endswith(name) and b.get("aggregate_name", "mean") == "mean":
-            return b["tokens_per_second"] if "tokens_per_second" in b else b["items_per_second"]
+        if b["name"].endswith("/" + name + "_mean"):
+            return b["tokens_per_second"]
     raise SystemExit(f"{path}: no {name} row")
 lp, lt = llama(base + ".llama-pp.json"), llama(base + ".llama-tg.json")
 kp, kt = kiln(base + ".kiln-pp.json", "pp" + p), kiln(base + ".kiln-tg.json", "tg" + n)
@@ -111,19 +112,43 @@ EOF
 }
 
 peer_ops() {
-    local types="q4_0,q8_0,q4_K,q5_K,q6_K,f16,bf16"
+    local types="q4_0,q8_0,q4_K,q5_K,q6_K,f16,bf16" out=""
     while [ $# -gt 0 ]; do
-        case "$1" in --types) types=$2; shift 2 ;; *) die "unknown option $1" ;; esac
+        case "$1" in --types) types=$2; shift 2 ;; --out) out=$2; shift 2 ;; *) die "unknown option $1" ;; esac
     done
+    out=${out:-results/$(machine_id)/peer}
+    mkdir -p "$out"
     local tbo
     tbo=$(peer_bin test-backend-ops)
-    # test-backend-ops perf runs the CPU backend on nproc/2 threads; pinning it to one core makes
-    # that thread count's extra threads share the core (the same single core kiln gets).
-    echo "== test-backend-ops perf -o MUL_MAT (pinned to CPU 0), then kiln bench ops --threads 1"
-    taskset -c 0 "$tbo" perf -o MUL_MAT -b CPU 2>&1 | grep -E 'MUL_MAT\(type_a=('"${types//,/|}"'),type_b=f32,m=4096,n=(1|512),k=14336,' || true
+    # Both on CPU 0 (taskset): test-backend-ops perf runs the CPU backend on nproc/2 threads, one
+    # here; kiln bench ops --threads 1. Type by type, peer then kiln, so drift hits both.
+    echo "== one thread, m=4096 k=14336: us per call (lower is better), kiln speedup = peer/kiln"
+    printf '%-6s %6s %14s %14s %8s\n' type n test-backend-ops kiln speedup
     for ty in ${types//,/ }; do
-        "$kiln" bench ops --op matmul --type "$ty" --threads 1 --shape 4096x1x14336 --shape 4096x512x14336 2>&1 |
-            grep -E "^ *matmul" || true
+        for n in 1 512; do
+            local reps=15 mt=0.1
+            [ "$n" = 512 ] && reps=3 mt=0.01
+            taskset -c 0 "$tbo" perf -o MUL_MAT -b CPU -p "type_a=$ty,type_b=f32,m=4096,n=$n,k=14336," \
+                >"$out/tbo-$ty-n$n.txt" 2>&1 || true
+            taskset -c 0 "$kiln" bench ops --backend cpu --op matmul --type "$ty" --threads 1 --no-roofline \
+                --shape "m=4096,n=$n,k=14336" --repetitions $reps --min-time $mt --json "$out/kiln-$ty-n$n.json" \
+                >"$out/kiln-$ty-n$n.txt" 2>&1 || true
+            "$py" - "$out/tbo-$ty-n$n.txt" "$out/kiln-$ty-n$n.json" "$ty" "$n" <<'EOF2'
+import json, re, sys
+tbo, kj, ty, n = sys.argv[1:5]
+peer = None
+for line in open(tbo, errors="replace"):
+    m = re.search(r"MUL_MAT\(type_a=" + re.escape(ty) + r",.*n=" + n + r",k=14336.*?([0-9.]+) us/run", line)
+    if m:
+        peer = float(m.group(1))
+mine = None
+for b in json.load(open(kj))["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        mine = b["real_time"] / 1e3 if b.get("time_unit") == "ns" else b["real_time"]
+print(f"{ty:6s} {n:>6s} {peer if peer else float('nan'):14.1f} {mine if mine else float('nan'):14.1f} "
+      f"{(peer / mine) if peer and mine else float('nan'):7.2f}x")
+EOF2
+        done
     done
 }
 

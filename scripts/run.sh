@@ -29,6 +29,10 @@ $kiln bench model "$work/model-q4_0.gguf" -p 256 -n 64 -r 3 --json "$work/q4_0.j
 $kiln bench model "$work/model-q8_0.gguf" -p 256 -n 64 -r 3 --json results/latest-model.json --no-roofline
 
 echo; echo "== kernels against the roofline (kiln bench ops)"
+# Five repetitions per case unless told otherwise (the default set has 19 cases, 7 of them
+# prefill GEMMs of ~0.5 s: the harness's own default, up to 30 until the cv is under 1%, takes
+# 5 minutes on a noisy 2-core host). Pass --repetitions N (or any options) to choose.
+if [ $# -eq 0 ]; then set -- --repetitions 5; fi
 $kiln bench ops --json results/latest.json "$@"
 echo
 echo "wrote results/latest.json and results/latest-model.json; compare runs with: $kiln compare A.json B.json"

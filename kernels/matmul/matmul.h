@@ -34,8 +34,8 @@ extern const struct kiln_cpu_kernel kiln_matmul_bf16_avx2_gemv;
 // The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_dequant_avx2_gemm;
 
-// K-quants with x quantized to Q8_K: q2_K and q3_K GEMVs (matmul_kquant_avx2.c, also the
-// prepare step below); q4_K, q5_K, q6_K GEMV and GEMM (matmul_kquant_tile_avx2.c).
+// K-quants with x quantized to Q8_K: q2_K and q3_K GEMVs (matmul_kquant_avx2.c); q4_K, q5_K,
+// q6_K GEMV and GEMM (matmul_kquant_tile_avx2.c). The prepare step is generic C (matmul_ref.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv, kiln_matmul_q3_K_avx2_gemv,
     kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv,
     kiln_matmul_q4_K_avx2_gemm, kiln_matmul_q5_K_avx2_gemm, kiln_matmul_q6_K_avx2_gemm;
@@ -45,6 +45,9 @@ void kiln_matmul_xq8k_prepare(const struct kiln_op *op, void *ws, int ith, int n
 // NEON (matmul_neon.c) and NEON+dotprod (matmul_neon_dotprod.c).
 extern const struct kiln_cpu_kernel kiln_matmul_f16_neon, kiln_matmul_q8_0_neon,
     kiln_matmul_q4_0_neon, kiln_matmul_q8_0_neon_dotprod, kiln_matmul_q4_0_neon_dotprod;
+// K-quants against Q8_K x, every n (matmul_kquant_neon.c, matmul_kquant_neon_dotprod.c).
+extern const struct kiln_cpu_kernel kiln_matmul_q4_K_neon, kiln_matmul_q5_K_neon, kiln_matmul_q6_K_neon,
+    kiln_matmul_q4_K_neon_dotprod, kiln_matmul_q5_K_neon_dotprod, kiln_matmul_q6_K_neon_dotprod;
 
 // Which kernels take which n (used by their table rows' `supports`).
 enum kiln_status kiln_matmul_supports_gemv(const struct kiln_op *op);  // n < 16

@@ -28,19 +28,6 @@ static size_t xq_row_bytes(const struct kiln_op *op) {
     return kiln_row_size(KILN_TYPE_Q8_K, op->src[1].ne[0]);
 }
 
-size_t kiln_matmul_xq8k_workspace(const struct kiln_op *op, int nth) {
-    (void)nth;
-    return (size_t)op->src[1].ne[1] * xq_row_bytes(op);
-}
-
-void kiln_matmul_xq8k_prepare(const struct kiln_op *op, void *ws, int ith, int nth) {
-    const struct kiln_tensor *x = &op->src[1];
-    int64_t lo, hi;
-    kiln_split(x->ne[1], ith, nth, &lo, &hi);
-    for (int64_t j = lo; j < hi; j++)
-        kiln_quantize_q8_K_ref(KILN_ROW(x, j, 0, 0), (char *)ws + (size_t)j * xq_row_bytes(op), x->ne[0]);
-}
-
 static inline int32_t hsum_i32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
