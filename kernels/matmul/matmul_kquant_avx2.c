@@ -20,9 +20,6 @@
 #include "kernels/matmul/matmul.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
-#include "quant/quant_ref.h"
-
-enum { RM = 1 };
 
 static size_t xq_row_bytes(const struct kiln_op *op) {
     return kiln_row_size(KILN_TYPE_Q8_K, op->src[1].ne[0]);
@@ -94,41 +91,32 @@ static inline float q3_k_block(const struct kiln_block_q3_K *w, const struct kil
 
 enum kq { KQ_Q2_K, KQ_Q3_K };
 
-// q2_K and q3_K rows: one block of one row at a time.
-static void gemv_q236_k(const struct kiln_op *op, const void *ws, enum kq kind, int ith, int nth) {
+// q2_K and q3_K rows: threads split the W rows; one block of one row at a time.
+static void gemv_q23_k(const struct kiln_op *op, const void *ws, enum kq kind, int ith, int nth) {
     const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
     const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
+    const size_t bsz = kind == KQ_Q3_K ? sizeof(struct kiln_block_q3_K) : sizeof(struct kiln_block_q2_K);
     int64_t lo, hi;
-    kiln_split((m + RM - 1) / RM, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        const int64_t i0 = t * RM;
-        const void *rows[RM];
-        for (int r = 0; r < RM; r++)
-            rows[r] = KILN_ROW(w, i0 + r < m ? i0 + r : m - 1, 0, 0);
+    kiln_split(m, ith, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        const char *row = KILN_ROW(w, i, 0, 0);
         for (int64_t j = 0; j < n; j++) {
             const struct kiln_block_q8_K *xb = (const void *)((const char *)ws + (size_t)j * xq_row_bytes(op));
-            float out[RM] = { 0 };
+            float out = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
-                for (int r = 0; r < RM; r++) {
-                    const size_t bsz = kind == KQ_Q3_K ? sizeof(struct kiln_block_q3_K)
-                                                       : sizeof(struct kiln_block_q2_K);
-                    const char *blk = (const char *)rows[r] + (size_t)b * bsz;
-                    _mm_prefetch(blk + 4 * bsz, _MM_HINT_T0);
-                    _mm_prefetch(blk + 4 * bsz + 64, _MM_HINT_T0);
-                    _mm_prefetch(blk + 4 * bsz + 128, _MM_HINT_T0);
-                    out[r] += kind == KQ_Q3_K ? q3_k_block((const void *)blk, xb + b)
-                                              : q2_k_block((const void *)blk, xb + b);
-                }
+                const char *blk = row + (size_t)b * bsz;
+                _mm_prefetch(blk + 4 * bsz, _MM_HINT_T0);
+                _mm_prefetch(blk + 4 * bsz + 64, _MM_HINT_T0);
+                _mm_prefetch(blk + 4 * bsz + 128, _MM_HINT_T0);
+                out += kind == KQ_Q3_K ? q3_k_block((const void *)blk, xb + b) : q2_k_block((const void *)blk, xb + b);
             }
-            float *yr = KILN_ROW(y, j, 0, 0);
-            for (int r = 0; r < RM && i0 + r < m; r++)
-                yr[i0 + r] = out[r];
+            ((float *)KILN_ROW(y, j, 0, 0))[i] = out;
         }
     }
 }
 
-static void q3_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q236_k(op, ws, KQ_Q3_K, ith, nth); }
-static void q2_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q236_k(op, ws, KQ_Q2_K, ith, nth); }
+static void q3_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q23_k(op, ws, KQ_Q3_K, ith, nth); }
+static void q2_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv_q23_k(op, ws, KQ_Q2_K, ith, nth); }
 
 const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv = {
     .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q2_k_gemv };
