@@ -16,8 +16,9 @@ extern "C" {
 enum kiln_kernel_tier {
     KILN_TIER_REF  = 0,  // the plain oracle (<op>_ref.c): always present, slowest
     KILN_TIER_SIMD = 2,  // hand-written ISA kernels (AVX2, NEON)
-    KILN_TIER_SIMD_PLUS = 3,  // a richer ISA level of the same (NEON + dotprod)
-    KILN_TIER_GPU  = 4,  // device kernels
+    KILN_TIER_SIMD_PLUS = 3,  // a richer ISA level of the same (NEON + dotprod, AVX-VNNI)
+    KILN_TIER_SIMD_WIDE = 4,  // the widest x86 level: AVX-512 (F+BW+VL+VNNI), above AVX-VNNI
+    KILN_TIER_GPU  = 5,  // device kernels
 };
 
 // What a row's inputs go through before its arithmetic (kiln_kernel.rounding). Each is a

@@ -5,7 +5,8 @@
 #   scripts/deps.sh test    build + the NEON cross toolchain and qemu-user (with arm64 hwloc and
 #                           cJSON from Debian multiarch), python3-venv, and .venv with the
 #                           oracles' Python packages (tests/requirements.txt), and Mesa's lavapipe
-#                           (a Vulkan 1.3 device on the CPU) with the Khronos validation layer
+#                           (a Vulkan 1.3 device on the CPU) with the Khronos validation layer, and
+#                           SIMDe's headers (the AVX-512 kernels checked on CPUs without AVX-512)
 #
 # As root it runs apt-get itself; otherwise it prints the exact command to run and exits 1.
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-build}
 build_pkgs=(gcc make cmake pkg-config libhwloc-dev libcjson-dev git libvulkan-dev glslc)
-test_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user python3-venv clang libclang-rt-14-dev
+test_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user python3-venv clang libclang-rt-14-dev libsimde-dev
            python3-torch python3-numpy mesa-vulkan-drivers vulkan-validationlayers
            libc6:arm64 libhwloc-dev:arm64 libcjson-dev:arm64)
 

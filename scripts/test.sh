@@ -2,8 +2,8 @@
 # kiln's test command (the README's second command; CI runs scripts/run.sh, then exactly this).
 #   0. installs what is missing (scripts/deps.sh test)
 #   1. Release build with -Werror: every test (unit, kernel checks, CLI, Python oracles)
-#   2. AddressSanitizer + UBSan build: the unit tests and the kernel checks, the CLI, converter,
-#      model and oracle tests; leaks in kiln's code fail it, leaks inside the Vulkan loader and
+#   2. AddressSanitizer + UBSan build: the unit tests and the kernel checks (the AVX-512 rows too,
+#      built against SIMDe), the CLI, converter, model and oracle tests; leaks in kiln's code fail it, leaks inside the Vulkan loader and
 #      Mesa do not (tests/sanitizer/lsan.supp says which and why)
 #   3. aarch64 cross build: the unit tests and the NEON kernel checks under qemu-aarch64
 #   4. the parsers and the model loader under libFuzzer (clang, ASan+UBSan), plus the committed
@@ -60,8 +60,11 @@ step "2/4 AddressSanitizer + UndefinedBehaviorSanitizer: all but the benchmarks 
 # The sanitizer options (and the LSan suppressions) are set on every test of a sanitizer build
 # by tests/CMakeLists.txt, so a plain ctest in build-test-asan runs them the same way. PyTorch's
 # oracle runs the ASan kiln from Debian's python: fine, since only kiln's process is instrumented.
+# The AVX-512 kernels are built against SIMDe here (KILN_AVX512_EMULATE), so ops_avx512_emulated
+# checks them under the sanitizers on any x86 CPU; stage 1 checks them natively where the CPU has
+# AVX-512.
 cmake -S . -B build-test-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_CUDA_ARCHS=80 \
-      -DKILN_SANITIZE=address,undefined "${common[@]}" >/dev/null
+      -DKILN_SANITIZE=address,undefined -DKILN_AVX512_EMULATE=ON "${common[@]}" >/dev/null
 cmake --build build-test-asan -j"$jobs"
 # Also not here: ops_one_thread and ops_vulkan_portable, variants stage 1 runs; under the
 # sanitizers they only repeat host code that ops_cpu, ops_odd_threads and ops_vulkan_validation

@@ -76,11 +76,22 @@ static uint32_t detect(void) {
 static uint32_t detect(void) { return 0; }
 #endif
 
-static uint32_t features;
+static uint32_t features, hw_features;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void init_features(void) {
-    features = detect();
+// A build with -DKILN_AVX512_EMULATE=ON compiles the AVX-512 kernel files against SIMDe (portable
+// C and AVX2 implementations of the AVX-512 intrinsics), so that `kiln ops` checks their logic on
+// a CPU without AVX-512: KILN_CPU_EMULATE_AVX512=1 then reports the AVX-512 set (and flags it
+// emulated). Timing such a build measures SIMDe, not AVX-512; the probes stay on real hardware.
+static void add_emulated(void) {
+#if defined(KILN_AVX512_EMULATED) && defined(__x86_64__)
+    const char *e = getenv("KILN_CPU_EMULATE_AVX512");
+    if (e && strcmp(e, "1") == 0 && (features & KILN_CPU_X86_AVX2_SET) == KILN_CPU_X86_AVX2_SET)
+        features |= KILN_CPU_X86_AVX512_SET | KILN_CPU_AVX512BF16 | KILN_CPU_EMULATED;
+#endif
+}
+
+static void mask_features(bool warn) {
     const char *isa = getenv("KILN_CPU_ISA");
     if (!isa || !*isa || strcmp(isa, "native") == 0)
         return;
@@ -92,8 +103,16 @@ static void init_features(void) {
         features &= KILN_CPU_X86_AVX2_SET | KILN_CPU_AVXVNNI;
     else if (strcmp(isa, "neon") == 0)
         features &= KILN_CPU_NEON | KILN_CPU_FP16;
-    else
+    else if (warn)
         fprintf(stderr, "kiln: ignoring unknown KILN_CPU_ISA=%s (use ref, avx2, avxvnni, neon, native)\n", isa);
+}
+
+static void init_features(void) {
+    features = detect();
+    mask_features(true);
+    hw_features = features;
+    add_emulated();
+    mask_features(false);  // KILN_CPU_ISA=avx2 masks the emulated set off too
 }
 
 uint32_t kiln_cpu_features(void) {
@@ -101,12 +120,17 @@ uint32_t kiln_cpu_features(void) {
     return features;
 }
 
+uint32_t kiln_cpu_features_hw(void) {
+    pthread_once(&once, init_features);
+    return hw_features;
+}
+
 void kiln_cpu_features_string(uint32_t mask, char *buf, int size) {
     static const struct { uint32_t bit; const char *name; } names[] = {
         { KILN_CPU_AVX2, "avx2" }, { KILN_CPU_FMA, "fma" }, { KILN_CPU_F16C, "f16c" },
         { KILN_CPU_AVX512F, "avx512f" }, { KILN_CPU_AVX512BW, "avx512bw" }, { KILN_CPU_AVX512VL, "avx512vl" },
         { KILN_CPU_AVX512VNNI, "avx512vnni" }, { KILN_CPU_AVX512BF16, "avx512bf16" }, { KILN_CPU_AVXVNNI, "avxvnni" }, { KILN_CPU_NEON, "neon" }, { KILN_CPU_DOTPROD, "dotprod" },
-        { KILN_CPU_FP16, "fp16" }, { KILN_CPU_I8MM, "i8mm" },
+        { KILN_CPU_FP16, "fp16" }, { KILN_CPU_I8MM, "i8mm" }, { KILN_CPU_EMULATED, "(avx512 emulated by SIMDe)" },
     };
     int len = 0;
     buf[0] = '\0';

@@ -28,6 +28,9 @@ enum kiln_cpu_feature {
     KILN_CPU_DOTPROD = 1u << 9,   // Armv8.2 SDOT/UDOT
     KILN_CPU_FP16    = 1u << 10,  // Armv8.2 half-precision arithmetic
     KILN_CPU_I8MM    = 1u << 11,
+    // The AVX-512 bits are emulated (a -DKILN_AVX512_EMULATE=ON test build with
+    // KILN_CPU_EMULATE_AVX512=1; cpu_features.c): kernels may use them, probes must not.
+    KILN_CPU_EMULATED = 1u << 13,
 };
 
 // The features kiln kernels ask for together on x86 ("avx2" rows).
@@ -41,6 +44,11 @@ enum kiln_cpu_feature {
 uint32_t kiln_cpu_features(void);
 
 static inline bool kiln_cpu_has(uint32_t mask) { return (kiln_cpu_features() & mask) == mask; }
+
+// The features the hardware runs natively (kiln_cpu_features() less any emulated set): what the
+// roofline probes, which time instructions, ask for.
+uint32_t kiln_cpu_features_hw(void);
+static inline bool kiln_cpu_hw_has(uint32_t mask) { return (kiln_cpu_features_hw() & mask) == mask; }
 
 // Space-separated names of the features in `mask` ("avx2 fma f16c").
 void kiln_cpu_features_string(uint32_t mask, char *buf, int size);

@@ -2,7 +2,8 @@
 // (backends/dispatch.c) takes the highest tier whose CPU features are present and whose
 // `supports` accepts the shape, so adding a kernel is one file in kernels/<op>/ and one row here.
 //
-// ISA tiers: ref (any CPU) < avx2 (AVX2+FMA+F16C: Intel Haswell 2013+, AMD Zen 1+)
+// ISA tiers: ref (any CPU) < avx2 (AVX2+FMA+F16C: Intel Haswell 2013+, AMD Zen 1+) < avxvnni
+//            (Alder Lake, Zen 5) < avx512 (F+BW+VL+VNNI: Ice Lake, Sapphire Rapids, Zen 4/5)
 //            ref < neon (every Armv8-A) < neon_dotprod (Armv8.2-A+: Cortex-A76, Neoverse N1,
 //            Apple M1, Graviton2+).
 #include "backends/cpu/cpu_features.h"
@@ -96,17 +97,16 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(MATMUL, KILN_TYPE_Q4_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q5_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q5_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q2_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
-    ROW(MATMUL, KILN_TYPE_Q3_K, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_BF16, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_BF16, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_bf16_avx2_gemv),
-    // K-quants: GEMV against Q8_K x (matmul_kquant_avx2.c, matmul_kquant_tile_avx2.c).
+    // K-quants: GEMV and GEMM against Q8_K x on integer blocks (matmul_kquant_tile_avx2.c).
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q2_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q3_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q5_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q6_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q6_K_avx2_gemv, x_q8_k),
-    // ... and their GEMMs on the same integer blocks (matmul_kquant_tile_avx2.c).
+    QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q2_K_avx2_gemm, x_q8_k),
+    QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q3_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q5_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q5_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q6_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q6_K_avx2_gemm, x_q8_k),
@@ -122,6 +122,41 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(DEQUANT, KILN_TYPE_Q5_K, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q5_K_f32_avx2),
     ROW(DEQUANT, KILN_TYPE_Q6_K, ANY, F32, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q6_K_f32_avx2),
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F16, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_0_f16_avx2),
+
+    // The AVX-512 tier (F+BW+VL+VNNI), above AVX2 and AVX-VNNI: every type's matmul, attention,
+    // dequant. Float-panel GEMM (zmm FMAs) for the float types and the 32-blocks; integer tiles
+    // for the K-quants.
+#define AVX512 KILN_CPU_X86_AVX512_SET
+#define WIDE KILN_TIER_SIMD_WIDE
+#define GEMM512(type_) ROW(MATMUL, type_, F32, F32, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm)
+    GEMM512(F32), GEMM512(F16), GEMM512(KILN_TYPE_BF16), GEMM512(KILN_TYPE_Q8_0), GEMM512(KILN_TYPE_Q4_0),
+    GEMM512(KILN_TYPE_Q4_1), GEMM512(KILN_TYPE_Q5_0), GEMM512(KILN_TYPE_Q5_1),
+    X8ROW(Q4_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
+    X8ROW(Q8_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
+    ROW(MATMUL, F32, F32, F32, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_f32_avx512_gemv),
+    ROW(MATMUL, F16, F32, F32, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_f16_avx512_gemv),
+    ROW(MATMUL, KILN_TYPE_BF16, F32, F32, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_bf16_avx512_gemv),
+    X8ROW(Q4_0, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q4_0x8_avx512_gemv, x_q8_inv127),
+    X8ROW(Q8_0, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q8_0x8_avx512_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_Q4_1, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q4_1_avx512_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_Q5_0, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q5_0_avx512_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_Q5_1, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q5_1_avx512_gemv, x_q8_inv127),
+#define KQ512(T_, t_)                                                                               \
+    QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
+    QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)
+    KQ512(Q2_K, q2_K), KQ512(Q3_K, q3_K), KQ512(Q4_K, q4_K), KQ512(Q5_K, q5_K), KQ512(Q6_K, q6_K),
+    ROW(ATTENTION, F16, F16, F32, AVX512, WIDE, "avx512", NULL, kiln_attention_supports_avx512,
+        kiln_attention_f16_avx512),
+    ROW(ATTENTION, F32, F32, F32, AVX512, WIDE, "avx512", NULL, kiln_attention_supports_avx512,
+        kiln_attention_f32_avx512),
+    ROW(DEQUANT, F16, ANY, F32, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_f16_f32_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q8_0_f32_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q4_0_f32_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F16, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q8_0_f16_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F16, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q4_0_f16_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q4_K, ANY, F32, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q4_K_f32_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q5_K, ANY, F32, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q5_K_f32_avx512),
+    ROW(DEQUANT, KILN_TYPE_Q6_K, ANY, F32, AVX512, WIDE, "avx512", NULL, NULL, kiln_dequant_q6_K_f32_avx512),
 #endif
 
 #if defined(__aarch64__)

@@ -16,6 +16,9 @@ extern const struct kiln_cpu_kernel kiln_attention_ref;
 // Flash-style AVX2 (online softmax over key blocks), for f16 and f32 K/V.
 extern const struct kiln_cpu_kernel kiln_attention_f16_avx2, kiln_attention_f32_avx2;
 enum kiln_status kiln_attention_supports_avx2(const struct kiln_op *op);  // D % 8 == 0, D <= 256
+// AVX-512 (attention_avx512.c): D % 16 == 0, D <= 256.
+extern const struct kiln_cpu_kernel kiln_attention_f16_avx512, kiln_attention_f32_avx512;
+enum kiln_status kiln_attention_supports_avx512(const struct kiln_op *op);
 
 // Keys visible to query i (the count of keys j = 0.. it attends to).
 static inline int64_t kiln_attention_visible(const struct kiln_op *op, int64_t i) {

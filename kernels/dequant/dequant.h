@@ -21,6 +21,11 @@ void kiln_dequantize_q4_K_avx2(const void *in, float *y, int64_t k);
 void kiln_dequantize_q5_K_avx2(const void *in, float *y, int64_t k);
 void kiln_dequantize_q6_K_avx2(const void *in, float *y, int64_t k);
 
+// AVX-512 (dequant_avx512.c): f16, q8_0, q4_0 -> f32 (and q8_0, q4_0 -> f16); q4_K, q5_K, q6_K -> f32.
+extern const struct kiln_cpu_kernel kiln_dequant_f16_f32_avx512, kiln_dequant_q8_0_f32_avx512,
+    kiln_dequant_q4_0_f32_avx512, kiln_dequant_q8_0_f16_avx512, kiln_dequant_q4_0_f16_avx512,
+    kiln_dequant_q4_K_f32_avx512, kiln_dequant_q5_K_f32_avx512, kiln_dequant_q6_K_f32_avx512;
+
 // NEON (dequant_neon.c): f16, q8_0, q4_0 -> f32.
 extern const struct kiln_cpu_kernel kiln_dequant_f16_f32_neon, kiln_dequant_q8_0_f32_neon,
     kiln_dequant_q4_0_f32_neon;

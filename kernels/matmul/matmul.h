@@ -34,11 +34,12 @@ extern const struct kiln_cpu_kernel kiln_matmul_bf16_avx2_gemv;
 // The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_dequant_avx2_gemm;
 
-// K-quants with x quantized to Q8_K: q2_K and q3_K GEMVs (matmul_kquant_avx2.c); q4_K, q5_K,
-// q6_K GEMV and GEMM (matmul_kquant_tile_avx2.c). The prepare step is generic C (matmul_ref.c).
+// K-quants with x quantized to Q8_K: GEMV and GEMM on integer blocks (matmul_kquant_tile_avx2.c).
+// The prepare step is generic C (matmul_ref.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv, kiln_matmul_q3_K_avx2_gemv,
     kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv,
-    kiln_matmul_q4_K_avx2_gemm, kiln_matmul_q5_K_avx2_gemm, kiln_matmul_q6_K_avx2_gemm;
+    kiln_matmul_q2_K_avx2_gemm, kiln_matmul_q3_K_avx2_gemm, kiln_matmul_q4_K_avx2_gemm,
+    kiln_matmul_q5_K_avx2_gemm, kiln_matmul_q6_K_avx2_gemm;
 size_t kiln_matmul_xq8k_workspace(const struct kiln_op *op, int nth);
 void kiln_matmul_xq8k_prepare(const struct kiln_op *op, void *ws, int ith, int nth);
 
@@ -48,6 +49,18 @@ extern const struct kiln_cpu_kernel kiln_matmul_f16_neon, kiln_matmul_q8_0_neon,
 // K-quants against Q8_K x, every n (matmul_kquant_neon.c, matmul_kquant_neon_dotprod.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_K_neon, kiln_matmul_q5_K_neon, kiln_matmul_q6_K_neon,
     kiln_matmul_q4_K_neon_dotprod, kiln_matmul_q5_K_neon_dotprod, kiln_matmul_q6_K_neon_dotprod;
+
+// AVX-512 (F+BW+VL+VNNI): the packed f32 GEMM with a zmm micro-kernel, every W type the AVX2
+// one takes (matmul_gemm_avx512.c); float GEMVs in zmm (matmul_avx512.c); the x8 GEMVs with
+// EVEX vpdpbusd (matmul_x8_avx512.c); q4_1/q5_0/q5_1 GEMVs with vpdpbusd (matmul_q451_avx512.c);
+// the K-quant tiles in zmm, GEMV and GEMM (matmul_kquant_tile_avx512.c).
+extern const struct kiln_cpu_kernel kiln_matmul_avx512_gemm, kiln_matmul_f32_avx512_gemv,
+    kiln_matmul_f16_avx512_gemv, kiln_matmul_bf16_avx512_gemv, kiln_matmul_q4_0x8_avx512_gemv,
+    kiln_matmul_q8_0x8_avx512_gemv, kiln_matmul_q4_1_avx512_gemv, kiln_matmul_q5_0_avx512_gemv,
+    kiln_matmul_q5_1_avx512_gemv, kiln_matmul_q2_K_avx512_gemv, kiln_matmul_q3_K_avx512_gemv,
+    kiln_matmul_q4_K_avx512_gemv, kiln_matmul_q5_K_avx512_gemv, kiln_matmul_q6_K_avx512_gemv,
+    kiln_matmul_q2_K_avx512_gemm, kiln_matmul_q3_K_avx512_gemm, kiln_matmul_q4_K_avx512_gemm,
+    kiln_matmul_q5_K_avx512_gemm, kiln_matmul_q6_K_avx512_gemm;
 
 // Which kernels take which n (used by their table rows' `supports`).
 enum kiln_status kiln_matmul_supports_gemv(const struct kiln_op *op);  // n < 16

@@ -1,12 +1,15 @@
-// matmul for q4_K, q5_K and q6_K weights, AVX2, GEMV (n < 16) and GEMM (n >= 16), integer dot
-// products: y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/blocks.h, spec §3), x
-// f32 quantized to Q8_K rows in the workspace first (kiln_matmul_xq8k_prepare, matmul_kquant_avx2.c:
+// matmul for the K-quants (q2_K, q3_K, q4_K, q5_K, q6_K), AVX2, GEMV (n < 16) and GEMM (n >= 16),
+// integer dot products: y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/blocks.h,
+// spec §3), x f32 quantized to Q8_K rows in the workspace first (kiln_matmul_xq8k_prepare, matmul_ref.c:
 // ggml's quantize_row_q8_K, so the table rows declare KILN_ROUND_X_Q8_K and `kiln ops` checks
 // them against the reference run on x rounded that way).
 //
 // The arithmetic per super-block is ggml's vec_dot_q*_K_q8_K: maddubs of the unsigned codes with
 // the int8 x codes, madd by the sub-block scales, the mins (q4_K, q5_K) or the "- 32" (q6_K) once
 // per block from x's bsums, one cvt + fma per block into 8 float lanes (summed at the row's end).
+// q2_K/q3_K: 2-bit codes (q3_K: plus a high bit, codes 0..7 standing for -4..3) with a scale per
+// 16 elements (q2_K 4-bit scales and mins; q3_K 6-bit signed scales, the "- 4" once as
+// 4 sum(sc bsum)).
 // What this file adds: each W block is unpacked once (codes, scales, high bits) and used for up to
 // NC = 4 x columns, so the unpacking, which is most of the instructions at n = 1, is shared.
 //   GEMV (n < 16): threads split the W rows; each row streams once, in column groups of 4 (the row
@@ -24,7 +27,9 @@
 // panels: on AVX2 without VNNI no faster than the packed f32 GEMM (1.0 s vs 1.0-1.1 s, q4_K, one
 // thread, interleaved runs) and 0.75x ggml's 0.86 s. Next: a repacked interleaved layout (ggml's
 // Q4_K_8x8) so one maddubs serves several rows, and vpdpbusd where present.
-// Test: `kiln ops --op matmul --type q4_K,q5_K,q6_K`; bench: `kiln bench ops --op matmul --type q4_K`.
+// q2_K/q3_K joined in v3 (before: one block of one row at a time in their own file, 4.1-4.2 GB/s
+// at m=4096 k=14336 on 2 threads, and the GEMM through f32 panels).
+// Test: `kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K,q6_K`; bench: `kiln bench ops --op matmul --type q4_K`.
 #include <string.h>
 
 #include "kernels/common/kquant_x86.h"
@@ -143,7 +148,64 @@ static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *blk,
         acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * x[c][b].d), _mm256_cvtepi32_ps(sum[c]), acc[c]);
 }
 
-enum kq { KQ_Q4_K, KQ_Q5_K, KQ_Q6_K };
+// One q2_K (q3 = false) or q3_K super-block against block b of nc columns (spec §3.2-3.3): per
+// half h and group g, 32 codes (kiln_q23_k_codes) meet 32 x codes in one maddubs, and the madd
+// applies the two 16-element sub-blocks' scales [sc 8h+2g x8 | sc 8h+2g+1 x8]; W is unpacked
+// once for the nc columns. q2_K: acc += d_w d_x sum(sc q x) - dmin_w d_x sum(m bsum). q3_K
+// (scales signed, codes 0..7 standing for -4..3): acc += d_w d_x (sum(sc q x) - 4 sum(sc bsum)).
+static inline __attribute__((always_inline)) void q23_k_block(const uint8_t *blk, bool q3,
+                                                               const struct kiln_block_q8_K *const *x,
+                                                               int64_t b, int nc, __m256 *acc) {
+    const struct kiln_block_q2_K *w2 = (const void *)blk;
+    const struct kiln_block_q3_K *w3 = (const void *)blk;
+    __m256i sc16, mins16 = _mm256_setzero_si256();
+    if (q3) {
+        int16_t sc[16];
+        kiln_q3_k_scales(w3->scales, sc);
+        sc16 = _mm256_loadu_si256((const __m256i *)sc);
+    } else {
+        const __m128i raw = _mm_loadu_si128((const __m128i *)w2->scales);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
+        mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15)));
+    }
+    const uint8_t *qs = q3 ? w3->qs : w2->qs;
+    const __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)w3->hmask) : _mm256_setzero_si256();
+    __m256i sum[NC];
+    #pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+        sum[c] = _mm256_setzero_si256();
+        if (q3)  // the "- 4" of every code: - 4 sum(sc bsum), once per block
+            sum[c] = _mm256_sub_epi32(sum[c], _mm256_slli_epi32(
+                _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)x[c][b].bsums)), 2));
+    }
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+        const __m256i sch = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);  // scales 8h .. 8h+7
+        #pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) {
+            const __m256i codes = kiln_q23_k_codes(q, hm, q3, h, g);
+            const __m256i s = _mm256_shuffle_epi8(sch, lane16_pair(2 * g, 2 * g + 1));
+            #pragma GCC unroll 4
+            for (int c = 0; c < nc; c++) {
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(x[c][b].qs + 128 * h + 32 * g));
+                sum[c] = _mm256_add_epi32(sum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(codes, xv), s));
+            }
+        }
+    }
+    const float d = kiln_f16_scalar(q3 ? w3->d : w2->d);
+    #pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+        const float dx = x[c][b].d;
+        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(sum[c]), acc[c]);
+        if (!q3) {
+            const __m256i pm = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)x[c][b].bsums));
+            acc[c] = _mm256_fnmadd_ps(_mm256_set1_ps(kiln_f16_scalar(w2->dmin) * dx), _mm256_cvtepi32_ps(pm), acc[c]);
+        }
+    }
+}
+
+enum kq { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K };
 
 // Blocks [b0, b1) of one W row against nc columns (a constant after inlining into span_nc).
 static inline __attribute__((always_inline)) void span(enum kq kind, const uint8_t *row, size_t bsz,
@@ -160,6 +222,8 @@ static inline __attribute__((always_inline)) void span(enum kq kind, const uint8
         _mm_prefetch((const char *)blk + 4 * bsz + 128, _MM_HINT_T0);
         if (kind == KQ_Q6_K)
             q6_k_block(blk, x, b, nc, acc);
+        else if (kind == KQ_Q2_K || kind == KQ_Q3_K)
+            q23_k_block(blk, kind == KQ_Q3_K, x, b, nc, acc);
         else
             q45_k_block(blk, kind == KQ_Q5_K, x, b, nc, acc);
     }
@@ -181,7 +245,11 @@ static void span_nc(enum kq kind, const uint8_t *row, size_t bsz, const struct k
         SPAN(K, 3);                                                                                \
         SPAN(K, 4);                                                                                \
     }
-    if (kind == KQ_Q4_K)
+    if (kind == KQ_Q2_K)
+        SPANS(KQ_Q2_K)
+    else if (kind == KQ_Q3_K)
+        SPANS(KQ_Q3_K)
+    else if (kind == KQ_Q4_K)
         SPANS(KQ_Q4_K)
     else if (kind == KQ_Q5_K)
         SPANS(KQ_Q5_K)
@@ -223,6 +291,8 @@ static void kquant_matmul(const struct kiln_op *op, const void *ws, enum kq kind
     }
 }
 
+static void q2_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q2_K, ith, nth); }
+static void q3_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q3_K, ith, nth); }
 static void q4_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q4_K, ith, nth); }
 static void q5_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q5_K, ith, nth); }
 static void q6_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_matmul(op, ws, KQ_Q6_K, ith, nth); }
@@ -232,9 +302,13 @@ static void q6_k(const struct kiln_op *op, void *ws, int ith, int nth) { kquant_
 #define KQ_KERNEL(name, fn)                                                                        \
     const struct kiln_cpu_kernel name = { .workspace = kiln_matmul_xq8k_workspace,                 \
                                           .prepare = kiln_matmul_xq8k_prepare, .compute = fn }
+KQ_KERNEL(kiln_matmul_q2_K_avx2_gemv, q2_k);
+KQ_KERNEL(kiln_matmul_q3_K_avx2_gemv, q3_k);
 KQ_KERNEL(kiln_matmul_q4_K_avx2_gemv, q4_k);
 KQ_KERNEL(kiln_matmul_q5_K_avx2_gemv, q5_k);
 KQ_KERNEL(kiln_matmul_q6_K_avx2_gemv, q6_k);
+KQ_KERNEL(kiln_matmul_q2_K_avx2_gemm, q2_k);
+KQ_KERNEL(kiln_matmul_q3_K_avx2_gemm, q3_k);
 KQ_KERNEL(kiln_matmul_q4_K_avx2_gemm, q4_k);
 KQ_KERNEL(kiln_matmul_q5_K_avx2_gemm, q5_k);
 KQ_KERNEL(kiln_matmul_q6_K_avx2_gemm, q6_k);
