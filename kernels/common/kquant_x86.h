@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 // The codes 0..63 of one q6_K half (128 elements, spec §3.6) as four 32-byte runs: run r holds
 // elements 32 r .. 32 r + 31 of the half; ql points at its 64 low-nibble bytes, qh at its 32
@@ -23,14 +24,19 @@ static inline void kiln_q6_k_codes(const uint8_t *ql, const uint8_t *qh, __m256i
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
 }
 
-// q3_K's sixteen 6-bit scale codes minus 32 (spec §3.3: the low 4 bits from scales[0..8), the
-// high 2 bits from scales[8..12)), as int16.
-static inline void kiln_q3_k_scales(const uint8_t *s, int16_t sc[16]) {
-    for (int j = 0; j < 16; j++) {
-        const int low = j < 8 ? s[j] & 15 : s[j - 8] >> 4;
-        const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-        sc[j] = (int16_t)((low | high << 4) - 32);
-    }
+// q3_K's sixteen 6-bit scale codes minus 32, as 16 int16 lanes (spec §3.3: scale j has its low
+// 4 bits in nibble j / 8 of scales[j % 8], its high 2 bits at bit 2 (j / 4) of scales[8 + j % 4]),
+// unpacked four at a time with 32-bit masks as ggml does.
+static inline __m256i kiln_q3_k_scales16(const uint8_t *s) {
+    uint32_t a[4];
+    memcpy(a, s, 12);
+    const uint32_t m1 = 0x03030303, m2 = 0x0f0f0f0f, hi = a[2];
+    a[2] = ((a[0] >> 4) & m2) | (((hi >> 4) & m1) << 4);
+    a[3] = ((a[1] >> 4) & m2) | (((hi >> 6) & m1) << 4);
+    a[0] = (a[0] & m2) | ((hi & m1) << 4);
+    a[1] = (a[1] & m2) | (((hi >> 2) & m1) << 4);
+    const __m128i codes = _mm_set_epi32((int)a[3], (int)a[2], (int)a[1], (int)a[0]);
+    return _mm256_sub_epi16(_mm256_cvtepu8_epi16(codes), _mm256_set1_epi16(32));
 }
 
 // The 32 codes of group g (elements 128 h + 32 g .. + 31) of a q2_K/q3_K half (spec §3.2-3.3):

@@ -148,9 +148,7 @@ static inline __attribute__((always_inline)) void q23_k_block(const uint8_t *blk
     const struct kiln_block_q3_K *w3 = (const void *)blk;
     __m256i sc16, mins16 = _mm256_setzero_si256();
     if (q3) {
-        int16_t sc[16];
-        kiln_q3_k_scales(w3->scales, sc);
-        sc16 = _mm256_loadu_si256((const __m256i *)sc);
+        sc16 = kiln_q3_k_scales16(w3->scales);
     } else {
         const __m128i raw = _mm_loadu_si128((const __m128i *)w2->scales);
         sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
