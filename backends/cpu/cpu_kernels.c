@@ -162,23 +162,21 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #if defined(__aarch64__)
 #define NEON KILN_CPU_NEON
 #define NEON_DP (KILN_CPU_NEON | KILN_CPU_DOTPROD)
+#define DP KILN_TIER_SIMD_PLUS
+// One type's pair of rows: baseline NEON and NEON + dotprod, both every n, x rounded by round_.
+#define NEON_PAIR(T_, t_, round_)                                                                   \
+    QROW(MATMUL, KILN_TYPE_##T_, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_##t_##_neon, round_),   \
+    QROW(MATMUL, KILN_TYPE_##T_, NEON_DP, DP, "neon_dotprod", NULL, NULL, kiln_matmul_##t_##_neon_dotprod, round_)
+    // Float W against f32 x.
+    ROW(MATMUL, F32, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_f32_neon),
     ROW(MATMUL, F16, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_f16_neon),
-    QROW(MATMUL, KILN_TYPE_Q8_0, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q8_0_neon, x_q8_invd),
-    QROW(MATMUL, KILN_TYPE_Q4_0, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q4_0_neon, x_q8_invd),
-    QROW(MATMUL, KILN_TYPE_Q8_0, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-         kiln_matmul_q8_0_neon_dotprod, x_q8_invd),
-    QROW(MATMUL, KILN_TYPE_Q4_0, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-         kiln_matmul_q4_0_neon_dotprod, x_q8_invd),
-    // K-quants (the Q4_K_M/Q5_K_M/Q6_K mixes): every n, against Q8_K x.
-    QROW(MATMUL, KILN_TYPE_Q4_K, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q4_K_neon, x_q8_k),
-    QROW(MATMUL, KILN_TYPE_Q5_K, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q5_K_neon, x_q8_k),
-    QROW(MATMUL, KILN_TYPE_Q6_K, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_q6_K_neon, x_q8_k),
-    QROW(MATMUL, KILN_TYPE_Q4_K, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-         kiln_matmul_q4_K_neon_dotprod, x_q8_k),
-    QROW(MATMUL, KILN_TYPE_Q5_K, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-         kiln_matmul_q5_K_neon_dotprod, x_q8_k),
-    QROW(MATMUL, KILN_TYPE_Q6_K, NEON_DP, KILN_TIER_SIMD_PLUS, "neon_dotprod", NULL, NULL,
-         kiln_matmul_q6_K_neon_dotprod, x_q8_k),
+    ROW(MATMUL, KILN_TYPE_BF16, F32, F32, NEON, SIMD, "neon", NULL, NULL, kiln_matmul_bf16_neon),
+    // The 32-blocks against Q8_0 x (the NEON quantizer: codes x / d).
+    NEON_PAIR(Q8_0, q8_0, x_q8_invd), NEON_PAIR(Q4_0, q4_0, x_q8_invd), NEON_PAIR(Q4_1, q4_1, x_q8_invd),
+    NEON_PAIR(Q5_0, q5_0, x_q8_invd), NEON_PAIR(Q5_1, q5_1, x_q8_invd),
+    // K-quants (the Q4_K_M/Q5_K_M/Q6_K mixes and their Q2_K/Q3_K cousins) against Q8_K x.
+    NEON_PAIR(Q2_K, q2_K, x_q8_k), NEON_PAIR(Q3_K, q3_K, x_q8_k), NEON_PAIR(Q4_K, q4_K, x_q8_k),
+    NEON_PAIR(Q5_K, q5_K, x_q8_k), NEON_PAIR(Q6_K, q6_K, x_q8_k),
     ROW(DEQUANT, F16, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_f16_f32_neon),
     ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q8_0_f32_neon),
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q4_0_f32_neon),

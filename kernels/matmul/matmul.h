@@ -44,11 +44,15 @@ size_t kiln_matmul_xq8k_workspace(const struct kiln_op *op, int nth);
 void kiln_matmul_xq8k_prepare(const struct kiln_op *op, void *ws, int ith, int nth);
 
 // NEON (matmul_neon.c) and NEON+dotprod (matmul_neon_dotprod.c).
-extern const struct kiln_cpu_kernel kiln_matmul_f16_neon, kiln_matmul_q8_0_neon,
+extern const struct kiln_cpu_kernel kiln_matmul_f32_neon, kiln_matmul_bf16_neon, kiln_matmul_f16_neon, kiln_matmul_q8_0_neon,
     kiln_matmul_q4_0_neon, kiln_matmul_q8_0_neon_dotprod, kiln_matmul_q4_0_neon_dotprod;
 // K-quants against Q8_K x, every n (matmul_kquant_neon.c, matmul_kquant_neon_dotprod.c).
-extern const struct kiln_cpu_kernel kiln_matmul_q4_K_neon, kiln_matmul_q5_K_neon, kiln_matmul_q6_K_neon,
+extern const struct kiln_cpu_kernel kiln_matmul_q2_K_neon, kiln_matmul_q3_K_neon, kiln_matmul_q4_K_neon,
+    kiln_matmul_q5_K_neon, kiln_matmul_q6_K_neon, kiln_matmul_q2_K_neon_dotprod, kiln_matmul_q3_K_neon_dotprod,
     kiln_matmul_q4_K_neon_dotprod, kiln_matmul_q5_K_neon_dotprod, kiln_matmul_q6_K_neon_dotprod;
+// q4_1, q5_0, q5_1 against Q8_0 x, every n (matmul_q451_neon.c, matmul_q451_neon_dotprod.c).
+extern const struct kiln_cpu_kernel kiln_matmul_q4_1_neon, kiln_matmul_q5_0_neon, kiln_matmul_q5_1_neon,
+    kiln_matmul_q4_1_neon_dotprod, kiln_matmul_q5_0_neon_dotprod, kiln_matmul_q5_1_neon_dotprod;
 
 // AVX-512 (F+BW+VL+VNNI): the packed f32 GEMM with a zmm micro-kernel, every W type the AVX2
 // one takes (matmul_gemm_avx512.c); float GEMVs in zmm (matmul_avx512.c); the x8 GEMVs with

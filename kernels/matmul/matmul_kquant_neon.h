@@ -1,4 +1,4 @@
-// matmul for q4_K, q5_K and q6_K weights on NEON, written once for the two files that instantiate
+// matmul for the K-quants (q2_K, q3_K, q4_K, q5_K, q6_K) on NEON, written once for the two files that instantiate
 // it (matmul_kquant_neon.c: baseline Armv8-A; matmul_kquant_neon_dotprod.c: SDOT). Included by
 // those two only.
 //
@@ -8,7 +8,8 @@
 // vec_dot_q*_K_q8_K arithmetic: the int8 dot of each 16 codes with 16 x codes (kq_dot16, which
 // the includer defines: SDOT, or vmull_s8 + vpadalq), times the sub-block scale as an integer,
 // the mins (q4_K, q5_K) from x's bsums, one float multiply per block. Codes stay in int8 range:
-// q4_K 0..15, q5_K 0..31, q6_K 0..63 with the "- 32" applied to the codes.
+// q2_K 0..3, q3_K -4..3 (the "- 4" applied to the codes), q4_K 0..15, q5_K 0..31, q6_K 0..63
+// with the "- 32" applied to the codes.
 // Threads split the W rows; each row is dotted with every x row while it is in L1 (all n: decode
 // and prefill alike).
 //
@@ -95,7 +96,59 @@ static float kq_q6_block(const uint8_t *blk, const struct kiln_block_q8_K *x) {
     return kiln_f16_to_f32_neon(w->d) * x->d * (float)isum;
 }
 
-enum kq_kind { KQ_Q4_K, KQ_Q5_K, KQ_Q6_K };
+// q2_K (q3 = false) and q3_K (spec §3.2-3.3): element e = 128 h + 32 g + l has its code in bits
+// 2g..2g+1 of qs[32 h + l] and, for q3_K, 4 more where bit 4h + g of hmask[l] is set (codes
+// 0..7 stand for -4..3); each 16 elements share a scale: q2_K 4-bit scales and mins (low and
+// high nibble of scales[]), q3_K 6-bit signed scales (kq_q3_scales).
+static inline void kq_q3_scales(const uint8_t *s, int sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        const int low = j < 8 ? s[j] & 15 : s[j - 8] >> 4;
+        const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+        sc[j] = (low | high << 4) - 32;
+    }
+}
+
+static float kq_q23_block(const uint8_t *blk, bool q3, const struct kiln_block_q8_K *x) {
+    const struct kiln_block_q2_K *w2 = (const void *)blk;
+    const struct kiln_block_q3_K *w3 = (const void *)blk;
+    int sc[16];
+    int32_t msum = 0;
+    if (q3) {
+        kq_q3_scales(w3->scales, sc);
+    } else {
+        for (int j = 0; j < 16; j++) {
+            sc[j] = w2->scales[j] & 15;
+            msum += (w2->scales[j] >> 4) * x->bsums[j];
+        }
+    }
+    const uint8_t *qs = q3 ? w3->qs : w2->qs;
+    const uint8x16_t three = vdupq_n_u8(3);
+    const uint8x16_t hm0 = q3 ? vld1q_u8(w3->hmask) : vdupq_n_u8(0), hm1 = q3 ? vld1q_u8(w3->hmask + 16) : vdupq_n_u8(0);
+    int32_t isum = 0;
+    for (int h = 0; h < 2; h++) {
+        const uint8x16_t q0 = vld1q_u8(qs + 32 * h), q1 = vld1q_u8(qs + 32 * h + 16);
+        for (int g = 0; g < 4; g++) {
+            const int8x16_t sh = vdupq_n_s8((int8_t)(-2 * g));  // right shift by 2g
+            int8x16_t c0 = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q0, sh), three));
+            int8x16_t c1 = vreinterpretq_s8_u8(vandq_u8(vshlq_u8(q1, sh), three));
+            if (q3) {  // (low | 4 hbit) - 4 = low - 4 (1 - hbit)
+                const uint8x16_t bit = vdupq_n_u8((uint8_t)(1 << (4 * h + g)));
+                const int8x16_t four = vdupq_n_s8(4);
+                c0 = vsubq_s8(c0, vbicq_s8(four, vreinterpretq_s8_u8(vtstq_u8(hm0, bit))));
+                c1 = vsubq_s8(c1, vbicq_s8(four, vreinterpretq_s8_u8(vtstq_u8(hm1, bit))));
+            }
+            const int8_t *xq = x->qs + 128 * h + 32 * g;
+            isum += sc[8 * h + 2 * g] * vaddvq_s32(kq_dot16(vdupq_n_s32(0), c0, vld1q_s8(xq)));
+            isum += sc[8 * h + 2 * g + 1] * vaddvq_s32(kq_dot16(vdupq_n_s32(0), c1, vld1q_s8(xq + 16)));
+        }
+    }
+    const float d = kiln_f16_to_f32_neon(q3 ? w3->d : w2->d);
+    if (q3)
+        return d * x->d * (float)isum;
+    return d * x->d * (float)isum - kiln_f16_to_f32_neon(w2->dmin) * x->d * (float)msum;
+}
+
+enum kq_kind { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K };
 
 static void kq_matmul(const struct kiln_op *op, const void *ws, enum kq_kind kind, int ith, int nth) {
     const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
@@ -108,18 +161,27 @@ static void kq_matmul(const struct kiln_op *op, const void *ws, enum kq_kind kin
         for (int64_t j = 0; j < n; j++) {
             const struct kiln_block_q8_K *xb = (const void *)((const char *)ws + (size_t)j * xrow);
             float sum = 0.0f;
-            for (int64_t b = 0; b < nb; b++)
-                sum += kind == KQ_Q6_K ? kq_q6_block(row + (size_t)b * bsz, xb + b)
-                                       : kq_q45_block(row + (size_t)b * bsz, kind == KQ_Q5_K, xb + b);
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = row + (size_t)b * bsz;
+                sum += kind == KQ_Q6_K                      ? kq_q6_block(blk, xb + b)
+                       : kind == KQ_Q2_K || kind == KQ_Q3_K ? kq_q23_block(blk, kind == KQ_Q3_K, xb + b)
+                                                            : kq_q45_block(blk, kind == KQ_Q5_K, xb + b);
+            }
             ((float *)KILN_ROW(y, j, 0, 0))[i] = sum;
         }
     }
 }
 
+static void kq_q2_k(const struct kiln_op *op, void *ws, int ith, int nth) { kq_matmul(op, ws, KQ_Q2_K, ith, nth); }
+static void kq_q3_k(const struct kiln_op *op, void *ws, int ith, int nth) { kq_matmul(op, ws, KQ_Q3_K, ith, nth); }
 static void kq_q4_k(const struct kiln_op *op, void *ws, int ith, int nth) { kq_matmul(op, ws, KQ_Q4_K, ith, nth); }
 static void kq_q5_k(const struct kiln_op *op, void *ws, int ith, int nth) { kq_matmul(op, ws, KQ_Q5_K, ith, nth); }
 static void kq_q6_k(const struct kiln_op *op, void *ws, int ith, int nth) { kq_matmul(op, ws, KQ_Q6_K, ith, nth); }
 
+const struct kiln_cpu_kernel KQ_NAME(q2_K) = { .workspace = kiln_matmul_xq8k_workspace,
+                                               .prepare = kiln_matmul_xq8k_prepare, .compute = kq_q2_k };
+const struct kiln_cpu_kernel KQ_NAME(q3_K) = { .workspace = kiln_matmul_xq8k_workspace,
+                                               .prepare = kiln_matmul_xq8k_prepare, .compute = kq_q3_k };
 const struct kiln_cpu_kernel KQ_NAME(q4_K) = { .workspace = kiln_matmul_xq8k_workspace,
                                                .prepare = kiln_matmul_xq8k_prepare, .compute = kq_q4_k };
 const struct kiln_cpu_kernel KQ_NAME(q5_K) = { .workspace = kiln_matmul_xq8k_workspace,

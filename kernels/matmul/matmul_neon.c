@@ -1,4 +1,4 @@
-// matmul, NEON (baseline Armv8-A): y[n][m] = x[n][k] . W[m][k]^T for W in f16, q8_0, q4_0.
+// matmul, NEON (baseline Armv8-A): y[n][m] = x[n][k] . W[m][k]^T for W in f32, f16, bf16, q8_0, q4_0.
 //
 // Layouts: as matmul.h. f16 W: each 4 halves widened with vcvt, FMA against f32 x in two
 // accumulators. q8_0/q4_0 W: x quantized to Q8_0 rows first (d = amax/127, codes rounded half
@@ -6,7 +6,11 @@
 // vpadalq into int32 and scaled by d_w * d_x. matmul_neon_dotprod.c replaces that block dot with
 // SDOT where the CPU has it. Threads split the W rows (kiln_matmul_neon_drive).
 //
-// Versions: v1 (this). Test: `kiln ops --op matmul` (CI: under qemu-aarch64).
+// f32 and bf16 W (bf16 widened by a shift, exact) likewise against f32 x.
+// Versions: v1 (this; f32 and bf16 added later: before, they ran the reference on Arm).
+// Test: `kiln ops --op matmul` (CI: under qemu-aarch64).
+#include <string.h>
+
 #include "kernels/common/simd_neon.h"
 #include "kernels/matmul/matmul_neon.h"
 #include "quant/blocks.h"
@@ -67,6 +71,41 @@ void kiln_matmul_neon_drive(const struct kiln_op *op, const void *xq, kiln_neon_
     }
 }
 
+static float dot_f32(const void *w, const void *x, int64_t k) {
+    const float *wf = w, *xf = x;
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    int64_t l = 0;
+    for (; l + 8 <= k; l += 8) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(wf + l), vld1q_f32(xf + l));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(wf + l + 4), vld1q_f32(xf + l + 4));
+    }
+    float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; l < k; l++)
+        s += wf[l] * xf[l];
+    return s;
+}
+
+// bf16 is the top half of an f32: widened by a shift (exact), then as f32.
+static float dot_bf16(const void *w, const void *x, int64_t k) {
+    const uint16_t *wh = w;
+    const float *xf = x;
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    int64_t l = 0;
+    for (; l + 8 <= k; l += 8) {
+        const uint16x8_t h = vld1q_u16(wh + l);
+        acc0 = vfmaq_f32(acc0, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16)), vld1q_f32(xf + l));
+        acc1 = vfmaq_f32(acc1, vreinterpretq_f32_u32(vshll_high_n_u16(h, 16)), vld1q_f32(xf + l + 4));
+    }
+    float s = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; l < k; l++) {
+        const uint32_t bits = (uint32_t)wh[l] << 16;
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        s += v * xf[l];
+    }
+    return s;
+}
+
 static float dot_f16(const void *w, const void *x, int64_t k) {
     const uint16_t *wh = w;
     const float *xf = x;
@@ -117,6 +156,14 @@ static float dot_q4_0(const void *w, const void *x, int64_t k) {
     return vaddvq_f32(acc);
 }
 
+static void f32_compute(const struct kiln_op *op, void *ws, int ith, int nth) {
+    (void)ws;
+    kiln_matmul_neon_drive(op, NULL, dot_f32, ith, nth);
+}
+static void bf16_compute(const struct kiln_op *op, void *ws, int ith, int nth) {
+    (void)ws;
+    kiln_matmul_neon_drive(op, NULL, dot_bf16, ith, nth);
+}
 static void f16_compute(const struct kiln_op *op, void *ws, int ith, int nth) {
     (void)ws;
     kiln_matmul_neon_drive(op, NULL, dot_f16, ith, nth);
@@ -128,6 +175,8 @@ static void q4_0_compute(const struct kiln_op *op, void *ws, int ith, int nth) {
     kiln_matmul_neon_drive(op, ws, dot_q4_0, ith, nth);
 }
 
+const struct kiln_cpu_kernel kiln_matmul_f32_neon = { .compute = f32_compute };
+const struct kiln_cpu_kernel kiln_matmul_bf16_neon = { .compute = bf16_compute };
 const struct kiln_cpu_kernel kiln_matmul_f16_neon = { .compute = f16_compute };
 const struct kiln_cpu_kernel kiln_matmul_q8_0_neon = {
     .workspace = kiln_matmul_neon_q8_workspace, .prepare = kiln_matmul_neon_q8_prepare,
