@@ -40,6 +40,9 @@ enum kiln_input_rounding {
     KILN_ROUND_X_F16,
     // W (dequantized) and x both rounded to f16 (tensor-core GEMM).
     KILN_ROUND_WX_F16,
+    // x rounded to bf16 (RNE, ggml's rule: quant/fp16.h kiln_f32_to_bf16); W is bf16 already
+    // (the AVX512_BF16 vdpbf16ps GEMM, as ggml's bf16 vec_dot rounds x).
+    KILN_ROUND_X_BF16,
 };
 
 struct kiln_kernel {

@@ -24,6 +24,7 @@
 #include "quant/quant_ref.h"
 
 static float round_f16(float v) { return kiln_f16_to_f32(kiln_f32_to_f16(v)); }
+static float round_bf16(float v) { return kiln_bf16_to_f32(kiln_f32_to_bf16(v)); }
 
 static float clamp_code(float q) { return q > 127.0f ? 127.0f : q < -128.0f ? -128.0f : q; }
 
@@ -37,6 +38,13 @@ static bool round_x_row(enum kiln_input_rounding r, const float *x, float *out, 
         for (int64_t i = 0; i < k; i++) {
             out[i] = round_f16(x[i]);
             nearest &= fabs((double)out[i] - x[i]) <= fabs((double)x[i]) * 0x1p-11 + 0x1p-25;
+        }
+        return nearest;
+    }
+    if (r == KILN_ROUND_X_BF16) {  // 8 significant bits: half an ulp is 2^-8 relative
+        for (int64_t i = 0; i < k; i++) {
+            out[i] = round_bf16(x[i]);
+            nearest &= fabs((double)out[i] - x[i]) <= fabs((double)x[i]) * 0x1p-8;
         }
         return nearest;
     }

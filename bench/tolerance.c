@@ -88,6 +88,7 @@ static double f16_rounding_noise(enum kiln_input_rounding rounding) {
     switch (rounding) {
     case KILN_ROUND_X_F16: return u16 * u16 / 3.0;
     case KILN_ROUND_WX_F16: return 2.0 * u16 * u16 / 3.0;
+    case KILN_ROUND_X_BF16: return (1.0 / 256.0) * (1.0 / 256.0) / 3.0;  // u = 2^-8
     default: return 0.0;
     }
 }
@@ -101,6 +102,7 @@ const char *kiln_rounding_name(enum kiln_input_rounding rounding) {
     case KILN_ROUND_X_Q8_K: return "x to Q8_K (codes x*-127/max, f32 d)";
     case KILN_ROUND_X_F16: return "x to f16";
     case KILN_ROUND_WX_F16: return "W and x to f16";
+    case KILN_ROUND_X_BF16: return "x to bf16";
     }
     return "?";
 }
@@ -133,6 +135,10 @@ struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type ty
     case KILN_ROUND_WX_F16:
         c.exact_nmse = 3.0 * f16_rounding_noise(c.rounding) + c.nmse;
         c.why = "tight vs inputs rounded to f16 (f32 class); loose vs exact: the rounding's worst case";
+        break;
+    case KILN_ROUND_X_BF16:
+        c.exact_nmse = 3.0 * f16_rounding_noise(c.rounding) + c.nmse;
+        c.why = "tight vs x rounded to bf16 (f32 class); loose vs exact: the rounding's worst case";
         break;
     }
     return c;

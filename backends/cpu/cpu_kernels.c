@@ -48,6 +48,10 @@ __attribute__((unused)) static enum kiln_input_rounding x_q8_k(const struct kiln
     (void)op;
     return KILN_ROUND_X_Q8_K;
 }
+__attribute__((unused)) static enum kiln_input_rounding x_bf16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_X_BF16;
+}
 __attribute__((unused)) static enum kiln_input_rounding x_q8_invd(const struct kiln_op *op) {
     (void)op;
     return KILN_ROUND_X_Q8_0_INVD;
@@ -129,6 +133,10 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #define AVX512 KILN_CPU_X86_AVX512_SET
 #define WIDE KILN_TIER_SIMD_WIDE
 #define GEMM512(type_) ROW(MATMUL, type_, F32, F32, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm)
+    // bf16 by vdpbf16ps where the CPU has AVX512_BF16; first, so it wins over the f32-panel row
+    // of the same tier (dispatch.c takes the first row of the highest usable tier).
+    QROW(MATMUL, KILN_TYPE_BF16, AVX512 | KILN_CPU_AVX512BF16, WIDE, "avx512", "dpbf16.gemm", GEMM,
+         kiln_matmul_bf16_dpbf16_avx512_gemm, x_bf16),
     GEMM512(F32), GEMM512(F16), GEMM512(KILN_TYPE_BF16), GEMM512(KILN_TYPE_Q8_0), GEMM512(KILN_TYPE_Q4_0),
     GEMM512(KILN_TYPE_Q4_1), GEMM512(KILN_TYPE_Q5_0), GEMM512(KILN_TYPE_Q5_1),
     X8ROW(Q4_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
