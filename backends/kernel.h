@@ -17,7 +17,7 @@ enum kiln_kernel_tier {
     KILN_TIER_REF  = 0,  // the plain oracle (<op>_ref.c): always present, slowest
     KILN_TIER_SIMD = 2,  // hand-written ISA kernels (AVX2, NEON)
     KILN_TIER_SIMD_PLUS = 3,  // a richer ISA level of the same (NEON + dotprod, AVX-VNNI)
-    KILN_TIER_SIMD_WIDE = 4,  // the widest x86 level: AVX-512 (F+BW+VL+VNNI), above AVX-VNNI
+    KILN_TIER_SIMD_WIDE = 4,  // the widest level: AVX-512 (F+BW+VL+VNNI) on x86, i8mm on Arm
     KILN_TIER_GPU  = 5,  // device kernels
 };
 

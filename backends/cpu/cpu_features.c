@@ -103,8 +103,10 @@ static void mask_features(bool warn) {
         features &= KILN_CPU_X86_AVX2_SET | KILN_CPU_AVXVNNI;
     else if (strcmp(isa, "neon") == 0)
         features &= KILN_CPU_NEON | KILN_CPU_FP16;
+    else if (strcmp(isa, "neon_dotprod") == 0)
+        features &= KILN_CPU_NEON | KILN_CPU_FP16 | KILN_CPU_DOTPROD;
     else if (warn)
-        fprintf(stderr, "kiln: ignoring unknown KILN_CPU_ISA=%s (use ref, avx2, avxvnni, neon, native)\n", isa);
+        fprintf(stderr, "kiln: ignoring unknown KILN_CPU_ISA=%s (use ref, avx2, avxvnni, neon, neon_dotprod, native)\n", isa);
 }
 
 static void init_features(void) {

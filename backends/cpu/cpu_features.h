@@ -4,7 +4,7 @@
 // report AVX2 while the OS has not enabled YMM state; ggml's scorer misses this). Arm: getauxval
 // (AT_HWCAP). The environment variable KILN_CPU_ISA masks features for testing and comparisons:
 // "ref" (none), "avx2" (up to AVX2+FMA+F16C: no AVX-VNNI, no AVX-512), "avxvnni" (the AVX2 set
-// and AVX-VNNI: no AVX-512), "neon" (no dotprod), "native" (default).
+// and AVX-VNNI: no AVX-512), "neon" (no dotprod), "neon_dotprod" (no i8mm), "native" (default).
 #pragma once
 
 #include <stdbool.h>

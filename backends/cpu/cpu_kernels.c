@@ -5,7 +5,7 @@
 // ISA tiers: ref (any CPU) < avx2 (AVX2+FMA+F16C: Intel Haswell 2013+, AMD Zen 1+) < avxvnni
 //            (Alder Lake, Zen 5) < avx512 (F+BW+VL+VNNI: Ice Lake, Sapphire Rapids, Zen 4/5)
 //            ref < neon (every Armv8-A) < neon_dotprod (Armv8.2-A+: Cortex-A76, Neoverse N1,
-//            Apple M1, Graviton2+).
+//            Apple M1, Graviton2+) < neon_i8mm (SMMLA: Neoverse V1/N2, Graviton3+, Apple M2+).
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/cpu_kernel.h"
 #include "kernels/attention/attention.h"
@@ -182,6 +182,11 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     // The 32-blocks against Q8_0 x (the NEON quantizer: codes x / d).
     NEON_PAIR(Q8_0, q8_0, x_q8_invd), NEON_PAIR(Q4_0, q4_0, x_q8_invd), NEON_PAIR(Q4_1, q4_1, x_q8_invd),
     NEON_PAIR(Q5_0, q5_0, x_q8_invd), NEON_PAIR(Q5_1, q5_1, x_q8_invd),
+    // SMMLA (i8mm) GEMMs above dotprod for n >= 16.
+    QROW(MATMUL, KILN_TYPE_Q8_0, NEON_DP | KILN_CPU_I8MM, KILN_TIER_SIMD_WIDE, "neon_i8mm", "gemm", GEMM,
+         kiln_matmul_q8_0_neon_i8mm_gemm, x_q8_invd),
+    QROW(MATMUL, KILN_TYPE_Q4_0, NEON_DP | KILN_CPU_I8MM, KILN_TIER_SIMD_WIDE, "neon_i8mm", "gemm", GEMM,
+         kiln_matmul_q4_0_neon_i8mm_gemm, x_q8_invd),
     // K-quants (the Q4_K_M/Q5_K_M/Q6_K mixes and their Q2_K/Q3_K cousins) against Q8_K x.
     NEON_PAIR(Q2_K, q2_K, x_q8_k), NEON_PAIR(Q3_K, q3_K, x_q8_k), NEON_PAIR(Q4_K, q4_K, x_q8_k),
     NEON_PAIR(Q5_K, q5_K, x_q8_k), NEON_PAIR(Q6_K, q6_K, x_q8_k),

@@ -66,6 +66,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_avx512_gemm, kiln_matmul_f32_avx
     kiln_matmul_q2_K_avx512_gemm, kiln_matmul_q3_K_avx512_gemm, kiln_matmul_q4_K_avx512_gemm,
     kiln_matmul_q5_K_avx512_gemm, kiln_matmul_q6_K_avx512_gemm;
 
+// q8_0 and q4_0 GEMM with SMMLA, W rows and x columns in pairs (matmul_neon_i8mm.c).
+extern const struct kiln_cpu_kernel kiln_matmul_q8_0_neon_i8mm_gemm, kiln_matmul_q4_0_neon_i8mm_gemm;
+
 // bf16 W against x rounded to bf16, vdpbf16ps (AVX512_BF16), GEMM (matmul_gemm_bf16_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_bf16_dpbf16_avx512_gemm;
 
