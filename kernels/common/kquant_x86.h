@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "quant/blocks.h"
+
 // The codes 0..63 of one q6_K half (128 elements, spec §3.6) as four 32-byte runs: run r holds
 // elements 32 r .. 32 r + 31 of the half; ql points at its 64 low-nibble bytes, qh at its 32
 // high-bit bytes.
@@ -49,4 +51,38 @@ static inline __m256i kiln_q23_k_codes(__m256i q, __m256i hm, bool q3, int h, in
         c = _mm256_or_si256(c, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), _mm256_set1_epi8(4)));
     }
     return c;
+}
+
+// The eight 6-bit scales (int16 lanes 0..7) and mins (lanes 8..15) of a q4_K/q5_K block (spec
+// §3.4, get_scale_min_k4), unpacked with 32-bit masks as ggml does.
+static inline __m256i kiln_q45_k_scales_mins(const uint8_t *q) {
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
+    const uint32_t mins_lo = u[1] & m1;
+    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
+    u[2] = mins_lo;
+    u[0] &= m1;
+    return _mm256_cvtepu8_epi16(_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]));
+}
+
+// The 8 sums of x's 32-element sub-blocks (Q8_K keeps sums of 16), as int16.
+static inline __m128i kiln_q8_k_sums32(const struct kiln_block_q8_K *x) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)x->bsums);
+    return _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+}
+
+// The codes of sub-blocks 2j (lo: the low nibbles of q, the block's 32 qs bytes at 32 j) and
+// 2j + 1 (hi: the high nibbles) of a q4_K block, or of a q5_K block (five: each code's 5th bit,
+// element l of sub-block s at bit s of qh[l], h the 32 qh bytes, added as 16).
+static inline void kiln_q45_k_codes(__m256i q, __m256i h, bool five, int j, __m256i *lo, __m256i *hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+    *lo = _mm256_and_si256(q, low4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    if (five) {
+        const __m256i bl = _mm256_set1_epi8((char)(1 << (2 * j))), bh = _mm256_set1_epi8((char)(2 << (2 * j)));
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), sixteen));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen));
+    }
 }

@@ -99,8 +99,7 @@ static inline void scale_min(int j, const uint8_t *q, int *sc, int *m) {
 
 // q4_K (five = false) or q5_K rows.
 static inline __attribute__((always_inline)) void dequant_q45_k(bool five, const void *in, float *y, int64_t k) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
-    for (int64_t i = 0; i < k / KILN_QK_K; i++, y += KILN_QK_K) {
+        for (int64_t i = 0; i < k / KILN_QK_K; i++, y += KILN_QK_K) {
         const struct kiln_block_q4_K *b4 = (const struct kiln_block_q4_K *)in + i;
         const struct kiln_block_q5_K *b5 = (const struct kiln_block_q5_K *)in + i;
         const uint8_t *scales = five ? b5->scales : b4->scales, *qs = five ? b5->qs : b4->qs;
@@ -111,12 +110,8 @@ static inline __attribute__((always_inline)) void dequant_q45_k(bool five, const
             scale_min(2 * j, scales, &sc0, &m0);
             scale_min(2 * j + 1, scales, &sc1, &m1);
             const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-            __m256i lo = _mm256_and_si256(q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-            if (five) {
-                const __m256i bl = _mm256_set1_epi8((char)(1 << (2 * j))), bh = _mm256_set1_epi8((char)(2 << (2 * j)));
-                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), sixteen));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen));
-            }
+            __m256i lo, hi;
+            kiln_q45_k_codes(q, h, five, j, &lo, &hi);
             store32_dm(lo, D * (float)sc0, M * (float)m0, y + 64 * j);
             store32_dm(hi, D * (float)sc1, M * (float)m1, y + 64 * j + 32);
         }
