@@ -86,3 +86,21 @@ static inline void kiln_q45_k_codes(__m256i q, __m256i h, bool five, int j, __m2
         *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen));
     }
 }
+
+// A q2_K (q3 = false) or q3_K block's per-16 scales as 16 int16 lanes (q2_K: low nibbles of
+// scales[]; q3_K: kiln_q3_k_scales16), q2_K's mins (high nibbles; zero for q3_K), and q3_K's
+// 32 hmask bytes (zero for q2_K).
+static inline void kiln_q23_k_unpack_block(const uint8_t *blk, bool q3, __m256i *sc16, __m256i *mins16, __m256i *hm) {
+    const struct kiln_block_q2_K *w2 = (const void *)blk;
+    const struct kiln_block_q3_K *w3 = (const void *)blk;
+    if (q3) {
+        *sc16 = kiln_q3_k_scales16(w3->scales);
+        *mins16 = _mm256_setzero_si256();
+        *hm = _mm256_loadu_si256((const __m256i *)w3->hmask);
+    } else {
+        const __m128i raw = _mm_loadu_si128((const __m128i *)w2->scales);
+        *sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
+        *mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15)));
+        *hm = _mm256_setzero_si256();
+    }
+}

@@ -134,16 +134,9 @@ static inline __attribute__((always_inline)) void q23_k_block(const uint8_t *blk
                                                                int64_t b, int nc, __m256 *acc) {
     const struct kiln_block_q2_K *w2 = (const void *)blk;
     const struct kiln_block_q3_K *w3 = (const void *)blk;
-    __m256i sc16, mins16 = _mm256_setzero_si256();
-    if (q3) {
-        sc16 = kiln_q3_k_scales16(w3->scales);
-    } else {
-        const __m128i raw = _mm_loadu_si128((const __m128i *)w2->scales);
-        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
-        mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15)));
-    }
+    __m256i sc16, mins16, hm;
+    kiln_q23_k_unpack_block(blk, q3, &sc16, &mins16, &hm);
     const uint8_t *qs = q3 ? w3->qs : w2->qs;
-    const __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)w3->hmask) : _mm256_setzero_si256();
     __m256i sum[NC];
     #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
