@@ -2,6 +2,7 @@
 // selection picks the best row for the shape, the fallback runs where no fused kernel fits,
 // batch dims split correctly, memory accounting and timers behave.
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backends/backend.h"
@@ -112,28 +113,39 @@ static void selection(void) {
     struct kiln_path path;
     CHECK(kiln_matmul(s, &y1, &w, &x1, &path) == KILN_OK, "%s", kiln_last_error());
     const bool simd = kiln_cpu_has(KILN_CPU_X86_AVX2_SET) || kiln_cpu_has(KILN_CPU_NEON);
+    // The highest x86 tier with rows for these shapes: AVX-512 has its own q4_0 GEMM (rows layout)
+    // and q4_1 GEMV/GEMM; the q4_0 rows-layout GEMV stays the AVX2 one on every x86 tier.
+    const char *x86 = kiln_cpu_has(KILN_CPU_X86_AVX512_SET) ? "avx512" : "avx2";
+    char want[64];
     if (kiln_cpu_has(KILN_CPU_X86_AVX2_SET)) {
         CHECK(strcmp(path.name, "matmul.q4_0.avx2.gemv") == 0, "n=1 ran %s", path.name);
-        CHECK(kiln_matmul(s, &y16, &w, &x16, &path) == KILN_OK && strcmp(path.name, "matmul.q4_0.avx2.gemm") == 0,
-              "n=16 ran %s", path.name);
+        snprintf(want, sizeof want, "matmul.q4_0.%s.gemm", x86);
+        CHECK(kiln_matmul(s, &y16, &w, &x16, &path) == KILN_OK && strcmp(path.name, want) == 0,
+              "n=16 ran %s, not %s", path.name, want);
     } else if (!simd) {
         CHECK(strcmp(path.name, "matmul.q4_0.ref") == 0, "without SIMD ran %s", path.name);
     }
     struct kiln_tensor w41 = alloc_tensor(KILN_TYPE_Q4_1, 64, 8, 1);
     CHECK(kiln_matmul(s, &y1, &w41, &x1, &path) == KILN_OK, "%s", kiln_last_error());
-    // Every dequantizable type has fused AVX2 rows (GEMV and GEMM), so there the fallback is
-    // never chosen; it is run directly (what kiln_op_run calls) to check its path. Without AVX2
-    // the fallback would need an f32 matmul above the reference, which NEON lacks (yet).
+    // Every dequantizable type has fused rows (GEMV and GEMM) on AVX2, AVX-512 and NEON, so there
+    // the fallback is never chosen; it is run directly (what kiln_op_run calls) to check its path
+    // where an f32 GEMM above the reference exists for it (x86; NEON's f32 row is the plain one).
     if (kiln_cpu_has(KILN_CPU_X86_AVX2_SET)) {
-        CHECK(!path.fallback && strcmp(path.name, "matmul.q4_1.avx2.gemv") == 0, "q4_1 ran %s", path.name);
-        CHECK(kiln_matmul(s, &y16, &w41, &x16, &path) == KILN_OK && strcmp(path.name, "matmul.q4_1.avx2.gemm") == 0,
-              "q4_1 n=16 ran %s", path.name);
+        snprintf(want, sizeof want, "matmul.q4_1.%s.gemv", x86);
+        CHECK(!path.fallback && strcmp(path.name, want) == 0, "q4_1 ran %s, not %s", path.name, want);
+        snprintf(want, sizeof want, "matmul.q4_1.%s.gemm", x86);
+        CHECK(kiln_matmul(s, &y16, &w41, &x16, &path) == KILN_OK && strcmp(path.name, want) == 0,
+              "q4_1 n=16 ran %s, not %s", path.name, want);
         struct kiln_op op = { .kind = KILN_OP_MATMUL, .n_src = 2, .dst = y1 };
         op.src[0] = w41;
         op.src[1] = x1;
         CHECK(kiln_matmul_fallback(s, &op, NULL, NULL, &path) == KILN_OK && path.fallback &&
                   strstr(path.name, "dequant.q4_1.f32") && strstr(path.name, "matmul.f32"),
               "the fallback ran %s", path.name);
+    } else if (kiln_cpu_has(KILN_CPU_NEON)) {
+        const char *arm = kiln_cpu_has(KILN_CPU_NEON | KILN_CPU_DOTPROD) ? "neon_dotprod" : "neon";
+        snprintf(want, sizeof want, "matmul.q4_1.%s", arm);
+        CHECK(!path.fallback && strcmp(path.name, want) == 0, "q4_1 ran %s, not %s", path.name, want);
     } else {
         CHECK(!path.fallback && strcmp(path.name, "matmul.q4_1.ref") == 0, "q4_1 ran %s", path.name);
     }
