@@ -148,7 +148,8 @@ static inline __attribute__((always_inline)) void q23_k_block(const uint8_t *blk
     #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
-        const __m256i sch = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);  // scales 8h .. 8h+7
+        // scales 8h .. 8h+7 in both halves (the immediate must be a constant: clang insists)
+        const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00);
         #pragma GCC unroll 4
         for (int g = 0; g < 4; g++) {
             const __m256i codes = kiln_q23_k_codes(q, hm, q3, h, g);
