@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "backends/status.h"
-#include "quant/types.h"
+#include "quant/format/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,12 +92,12 @@ void *kiln_buffer_host_ptr(const struct kiln_buffer *buffer);
 
 // How a tensor's bytes are arranged. ROWS is GGUF's (and every kernel's unless its table row
 // says otherwise); the others are load-time rearrangements of weights for one device's kernels
-// (quant/repack.h). Kernel rows name the layout of src[0] they read (kernel.h `w_layout`), so a
+// (quant/format/repack.h). Kernel rows name the layout of src[0] they read (kernel.h `w_layout`), so a
 // kernel never sees a layout it was not written for.
 enum kiln_layout {
     KILN_LAYOUT_ROWS = 0,
-    KILN_LAYOUT_Q4_0_X8 = 1,  // Q4_0 in tiles of 8 rows (quant/repack.h); matmul weights only
-    KILN_LAYOUT_Q8_0_X8 = 2,  // Q8_0 in tiles of 8 rows, codes offset by 128 (quant/repack.h)
+    KILN_LAYOUT_Q4_0_X8 = 1,  // Q4_0 in tiles of 8 rows (quant/format/repack.h); matmul weights only
+    KILN_LAYOUT_Q8_0_X8 = 2,  // Q8_0 in tiles of 8 rows, codes offset by 128 (quant/format/repack.h)
 };
 
 struct kiln_tensor {

@@ -22,7 +22,7 @@ enum kiln_kernel_tier {
 };
 
 // What a row's inputs go through before its arithmetic (kiln_kernel.rounding). Each is a
-// formula the checker repeats in scalar C (bench/opcheck_rounding.c), so it names exactly how the
+// formula the checker repeats in scalar C (bench/check/opcheck_rounding.c), so it names exactly how the
 // scale and the codes are computed: a kernel that rounds any other way fails its check.
 enum kiln_input_rounding {
     KILN_ROUND_NONE = 0,
@@ -40,7 +40,7 @@ enum kiln_input_rounding {
     KILN_ROUND_X_F16,
     // W (dequantized) and x both rounded to f16 (tensor-core GEMM).
     KILN_ROUND_WX_F16,
-    // x rounded to bf16 (RNE, ggml's rule: quant/fp16.h kiln_f32_to_bf16); W is bf16 already
+    // x rounded to bf16 (RNE, ggml's rule: quant/format/fp16.h kiln_f32_to_bf16); W is bf16 already
     // (the AVX512_BF16 vdpbf16ps GEMM, as ggml's bf16 vec_dot rounds x).
     KILN_ROUND_X_BF16,
 };
@@ -61,7 +61,7 @@ struct kiln_kernel {
     // (optional) How the row rounds its inputs before its arithmetic, when it does (activations
     // quantized to Q8_0 for integer dot products, tensor cores reading f16). NULL = it reads them
     // as they are. `kiln ops` checks such a row tightly against the reference run on inputs
-    // rounded the same way, and loosely against the exact reference (bench/tolerance.c).
+    // rounded the same way, and loosely against the exact reference (bench/check/tolerance.c).
     enum kiln_input_rounding (*rounding)(const struct kiln_op *op);
     // A vendor library's implementation (cuBLAS) that benchmarks time beside kiln's own, as the
     // reference a user would otherwise pick. Never selected by dispatch; checked by `kiln ops`.

@@ -4,7 +4,7 @@
 // Why repack at all: decode reads every weight once per token, and on the CPU the Q4_0 GEMV
 // tile reading eight rows from GGUF's layout (18-byte blocks, eight streams) reached 76-80% of
 // the read bandwidth; the same bytes as one stream of 32-byte-aligned row pairs plus a stream of
-// scales (quant/repack.h) need fewer instructions per byte and no gathers. Repacking once at
+// scales (quant/format/repack.h) need fewer instructions per byte and no gathers. Repacking once at
 // load costs one pass over the weights. Q8_0 gets the same tiling, its codes stored offset to
 // unsigned so VNNI's vpdpbusd takes them directly.
 #include <inttypes.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "backends/backend_impl.h"
-#include "quant/repack.h"
+#include "quant/format/repack.h"
 
 const char *kiln_layout_suffix(enum kiln_layout layout) {
     return layout == KILN_LAYOUT_ROWS ? "" : "x8";

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/gbench_json.h"
-#include "bench/report.h"
-#include "bench/stats.h"
+#include "bench/report/gbench_json.h"
+#include "bench/report/report.h"
+#include "bench/timing/stats.h"
 #include "cli/args.h"
 
 enum { MAX_CASES = 64, MAX_DEVICES = 16 };

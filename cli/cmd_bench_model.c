@@ -1,4 +1,4 @@
-// kiln bench model: argument parsing and the table; the measuring is bench/bench_model.c.
+// kiln bench model: argument parsing and the table; the measuring is bench/model/bench_model.c.
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/gbench_json.h"
-#include "bench/stats.h"
+#include "bench/report/gbench_json.h"
+#include "bench/timing/stats.h"
 #include "cli/args.h"
-#include "quant/convert.h"
-#include "quant/synth.h"
+#include "quant/convert/convert.h"
+#include "quant/synth/synth.h"
 
 static void help(void) {
     printf("usage: kiln bench model MODEL.gguf [options]\n"

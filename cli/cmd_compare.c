@@ -1,9 +1,9 @@
-// kiln compare BASE.json NEW.json: argument parsing; the comparison is bench/compare.c.
+// kiln compare BASE.json NEW.json: argument parsing; the comparison is bench/report/compare.c.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/compare.h"
+#include "bench/report/compare.h"
 #include "cli/args.h"
 
 static void help(void) {

@@ -1,13 +1,13 @@
-// kiln convert | quantize | synth: argument parsing; the work is quant/convert.c, quant/synth.c.
+// kiln convert | quantize | synth: argument parsing; the work is quant/convert/convert.c, quant/synth/synth.c.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
-#include "quant/convert.h"
-#include "quant/synth.h"
-#include "bench/eval.h"
-#include "bench/rng.h"
+#include "quant/convert/convert.h"
+#include "quant/synth/synth.h"
+#include "bench/model/eval.h"
+#include "quant/synth/rng.h"
 #include <unistd.h>
 
 static const char *const TYPES = "f32, f16, bf16, q8_0, q6_K, q5_K, q5_1, q5_0, q4_K, q4_1, q4_0, q3_K, q2_K; "

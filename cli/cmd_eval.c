@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/eval.h"
-#include "bench/rng.h"
+#include "bench/model/eval.h"
+#include "quant/synth/rng.h"
 #include "cli/args.h"
 
 static void help(void) {

@@ -8,7 +8,7 @@
 
 #include "backends/cpu/cpu_features.h"
 #include "backends/kernel.h"
-#include "bench/topology.h"
+#include "backends/cpu/topology.h"
 #include "cli/args.h"
 
 static void help(void) {

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench/model.h"
+#include "bench/model/model.h"
 #include "cli/args.h"
-#include "quant/gguf.h"
+#include "quant/file/gguf.h"
 
 static void help(void) {
     printf("usage: kiln inspect FILE.gguf [--tensors] [--all-values] [--no-check]\n"

@@ -1,5 +1,5 @@
 // kiln ops: the cross-backend correctness check. Every kernel row of every selected device,
-// for every type it takes, on the op's list of awkward shapes (bench/opcheck_shapes.c), against
+// for every type it takes, on the op's list of awkward shapes (bench/check/opcheck_shapes.c), against
 // the reference; plus the matmul fallback (dequantize-then-float) for weight types that have
 // no fused kernel on the device. Exit 0 only if everything that ran passed.
 #include <errno.h>
@@ -10,7 +10,7 @@
 
 #include "backends/cpu/cpu_features.h"
 #include "backends/kernel.h"
-#include "bench/opcheck.h"
+#include "bench/check/opcheck.h"
 #include "cli/args.h"
 
 enum { MAX_CASES = 32 };
@@ -34,7 +34,7 @@ static void help(void) {
            "(kernels/<op>/<op>_ref.c), on shapes with awkward sizes (1, 7, 33, 4097, ...) and\n"
            "strided views, with NaN guard bands around outputs. A kernel passes when it writes\n"
            "only its output, its NMSE stays under the ceiling its arithmetic implies\n"
-           "(bench/tolerance.c), and no row, column or element of the output carries more\n"
+           "(bench/check/tolerance.c), and no row, column or element of the output carries more\n"
            "than its share of error. A kernel that rounds its inputs (x to Q8_0 for integer\n"
            "dot products, f16 for tensor cores) is held to the reference on inputs rounded the\n"
            "same way, and loosely to the exact one. Inputs include zero blocks, outliers,\n"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/plot_svg.h"
+#include "bench/report/plot_svg.h"
 #include "cli/args.h"
 
 static void help(void) {

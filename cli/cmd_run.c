@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/model.h"
+#include "bench/model/model.h"
 #include "cli/args.h"
-#include "quant/out_file.h"
-#include "quant/spm_encode.h"
+#include "quant/file/out_file.h"
+#include "quant/tokenizer/spm_encode.h"
 
 static void help(void) {
     printf("usage: kiln run MODEL.gguf (-p TEXT | --tokens ID,ID,...) [--logits FILE]\n"

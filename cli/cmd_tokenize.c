@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "quant/spm_encode.h"
+#include "quant/tokenizer/spm_encode.h"
 
 static void help(void) {
     printf("usage: kiln tokenize MODEL.gguf TEXT [--pieces]\n"

@@ -1,5 +1,5 @@
 // kiln: one binary, one thin file per subcommand (cli/cmd_*.c).
-#include "quant/out_file.h"
+#include "quant/file/out_file.h"
 #include "kiln_git_commit.h"
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
         usage(stderr);
         return KILN_EXIT_USAGE;
     }
-    kiln_out_cleanup_on_signals();  // an interrupted write leaves no temporary (quant/out_file.h)
+    kiln_out_cleanup_on_signals();  // an interrupted write leaves no temporary (quant/file/out_file.h)
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2) {  // "kiln help ops" = "kiln ops --help"

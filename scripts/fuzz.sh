@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (+ ASan, UBSan; kiln_core instrumented through CMake)
 # and runs each for a bounded time from a seed corpus of small valid files, then replays the
 # committed regression inputs (tests/fuzz/regressions/<target>/). Targets:
-#   gguf          the GGUF reader (quant/gguf_read.c)
+#   gguf          the GGUF reader (quant/file/gguf_read.c)
 #   safetensors   the safetensors reader
 #   model         GGUF bytes -> kiln_model_load on the CPU device, memory capped at 64 MiB, then a
 #                 prefill and a decode step (tests/fuzz/fuzz_model.c)

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/fp16.h"
-#include "quant/gguf.h"
+#include "quant/format/fp16.h"
+#include "quant/file/gguf.h"
 
 #define MAX_EDITS 32
 

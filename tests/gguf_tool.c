@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/gguf.h"
+#include "quant/file/gguf.h"
 
 static uint64_t fnv(const void *p, uint64_t n) {
     uint64_t h = 0xcbf29ce484222325ull;

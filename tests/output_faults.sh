@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# output_faults.sh KILN WORKDIR: outputs survive faults (quant/out_file.h).
+# output_faults.sh KILN WORKDIR: outputs survive faults (quant/file/out_file.h).
 #   - kiln convert and kiln quantize interrupted by SIGINT / SIGTERM mid-write: no temporary
 #     left, the previous output byte for byte as it was, death by that signal;
 #   - a full disk (a 1 MiB tmpfs in a private mount namespace: ENOSPC) and a file size limit

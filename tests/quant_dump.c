@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/types.h"
+#include "quant/format/types.h"
 
 static void *read_all(size_t *size) {
     size_t cap = 1 << 20, n = 0;

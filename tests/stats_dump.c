@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/stats.h"
+#include "bench/timing/stats.h"
 
 static int parse(char *text, double *out, int max) {
     int n = 0;

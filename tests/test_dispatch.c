@@ -8,7 +8,7 @@
 #include "backends/backend.h"
 #include "backends/kernel.h"
 #include "backends/cpu/cpu_features.h"
-#include "bench/rng.h"
+#include "quant/synth/rng.h"
 #include "tests/check.h"
 
 static struct kiln_device *cpu;

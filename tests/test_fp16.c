@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_features.h"
-#include "quant/fp16.h"
+#include "quant/format/fp16.h"
 #include "tests/check.h"
 
 // Independent f32 -> f16 RNE: pick the nearest representable half by exhaustive comparison of

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/rng.h"
-#include "quant/gguf.h"
+#include "quant/synth/rng.h"
+#include "quant/file/gguf.h"
 #include "tests/check.h"
 
 // The spec's 416-byte file, written out by hand from its annotated dump.

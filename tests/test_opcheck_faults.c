@@ -9,13 +9,13 @@
 
 #include "backends/backend_impl.h"
 #include "backends/cpu/cpu_kernel.h"
-#include "bench/opcheck.h"
+#include "bench/check/opcheck.h"
 #include "kernels/attention/attention.h"
 #include "kernels/dequant/dequant.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/model_ops/model_ops.h"
-#include "quant/blocks.h"
-#include "quant/fp16.h"
+#include "quant/format/blocks.h"
+#include "quant/format/fp16.h"
 #include "tests/check.h"
 
 static void run_ref(const struct kiln_cpu_kernel *impl, const struct kiln_op *op) {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/types.h"
+#include "quant/format/types.h"
 #include "tests/check.h"
 
 enum { ROWS = 16, COLS = 4096 };
@@ -179,7 +179,7 @@ static void check_round_trip(void) {
     static float x[N], y[N];
     static uint8_t q[N * 4];
     uint32_t s = 7;
-    for (int i = 0; i < N; i += 2) {  // Box-Muller on a LCG: a Gaussian independent of bench/rng.c
+    for (int i = 0; i < N; i += 2) {  // Box-Muller on a LCG: a Gaussian independent of quant/synth/rng.c
         s = s * 1664525u + 1013904223u;
         const double u1 = ((s >> 8) + 1.0) / 16777217.0;
         s = s * 1664525u + 1013904223u;
@@ -276,7 +276,7 @@ static void check_ggml_kquant_vectors(const char *dir) {
     CHECK(x != NULL, "%s: missing or not %d floats", path, KR * KC);
     if (!x)
         return;
-    // Q8_K: the activation format of the K-quant GEMVs, whose check (bench/opcheck_rounding.c)
+    // Q8_K: the activation format of the K-quant GEMVs, whose check (bench/check/opcheck_rounding.c)
     // rounds x with kiln's reference Q8_K quantizer: that one is ggml's too.
     static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K,
                                             KILN_TYPE_Q5_K, KILN_TYPE_Q6_K, KILN_TYPE_Q8_K };

@@ -1,4 +1,4 @@
-// The x8 weight layouts of Q4_0 and Q8_0 (quant/repack.h, backends/layout.c): the repack and its inverse move
+// The x8 weight layouts of Q4_0 and Q8_0 (quant/format/repack.h, backends/layout.c): the repack and its inverse move
 // every byte where the header says; the layout is refused where it cannot hold a tensor and on
 // every op but a matmul weight; a repacked weight only ever meets a kernel row written for it;
 // and where the CPU has those rows, matmul on repacked weights gives bit for bit the result on
@@ -10,8 +10,8 @@
 #include "backends/kernel.h"
 #include "backends/ops.h"
 #include "check.h"
-#include "quant/repack.h"
-#include "quant/types.h"
+#include "quant/format/repack.h"
+#include "quant/format/types.h"
 
 static uint32_t rng_state = 12345;
 static uint32_t next_u32(void) {

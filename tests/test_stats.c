@@ -3,7 +3,7 @@
 // against scipy itself is tests/oracle/test_utest_scipy.py.
 #include <math.h>
 
-#include "bench/stats.h"
+#include "bench/timing/stats.h"
 #include "tests/check.h"
 
 int main(void) {

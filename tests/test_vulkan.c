@@ -15,8 +15,8 @@
 
 #include "backends/ops.h"
 #include "backends/vulkan/vk_internal.h"
-#include "bench/rng.h"
-#include "quant/fp16.h"
+#include "quant/synth/rng.h"
+#include "quant/format/fp16.h"
 #include "check.h"
 
 static struct kiln_device *cpu, *vk;

@@ -12,7 +12,7 @@
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/cpu_kernel.h"
 #include "backends/cpu/thread_pool.h"
-#include "bench/topology.h"
+#include "backends/cpu/topology.h"
 #include "kernels/probe/probe.h"
 
 struct cpu_device {
@@ -48,7 +48,7 @@ static enum kiln_status cpu_memory(struct kiln_device *dev, uint64_t *total, uin
     *free_bytes = meminfo_kb("MemAvailable") * 1024;
     *free_known = *free_bytes != 0;
     // KILN_CPU_MEMORY_BYTES caps what the CPU device reports, so the model loader's fit check
-    // (bench/model.c) refuses models past it: the fuzzer's memory cap, or a share of a machine.
+    // (bench/model/model.c) refuses models past it: the fuzzer's memory cap, or a share of a machine.
     static long long cap = -1;
     if (cap < 0) {
         const char *e = getenv("KILN_CPU_MEMORY_BYTES");

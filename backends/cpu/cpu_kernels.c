@@ -84,7 +84,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0_avx2_gemm),
     QROW(MATMUL, KILN_TYPE_Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0_avx2_gemv, x_q8_inv127),
     ROW(MATMUL, KILN_TYPE_Q4_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_0_avx2_gemm),
-    // Q4_0 and Q8_0 repacked at load into 8-row tiles (quant/repack.h); the model runner and `kiln bench
+    // Q4_0 and Q8_0 repacked at load into 8-row tiles (quant/format/repack.h); the model runner and `kiln bench
     // ops` use it wherever both rows are usable (backends/layout.c).
     X8ROW(Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0x8_avx2_gemv, x_q8_inv127),
     X8ROW(Q4_0, AVX2 | KILN_CPU_AVXVNNI, KILN_TIER_SIMD_PLUS, "avxvnni", "gemv", GEMV,

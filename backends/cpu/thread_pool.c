@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "bench/topology.h"
+#include "backends/cpu/topology.h"
 
 enum { SPIN_ITERATIONS = 20000 };
 

@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "kernels/attention/attention.h"
-#include "quant/fp16.h"
+#include "quant/format/fp16.h"
 
 static size_t ref_workspace(const struct kiln_op *op, int nth) {
     const size_t n_kv = (size_t)op->src[1].ne[1], d = (size_t)op->src[0].ne[0];

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 // The codes 0..63 of one q6_K half (128 elements, spec §3.6) as four 32-byte runs: run r holds
 // elements 32 r .. 32 r + 31 of the half; ql points at its 64 low-nibble bytes, qh at its 32

@@ -40,7 +40,7 @@ static inline __m256i kiln_unpack_q4_0(const uint8_t *qs) {
     return _mm256_sub_epi8(nibbles, _mm256_set1_epi8(8));
 }
 
-// One half -> float with F16C, inline. (quant/fp16.h's kiln_f16_to_f32 gives the same value, NaN
+// One half -> float with F16C, inline. (quant/format/fp16.h's kiln_f16_to_f32 gives the same value, NaN
 // payloads included, but is a call: in a kernel's inner loop the call forced every live ymm
 // register to the stack and a vzeroupper, which made the q4_K GEMV 1.6x slower than ggml's.)
 static inline float kiln_f16_scalar(uint16_t h) { return _cvtsh_ss(h); }

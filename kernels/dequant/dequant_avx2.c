@@ -1,6 +1,6 @@
 // dequant, AVX2+F16C: f16 -> f32, and q8_0 / q4_0 -> f32 or f16.
 //
-// Layouts: dequant.h; blocks in quant/blocks.h. Each block's 32 codes become int8 in one
+// Layouts: dequant.h; blocks in quant/format/blocks.h. Each block's 32 codes become int8 in one
 // register (q4_0 nibbles unpacked as kiln_unpack_q4_0), then 4 x 8 floats scaled by the block's
 // d. The products are exact in f32 (spec §1.4), so the output has the reference's bits; f16
 // output rounds with F16C (RNE, as the reference).
@@ -8,7 +8,7 @@
 // Versions: v1 (this). Test: `kiln ops --op dequant`.
 #include "kernels/common/simd_x86.h"
 #include "kernels/dequant/dequant.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 // Stores 32 int8 codes times d as floats or halves.
 static inline void store_block(__m256i codes, float d, void *dst, bool to_f16) {

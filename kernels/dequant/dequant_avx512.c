@@ -1,5 +1,5 @@
 // dequant, AVX-512 (F+BW+VL+VNNI; F16C): f16 -> f32; q8_0, q4_0 -> f32 or f16; q4_K, q5_K,
-// q6_K -> f32. Layouts: dequant.h, quant/blocks.h, spec §2-3.
+// q6_K -> f32. Layouts: dequant.h, quant/format/blocks.h, spec §2-3.
 //
 // dequant_avx2.c and dequant_kquant_avx2.c in 16-lane vectors: a q8_0/q4_0 block's 32 codes are
 // two zmm of floats (one widening each), a K-quant sub-block of 32 codes two zmm. The products
@@ -12,8 +12,8 @@
 #include "kernels/common/simd_avx512.h"
 #include "kernels/common/simd_x86.h"
 #include "kernels/dequant/dequant.h"
-#include "quant/blocks.h"
-#include "quant/fp16.h"
+#include "quant/format/blocks.h"
+#include "quant/format/fp16.h"
 
 // 16 int32 -> 16 floats times d, to f32 or (rounded) f16.
 static inline void store16(__m512i v, __m512 d, void *dst, bool to_f16) {

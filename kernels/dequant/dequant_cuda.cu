@@ -2,7 +2,7 @@
 // from kernels/common/blocks_cuda.cuh.
 //   dequant/copy to f32, f16, bf16: one thread per element, grid-stride over the 4-D view.
 //   copy to q8_0 / q4_0: one thread per 32-element block, the reference quantizers' arithmetic
-//     (quant/quant_ref_q32.c); the division may round differently at ties (bench/tolerance.c).
+//     (quant/format/quant_ref_q32.c); the division may round differently at ties (bench/check/tolerance.c).
 //   get_rows: one thread per element; an id outside the table writes zeros and sets bit 0 of
 //     the stream's status word (the runtime reports KILN_E_INVALID at sync).
 // v1: plain element-wise kernels (these are not on any hot path of decode or prefill).

@@ -1,6 +1,6 @@
 // dequant, AVX2: q4_K, q5_K, q6_K rows -> f32, bit-exact with the references (quant_ref_k.c).
 //
-// Layouts: quant/blocks.h, spec §3.4-3.6. Per 32 (q4_K/q5_K) or 16 (q6_K) elements one scale:
+// Layouts: quant/format/blocks.h, spec §3.4-3.6. Per 32 (q4_K/q5_K) or 16 (q6_K) elements one scale:
 // the reference computes (D * sc) * q - (M * m) in f32 with two roundings after the first
 // product, so this file does the same products in the same order (scalar D * sc and M * m, then
 // a vector multiply and a vector subtract) and is compiled with -ffp-contract=off: a fused
@@ -15,8 +15,8 @@
 
 #include "kernels/dequant/dequant.h"
 #include "kernels/common/kquant_x86.h"
-#include "quant/blocks.h"
-#include "quant/fp16.h"
+#include "quant/format/blocks.h"
+#include "quant/format/fp16.h"
 
 // 32 unsigned codes (bytes) -> y[0..32) = d * q - m.
 static inline void store32(__m256i q, float d, float m, float *y) {

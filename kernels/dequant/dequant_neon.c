@@ -6,7 +6,7 @@
 // Versions: v1 (this). Test: `kiln ops --op dequant` (CI: under qemu-aarch64).
 #include "kernels/common/simd_neon.h"
 #include "kernels/dequant/dequant.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 static inline void store16(int8x16_t codes, float d, float *out) {
     const int16x8_t lo = vmovl_s8(vget_low_s8(codes)), hi = vmovl_s8(vget_high_s8(codes));

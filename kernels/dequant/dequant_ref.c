@@ -3,7 +3,7 @@
 //
 // Versions: v1 (this). Test: `kiln ops --op dequant`.
 #include "kernels/dequant/dequant.h"
-#include "quant/fp16.h"
+#include "quant/format/fp16.h"
 
 static size_t ref_workspace(const struct kiln_op *op, int nth) {
     return op->dst.type == KILN_TYPE_F16 ? (size_t)nth * (size_t)op->dst.ne[0] * sizeof(float) : 0;

@@ -19,7 +19,7 @@ extern const struct kiln_cpu_kernel kiln_matmul_f32_avx2_gemv, kiln_matmul_f32_a
 size_t kiln_matmul_xq8_workspace(const struct kiln_op *op, int nth);
 void kiln_matmul_xq8_prepare(const struct kiln_op *op, void *ws, int ith, int nth);
 
-// Q4_0 and Q8_0 weights in the x8 layouts (quant/repack.h): the GEMVs with maddubs
+// Q4_0 and Q8_0 weights in the x8 layouts (quant/format/repack.h): the GEMVs with maddubs
 // (matmul_x8_avx2.c) and with AVX-VNNI vpdpbusd (matmul_x8_avxvnni.c); the packed GEMM reads
 // x8 rows too (matmul_gemm_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemv, kiln_matmul_q4_0x8_avxvnni_gemv,

@@ -24,7 +24,7 @@
 // q8_0 14.8 -> 17.8 GB/s, q4_0 12.0 -> 14.4, f16 17.4 -> 20.5; noisy host, cv ~17%); v5 (this)
 // q4_0 prefetches the next tile instead of ahead in each row (prefetch_next): q4_0 at
 // m=11008 k=4096 from 56% to 86% of the read bandwidth measured in the same run. Next: q4_0
-// weights repacked at load into 8-row tiles (quant/repack.h) have their own GEMV
+// weights repacked at load into 8-row tiles (quant/format/repack.h) have their own GEMV
 // (matmul_x8_tile.h), which the model runner uses where it can; this one serves q4_0
 // tensors left in GGUF rows (m not a multiple of 8, KILN_NO_REPACK=1).
 // Test: `kiln ops --op matmul`; bench: `kiln bench ops --op matmul`.
@@ -32,8 +32,8 @@
 
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
-#include "quant/fp16.h"
+#include "quant/format/blocks.h"
+#include "quant/format/fp16.h"
 
 enum { RM = 8, PREFETCH_BLOCKS = 32 };
 

@@ -14,7 +14,7 @@
 
 #include "kernels/common/simd_avx512.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/fp16.h"
+#include "quant/format/fp16.h"
 
 enum { RM = 8 };
 

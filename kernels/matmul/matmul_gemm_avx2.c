@@ -12,7 +12,7 @@
 // over n columns, which is why this path starts at n = 16 and decode uses the GEMV kernels.
 // Quantized weights therefore meet f32 x in f32 FMAs (dequantize-on-load, as the GPU GEMMs
 // do): exact weights, no activation quantization error.
-// Q4_0/Q8_0 weights may be in the x8 layouts (quant/repack.h); only convert_row knows.
+// Q4_0/Q8_0 weights may be in the x8 layouts (quant/format/repack.h); only convert_row knows.
 // Edges: a panel past m is zero-padded and its rows not stored; a partial x tile repeats its
 // last row and stores only the valid ones; k need not be a multiple of KC.
 //

@@ -1,5 +1,5 @@
 // matmul GEMM (n >= 16) for bf16 W, AVX-512 with AVX512_BF16 (vdpbf16ps): y[n][m] = x[n][k] .
-// W[m][k]^T, layouts as matmul.h; x rounded to bf16 first (RNE, quant/fp16.h's rule, as ggml's
+// W[m][k]^T, layouts as matmul.h; x rounded to bf16 first (RNE, quant/format/fp16.h's rule, as ggml's
 // bf16 vec_dot does), so the table row declares KILN_ROUND_X_BF16 and `kiln ops` holds it to the
 // reference run on x rounded that way.
 //
@@ -24,7 +24,7 @@
 
 #include "kernels/common/simd_avx512.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/fp16.h"
+#include "quant/format/fp16.h"
 
 enum { KC = 512, RT = 12, CG = 32, NCOL = 128 };  // KC even; NCOL a multiple of CG
 

@@ -14,8 +14,8 @@
 #include "kernels/common/simd_x86.h"
 #include "kernels/dequant/dequant.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
-#include "quant/repack.h"
+#include "quant/format/blocks.h"
+#include "quant/format/repack.h"
 
 // Row r of the panel: W row i0 + r, elements [k0, k0 + kc), converted to f32 in `row`.
 static void convert_row(const struct kiln_tensor *w, int64_t i, int64_t k0, int64_t kc, float *row) {

@@ -2,7 +2,7 @@
 // it (matmul_kquant_neon.c: baseline Armv8-A; matmul_kquant_neon_dotprod.c: SDOT). Included by
 // those two only.
 //
-// y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/blocks.h, spec §3) and x quantized
+// y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/format/blocks.h, spec §3) and x quantized
 // to Q8_K rows in the workspace first (kiln_matmul_xq8k_prepare, matmul_ref.c: ggml's
 // quantize_row_q8_K, so the rows declare KILN_ROUND_X_Q8_K). Per super-block, ggml's
 // vec_dot_q*_K_q8_K arithmetic: the int8 dot of each 16 codes with 16 x codes (kq_dot16, which
@@ -17,7 +17,7 @@
 // and KQ_NAME(type), the kernel names.
 #include "kernels/common/simd_neon.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 // The eight 6-bit scales and mins of a q4_K/q5_K block (spec §3.4, get_scale_min_k4).
 static inline void kq_scales_mins(const uint8_t *q, uint8_t sc[8], uint8_t mn[8]) {

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 enum kq { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K };
 

@@ -1,5 +1,5 @@
 // matmul for the K-quants (q2_K, q3_K, q4_K, q5_K, q6_K), AVX2, GEMV (n < 16) and GEMM (n >= 16),
-// integer dot products: y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/blocks.h,
+// integer dot products: y[n][m] = x[n][k] . W[m][k]^T with W in K-quant rows (quant/format/blocks.h,
 // spec §3), x f32 quantized to Q8_K rows in the workspace first (kiln_matmul_xq8k_prepare, matmul_ref.c:
 // ggml's quantize_row_q8_K, so the table rows declare KILN_ROUND_X_Q8_K and `kiln ops` checks
 // them against the reference run on x rounded that way).
@@ -35,7 +35,7 @@
 #include "kernels/common/kquant_x86.h"
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 enum { NC = 4, RB = 16, KB = 16 };
 

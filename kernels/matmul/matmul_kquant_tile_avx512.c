@@ -18,7 +18,7 @@
 #include "kernels/common/simd_avx512.h"
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 enum { NC = 4, RB = 16, KB = 16 };
 

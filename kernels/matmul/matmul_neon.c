@@ -13,7 +13,7 @@
 
 #include "kernels/common/simd_neon.h"
 #include "kernels/matmul/matmul_neon.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 static size_t xq_row_bytes(const struct kiln_op *op) {
     return kiln_row_size(KILN_TYPE_Q8_0, op->src[1].ne[0]);

@@ -8,7 +8,7 @@
 // Versions: v1 (this). Test: `kiln ops --op matmul` (CI: qemu-aarch64, whose default CPU has SDOT).
 #include "kernels/common/simd_neon.h"
 #include "kernels/matmul/matmul_neon.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 static float dot_q8_0(const void *w, const void *x, int64_t k) {
     const struct kiln_block_q8_0 *wb = w, *xb = x;

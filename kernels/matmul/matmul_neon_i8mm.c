@@ -17,7 +17,7 @@
 
 #include "kernels/common/simd_neon.h"
 #include "kernels/matmul/matmul_neon.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 // A block's 32 codes as two int8x16 (elements 0..15, 16..31).
 static inline void block_codes(bool q4, const void *row, int64_t b, int8x16_t *c0, int8x16_t *c1, float *d) {

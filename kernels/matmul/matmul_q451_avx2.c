@@ -1,5 +1,5 @@
 // matmul GEMV (n < 16), AVX2: y[n][m] = x[n][k] . W[m][k]^T for W in q4_1, q5_0 or q5_1 rows
-// (quant/blocks.h, spec §2), x f32. Layouts as matmul.h.
+// (quant/format/blocks.h, spec §2), x f32. Layouts as matmul.h.
 //
 // x is quantized to Q8_0 rows first by the same prepare step as the q4_0/q8_0 GEMVs
 // (matmul_avx2.c: d = amax/127 as f16, codes rne(x * 127/amax)), so the table rows declare

@@ -2,7 +2,7 @@
 // it (matmul_q451_neon.c: baseline Armv8-A; matmul_q451_neon_dotprod.c: SDOT). Included by those
 // two only.
 //
-// y[n][m] = x[n][k] . W[m][k]^T with W in q4_1/q5_0/q5_1 rows (quant/blocks.h, spec §2) and x
+// y[n][m] = x[n][k] . W[m][k]^T with W in q4_1/q5_0/q5_1 rows (quant/format/blocks.h, spec §2) and x
 // quantized to Q8_0 rows first by the NEON prepare step (matmul_neon.c: d = amax/127 as f16,
 // codes rne(x / d); the rows declare KILN_ROUND_X_Q8_0_INVD). Per 32-element block, with codes
 // q as int8 (q4_1 0..15; q5_1 0..31; q5_0 -16..15, its "- 16" applied to the codes) and s the
@@ -20,7 +20,7 @@
 
 #include "kernels/common/simd_neon.h"
 #include "kernels/matmul/matmul_neon.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 // The codes' 5th bits (element i: bit i of qh) as 16 in two vectors of 16 elements.
 static inline void q451_fifth_bits(const uint8_t qh[4], uint8x16_t *lo, uint8x16_t *hi) {

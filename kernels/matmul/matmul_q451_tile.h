@@ -9,7 +9,7 @@
 
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/blocks.h"
+#include "quant/format/blocks.h"
 
 enum { RM = 4 };
 

@@ -6,7 +6,7 @@
 //
 // Versions: v1 (this) plain loops. Test: `kiln ops --op matmul`.
 #include "kernels/matmul/matmul.h"
-#include "quant/quant_ref.h"
+#include "quant/format/quant_ref.h"
 
 static size_t ref_workspace(const struct kiln_op *op, int nth) {
     return (size_t)nth * (size_t)op->src[0].ne[0] * sizeof(float);

@@ -1,6 +1,6 @@
 // The x8 GEMVs (q4_0 and q8_0), written once for the two AVX2 files that instantiate them
 // (included by matmul_x8_avx2.c and matmul_x8_avxvnni.c only). q4_0 first; q8_0 at the end. y[n][m] = x[n][k] . W[m][k]^T with W
-// Q4_0 in the x8 layout (quant/repack.h: tile t holds rows 8t..8t+7; per block, the eight rows'
+// Q4_0 in the x8 layout (quant/format/repack.h: tile t holds rows 8t..8t+7; per block, the eight rows'
 // 16 code bytes as four 32-byte row pairs, then all blocks' f16 scales) and x quantized to Q8_0
 // rows in the workspace (kiln_matmul_xq8_prepare). m % 8 == 0 (the layout's own condition).
 //
@@ -24,7 +24,7 @@
 
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
-#include "quant/repack.h"
+#include "quant/format/repack.h"
 
 enum { X8_PREFETCH = 1024 };
 

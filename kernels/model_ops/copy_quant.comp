@@ -1,14 +1,14 @@
 #version 450
 // copy to a quantized destination (Vulkan): each invocation quantizes one 32-element block of a
 // row read from src0 (f32, f16, bf16 or any decodable TYPE) into DST_TYPE q8_0 or q4_0, with
-// the reference quantizers' arithmetic (quant/quant_ref_q32.c): q8_0 d = amax/127, q = round
+// the reference quantizers' arithmetic (quant/format/quant_ref_q32.c): q8_0 d = amax/127, q = round
 // half away from zero (x * (1/d)); q4_0 d = max/-8, q = min(15, trunc(x * (1/d) + 8.5)), aiming
 // at the reference's bytes. roundf is done exactly (floor(|v| + 0.5), v1's way, rounds
 // 0.49999997 up because |v| + 0.5 itself rounds to 1), products are kept from fusing into the
 // next operation (`precise`), and GLSL's division (allowed 2.5 ulp; Mesa lowers it to a
 // reciprocal and a product) gets one fma residual correction. On lavapipe one code in 8192 of
 // bf16 data (a value at x/d = -63.5) still lands one step away, so the check's ceiling
-// (bench/tolerance.c) allows a code one step off.
+// (bench/check/tolerance.c) allows a code one step off.
 // Bytes are written with word atomics (kiln_blocks.glsl).
 // Versions: v1 floor(|v| + 0.5) and plain division (NMSE 3.6e-7 on lavapipe's bf16 case); v2
 // (this) exact rounding, corrected division (6.1e-8: one code).

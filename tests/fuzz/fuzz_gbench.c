@@ -1,10 +1,10 @@
 // libFuzzer target: the Google Benchmark JSON reader behind `kiln compare` and `kiln plot`
-// (bench/gbench_read.c) on arbitrary bytes. Seeds: tests/data/*.json (valid files of kiln's
+// (bench/report/gbench_read.c) on arbitrary bytes. Seeds: tests/data/*.json (valid files of kiln's
 // and of other tools, and the malformed ones the compare tests use).
 #include <stdint.h>
 #include <unistd.h>
 
-#include "bench/gbench_read.h"
+#include "bench/report/gbench_read.h"
 #include "tests/fuzz/fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,7 +1,7 @@
 // libFuzzer target: the Hugging Face folder files the converter parses — config.json
-// (quant/llama_config.c), tokenizer.json and the SentencePiece tokenizer.model protobuf
-// (quant/tokenizer.c), and the sharded checkpoint's model.safetensors.index.json
-// (quant/safetensors.c). The first input byte picks the file (0: config.json, 1: tokenizer.json,
+// (quant/file/llama_config.c), tokenizer.json and the SentencePiece tokenizer.model protobuf
+// (quant/tokenizer/tokenizer.c), and the sharded checkpoint's model.safetensors.index.json
+// (quant/file/safetensors.c). The first input byte picks the file (0: config.json, 1: tokenizer.json,
 // 2: tokenizer.model, 3: tokenizer.json beside a fixed tokenizer_config.json, 4: the index,
 // beside two valid one-tensor shards), the rest is its contents, written into a fresh folder
 // that the parser then reads as `kiln convert` would.
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quant/llama_config.h"
-#include "quant/safetensors.h"
-#include "quant/tokenizer.h"
+#include "quant/file/llama_config.h"
+#include "quant/file/safetensors.h"
+#include "quant/tokenizer/tokenizer.h"
 
 static bool write_file(const char *dir, const char *name, const uint8_t *data, size_t size) {
     char path[512];

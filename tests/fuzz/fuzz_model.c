@@ -1,4 +1,4 @@
-// libFuzzer target: the model loader (bench/model.c, model_check.c) on arbitrary GGUF bytes, on
+// libFuzzer target: the model loader (bench/model/model.c, model_check.c) on arbitrary GGUF bytes, on
 // the CPU device with its memory capped at 64 MiB (KILN_CPU_MEMORY_BYTES), then a 3-token
 // prefill and one decode step where the load succeeds. Any input must give a clean error or a
 // run: no crash, no leak, no allocation past libFuzzer's -rss_limit_mb / -malloc_limit_mb
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
-#include "bench/model.h"
+#include "bench/model/model.h"
 #include "tests/fuzz/fuzz_input.h"
 
 static struct kiln_device *cpu(void) {

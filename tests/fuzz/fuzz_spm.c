@@ -1,5 +1,5 @@
 // libFuzzer target: the SentencePiece encoder and decoder behind `kiln run -p` and
-// `kiln tokenize` (quant/spm_encode.c) on arbitrary text, with a fixed small vocabulary: the
+// `kiln tokenize` (quant/tokenizer/spm_encode.c) on arbitrary text, with a fixed small vocabulary: the
 // three control tokens, the 256 byte-fallback tokens <0x00>..<0xFF> and pieces of one to three
 // characters (ASCII and multi-byte UTF-8, with and without the U+2581 word mark), written once
 // into a GGUF file the way kiln convert writes a tokenizer.model's pieces. Every id the encoder
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quant/gguf.h"
-#include "quant/spm_encode.h"
+#include "quant/file/gguf.h"
+#include "quant/tokenizer/spm_encode.h"
 
 static struct kiln_gguf *vocab_file;
 static struct kiln_spm *spm;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lsan_kiln_leak_fails: the leak planted in lsan_kiln_leak must fail the process under the very
 # options the sanitizer stage uses (tests/CMakeLists.txt sets them on every test, suppressions
-# included), and the report must point at kiln's allocation (a frame in quant/gguf_write.c). Proves the suppressions file does
+# included), and the report must point at kiln's allocation (a frame in quant/file/gguf_write.c). Proves the suppressions file does
 # not hide kiln's leaks. usage: expect_leak.sh PATH/TO/lsan_kiln_leak
 set -u
 case "${LSAN_OPTIONS:-}" in
@@ -15,8 +15,8 @@ if [ $rc -eq 0 ]; then
     echo "FAIL: the planted leak exited 0: LeakSanitizer did not fail the process"
     exit 1
 fi
-if ! grep -q "detected memory leaks" <<<"$out" || ! grep -q "quant/gguf_write.c" <<<"$out"; then
-    echo "FAIL: exit $rc, but no leak report with a frame in quant/gguf_write.c"
+if ! grep -q "detected memory leaks" <<<"$out" || ! grep -q "quant/file/gguf_write.c" <<<"$out"; then
+    echo "FAIL: exit $rc, but no leak report with a frame in quant/file/gguf_write.c"
     exit 1
 fi
-echo "PASS: the planted leak fails the sanitizer stage (exit $rc, reported in quant/gguf_write.c)"
+echo "PASS: the planted leak fails the sanitizer stage (exit $rc, reported in quant/file/gguf_write.c)"

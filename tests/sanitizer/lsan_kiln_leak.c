@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "backends/backend.h"
-#include "quant/gguf.h"
+#include "quant/file/gguf.h"
 
 int main(void) {
     if (kiln_init(NULL) != KILN_OK) {

@@ -1,0 +1,16 @@
+// The quantizer the converter uses for a type: a SIMD version where kiln has one and the CPU
+// can run it (byte-identical to the reference by construction and by test), else the reference.
+#include "backends/cpu/cpu_features.h"
+#include "quant/format/quant_k_internal.h"
+#include "quant/format/types.h"
+
+kiln_from_float_fn kiln_quantize_fn(enum kiln_type type) {
+    if (kiln_cpu_has(KILN_CPU_AVX2)) {
+        if (type == KILN_TYPE_Q4_K)
+            return kiln_quantize_q4_K_avx2;
+        if (type == KILN_TYPE_Q5_K)
+            return kiln_quantize_q5_K_avx2;
+    }
+    const struct kiln_type_traits *t = kiln_type_traits(type);
+    return t ? t->from_float : NULL;
+}

@@ -1,0 +1,50 @@
+// Q4_0 and Q8_0 <-> x8 tile layouts (repack.h). Plain byte moves (Q8_0's codes flipped to
+// q + 128): the tests check the round trip and the kernels reading x8 are checked by `kiln ops`
+// against the reference on the row layout.
+#include "quant/format/repack.h"
+
+#include <string.h>
+
+// Both block types are {f16 d; code_bytes codes}; `flip` is XORed into every code byte.
+static void repack(const void *src, void *dst, int64_t k, int64_t m, size_t code_bytes, uint8_t flip) {
+    const int64_t nb = k / 32;
+    const size_t block = sizeof(kiln_half) + code_bytes, tile = kiln_x8_tile_bytes_of(k, code_bytes);
+    for (int64_t t = 0; t < m / KILN_X8_ROWS; t++) {
+        uint8_t *out = (uint8_t *)dst + (size_t)t * tile;
+        kiln_half *scales = (kiln_half *)kiln_x8_scales_of(out, k, code_bytes);
+        for (int r = 0; r < KILN_X8_ROWS; r++) {
+            const uint8_t *row = (const uint8_t *)src + (size_t)(t * KILN_X8_ROWS + r) * (size_t)nb * block;
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *codes = (uint8_t *)kiln_x8_codes_of(out, b, r, code_bytes);
+                memcpy(codes, row + (size_t)b * block + sizeof(kiln_half), code_bytes);
+                for (size_t i = 0; flip && i < code_bytes; i++)
+                    codes[i] ^= flip;
+                memcpy(&scales[b * KILN_X8_ROWS + r], row + (size_t)b * block, sizeof(kiln_half));
+            }
+        }
+    }
+}
+
+static void unpack(const void *src, void *dst, int64_t k, int64_t m, size_t code_bytes, uint8_t flip) {
+    const int64_t nb = k / 32;
+    const size_t block = sizeof(kiln_half) + code_bytes, tile = kiln_x8_tile_bytes_of(k, code_bytes);
+    for (int64_t t = 0; t < m / KILN_X8_ROWS; t++) {
+        const uint8_t *in = (const uint8_t *)src + (size_t)t * tile;
+        const kiln_half *scales = kiln_x8_scales_of(in, k, code_bytes);
+        for (int r = 0; r < KILN_X8_ROWS; r++) {
+            uint8_t *row = (uint8_t *)dst + (size_t)(t * KILN_X8_ROWS + r) * (size_t)nb * block;
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *codes = row + (size_t)b * block + sizeof(kiln_half);
+                memcpy(codes, kiln_x8_codes_of(in, b, r, code_bytes), code_bytes);
+                for (size_t i = 0; flip && i < code_bytes; i++)
+                    codes[i] ^= flip;
+                memcpy(row + (size_t)b * block, &scales[b * KILN_X8_ROWS + r], sizeof(kiln_half));
+            }
+        }
+    }
+}
+
+void kiln_repack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m) { repack(src, dst, k, m, 16, 0); }
+void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unpack(src, dst, k, m, 16, 0); }
+void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { repack(src, dst, k, m, 32, 0x80); }
+void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unpack(src, dst, k, m, 32, 0x80); }

@@ -1,7 +1,0 @@
-// Non-x86 builds: the AVX2 K-quant entry points exist but are never selected
-// (kiln_cpu_has(KILN_CPU_AVX2) is false there); they forward to the reference.
-#include "quant/quant_k_internal.h"
-#include "quant/quant_ref.h"
-
-void kiln_quantize_q4_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q4_K_ref(x, out, k); }
-void kiln_quantize_q5_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q5_K_ref(x, out, k); }

@@ -1,0 +1,18 @@
+// Carrying a Hugging Face tokenizer into GGUF's tokenizer.ggml.* keys (spec §5.1), so llama.cpp
+// can load the file with its vocabulary. Supported: tokenizer.json with a BPE model (GPT-2 style
+// byte-level BPE, as Llama 3 uses): tokens by id, token types (normal, control for special added
+// tokens, user-defined for other added tokens), merges, bos/eos from tokenizer_config.json;
+// and SentencePiece tokenizer.model (Llama 2 style, model "llama"): pieces, scores and types
+// parsed from its protobuf, bos/eos/unk ids. A tokenizer.json of another kind (byte-fallback
+// BPE without a tokenizer.model, Unigram, WordPiece) converts vocab-less, with a note.
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "quant/file/gguf.h"
+
+// Adds the keys when dir has a usable tokenizer.json; *added says whether it did. A malformed
+// tokenizer.json is an error naming the file.
+enum kiln_status kiln_tokenizer_add(struct kiln_gguf_writer *w, const char *dir, int64_t vocab_size,
+                                    bool *added);
