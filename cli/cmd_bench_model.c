@@ -32,7 +32,7 @@ static void help(void) {
            "  --type T       weight type of the preset model (default q4_0)\n"
            "  --no-graphs    decode steps without graph capture (CUDA graphs are used by default)\n"
            "  --backend DEV, --threads N, --json FILE, --no-roofline\n",
-           kiln_llama_preset_names());
+           kiln_model_preset_names());
 }
 
 struct opts {
@@ -94,9 +94,9 @@ static int parse(int argc, char **argv, struct opts *o) {
 
 // --preset: synthesize and convert into a temporary folder; returns the GGUF path.
 static enum kiln_status make_preset(const struct opts *o, char *dir, size_t dir_size, char *gguf, size_t size) {
-    struct kiln_llama_config c;
-    if (!kiln_llama_preset(o->preset, &c))
-        return kiln_fail(KILN_E_INVALID, "unknown preset '%s' (%s)", o->preset, kiln_llama_preset_names());
+    struct kiln_model_config c;
+    if (!kiln_model_preset(o->preset, &c))
+        return kiln_fail(KILN_E_INVALID, "unknown preset '%s' (%s)", o->preset, kiln_model_preset_names());
     snprintf(c.name, sizeof c.name, "%s", o->preset);
     snprintf(dir, dir_size, "/tmp/kiln-bench-XXXXXX");
     if (!mkdtemp(dir))

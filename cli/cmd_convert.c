@@ -45,7 +45,7 @@ static void help_synth(void) {
            "  --tied, --untied  tie the output projection to the embeddings (no lm_head.weight,\n"
            "                    tie_word_embeddings true) or not (default: the preset's)\n"
            "\n"
-           "  presets: %s\n", kiln_llama_preset_names());
+           "  presets: %s\n", kiln_model_preset_names());
 }
 
 // Parses the options shared by convert and quantize; positional arguments go to pos[].
@@ -199,13 +199,13 @@ int kiln_cmd_synth(int argc, char **argv) {
         if (err)
             return KILN_EXIT_USAGE;
     }
-    struct kiln_llama_config c;
+    struct kiln_model_config c;
     if (!preset || !out) {
         fprintf(stderr, "kiln synth: expected --preset NAME -o DIR (see kiln synth --help)\n");
         return KILN_EXIT_USAGE;
     }
-    if (!kiln_llama_preset(preset, &c)) {
-        fprintf(stderr, "kiln synth: unknown preset '%s' (%s)\n", preset, kiln_llama_preset_names());
+    if (!kiln_model_preset(preset, &c)) {
+        fprintf(stderr, "kiln synth: unknown preset '%s' (%s)\n", preset, kiln_model_preset_names());
         return KILN_EXIT_USAGE;
     }
     snprintf(c.name, sizeof c.name, "kiln-synth-%s", preset);

@@ -15,7 +15,7 @@
 #include "backends/cpu/topology.h"
 #include "quant/format/fp16.h"
 #include "quant/file/gguf.h"
-#include "quant/file/llama_config.h"
+#include "quant/file/hf_config.h"
 #include "quant/file/safetensors.h"
 #include "quant/tokenizer/tokenizer.h"
 
@@ -294,7 +294,7 @@ static enum kiln_status run(struct plan *p, struct kiln_gguf_writer *w, const st
 }
 
 static const char *hf_to_gguf(const char *hf, char *out, size_t size, int64_t *perm_heads,
-                              const struct kiln_llama_config *c) {
+                              const struct kiln_model_config *c) {
     static const struct { const char *hf, *gguf; } layer_map[] = {
         { "input_layernorm.weight", "attn_norm.weight" }, { "self_attn.q_proj.weight", "attn_q.weight" },
         { "self_attn.k_proj.weight", "attn_k.weight" }, { "self_attn.v_proj.weight", "attn_v.weight" },
@@ -327,8 +327,8 @@ static const char *hf_to_gguf(const char *hf, char *out, size_t size, int64_t *p
 }
 
 enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const struct kiln_convert_options *o) {
-    struct kiln_llama_config c;
-    KILN_TRY(kiln_llama_config_load(hf_dir, &c));
+    struct kiln_model_config c;
+    KILN_TRY(kiln_model_config_load(hf_dir, &c));
     struct kiln_st_model m;
     KILN_TRY(kiln_st_open(hf_dir, &m));
     struct plan p = { .jobs = calloc((size_t)m.n_tensors + 1, sizeof(struct job)) };

@@ -12,7 +12,7 @@
 #include "quant/synth/rng.h"
 #include "quant/format/fp16.h"
 
-int kiln_llama_hf_tensors(const struct kiln_llama_config *c, struct kiln_hf_tensor *out, int max) {
+int kiln_hf_tensors(const struct kiln_model_config *c, struct kiln_hf_tensor *out, int max) {
     const int64_t hd = c->hidden / c->heads, q = c->heads * hd, kv = c->kv_heads * hd;
     int n = 0;
 #define T1(nm, a) do { if (n < max) { out[n] = (struct kiln_hf_tensor){ .ndim = 1, .shape = { a, 0 } }; snprintf(out[n].name, sizeof out[n].name, "%s", nm); } n++; } while (0)
@@ -44,14 +44,14 @@ static uint64_t elements(const struct kiln_hf_tensor *t) {
     return (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1);
 }
 
-static enum kiln_status write_safetensors(const struct kiln_llama_config *c, const char *path, uint64_t seed,
+static enum kiln_status write_safetensors(const struct kiln_model_config *c, const char *path, uint64_t seed,
                                          bool bf16) {
     const char *dtype = bf16 ? "BF16" : "F16";
-    const int n = kiln_llama_hf_tensors(c, NULL, 0);
+    const int n = kiln_hf_tensors(c, NULL, 0);
     struct kiln_hf_tensor *ts = calloc((size_t)n, sizeof *ts);
     if (!ts)
         return kiln_fail(KILN_E_NOMEM, "out of memory");
-    kiln_llama_hf_tensors(c, ts, n);
+    kiln_hf_tensors(c, ts, n);
     // Header: {"__metadata__":..., name: {dtype, shape, data_offsets}}, padded with spaces to 8.
     size_t cap = 256 + (size_t)n * 224, len = 0;
     char *h = malloc(cap);
@@ -113,7 +113,7 @@ static enum kiln_status write_safetensors(const struct kiln_llama_config *c, con
 // A small byte-level BPE tokenizer.json (tokens "t<i>", merges of neighbours, <s> and </s> as
 // special added tokens) and its tokenizer_config.json, for models whose vocabulary is small
 // enough to spell out: it exercises the converter's tokenizer path end to end.
-static enum kiln_status write_tokenizer(const struct kiln_llama_config *c, const char *dir) {
+static enum kiln_status write_tokenizer(const struct kiln_model_config *c, const char *dir) {
     char path[1100];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     FILE *f = fopen(path, "w");
@@ -139,7 +139,7 @@ static enum kiln_status write_tokenizer(const struct kiln_llama_config *c, const
     return fclose(f) == 0 ? KILN_OK : kiln_fail(KILN_E_IO, "writing %s failed", path);
 }
 
-enum kiln_status kiln_synth_write(const struct kiln_llama_config *c, const char *dir, uint64_t seed, bool bf16) {
+enum kiln_status kiln_synth_write(const struct kiln_model_config *c, const char *dir, uint64_t seed, bool bf16) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return kiln_fail(KILN_E_IO, "cannot create %s: %s", dir, strerror(errno));
     char path[1024];
@@ -148,5 +148,5 @@ enum kiln_status kiln_synth_write(const struct kiln_llama_config *c, const char 
     if (c->vocab <= 4096)
         KILN_TRY(write_tokenizer(c, dir));
     snprintf(path, sizeof path, "%s/config.json", dir);
-    return kiln_llama_config_save(c, path);
+    return kiln_model_config_save(c, path);
 }

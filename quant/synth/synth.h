@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "quant/file/llama_config.h"
+#include "quant/file/hf_config.h"
 
 // The Hugging Face tensors of a Llama model, in file order: name and numpy shape.
 struct kiln_hf_tensor {
@@ -17,7 +17,7 @@ struct kiln_hf_tensor {
     int64_t shape[2];
 };
 // Fills up to max entries; returns the count.
-int kiln_llama_hf_tensors(const struct kiln_llama_config *c, struct kiln_hf_tensor *out, int max);
+int kiln_hf_tensors(const struct kiln_model_config *c, struct kiln_hf_tensor *out, int max);
 
 // Tied embeddings (no lm_head.weight) when c->tie_embeddings.
-enum kiln_status kiln_synth_write(const struct kiln_llama_config *c, const char *dir, uint64_t seed, bool bf16);
+enum kiln_status kiln_synth_write(const struct kiln_model_config *c, const char *dir, uint64_t seed, bool bf16);

@@ -1,5 +1,5 @@
 // libFuzzer target: the Hugging Face folder files the converter parses — config.json
-// (quant/file/llama_config.c), tokenizer.json and the SentencePiece tokenizer.model protobuf
+// (quant/file/hf_config.c), tokenizer.json and the SentencePiece tokenizer.model protobuf
 // (quant/tokenizer/tokenizer.c), and the sharded checkpoint's model.safetensors.index.json
 // (quant/file/safetensors.c). The first input byte picks the file (0: config.json, 1: tokenizer.json,
 // 2: tokenizer.model, 3: tokenizer.json beside a fixed tokenizer_config.json, 4: the index,
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quant/file/llama_config.h"
+#include "quant/file/hf_config.h"
 #include "quant/file/safetensors.h"
 #include "quant/tokenizer/tokenizer.h"
 
@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (kiln_st_open(dir, &m) == KILN_OK)
             kiln_st_close(&m);
     } else if (ok && which == 0) {
-        struct kiln_llama_config c;
-        (void)kiln_llama_config_load(dir, &c);
+        struct kiln_model_config c;
+        (void)kiln_model_config_load(dir, &c);
     } else if (ok) {
         struct kiln_gguf_writer *w = kiln_gguf_writer_new();
         bool added = false;

@@ -1,5 +1,5 @@
 // Llama configs (llama_config.h).
-#include "quant/file/llama_config.h"
+#include "quant/file/hf_config.h"
 #include "quant/file/file_read.h"
 
 #include <cjson/cJSON.h>
@@ -10,7 +10,7 @@
 #include <inttypes.h>
 #include <unistd.h>
 
-static const struct kiln_llama_config presets[] = {
+static const struct kiln_model_config presets[] = {
     { "micro", 64, 1, 2, 1, 128, 64, 64, 1e-5, 10000.0, true },
     { "tiny", 256, 2, 4, 2, 512, 512, 512, 1e-5, 10000.0, false },
     { "bench-2l", 2048, 2, 32, 4, 5632, 32000, 2048, 1e-5, 10000.0, false },
@@ -20,7 +20,7 @@ static const struct kiln_llama_config presets[] = {
     { "llama-3-8b", 4096, 32, 32, 8, 14336, 128256, 8192, 1e-5, 500000.0, false },
 };
 
-bool kiln_llama_preset(const char *name, struct kiln_llama_config *out) {
+bool kiln_model_preset(const char *name, struct kiln_model_config *out) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         if (!strcmp(presets[i].name, name)) {
             *out = presets[i];
@@ -30,7 +30,7 @@ bool kiln_llama_preset(const char *name, struct kiln_llama_config *out) {
     return false;
 }
 
-const char *kiln_llama_preset_names(void) {
+const char *kiln_model_preset_names(void) {
     return "micro (fuzzing seeds: under 64 KiB as Q4_0), tiny, bench-2l (TinyLlama shapes, 2 layers), llama-1b, tinyllama-1.1b, llama-2-7b, llama-3-8b";
 }
 
@@ -64,7 +64,7 @@ static enum kiln_status get_double(const char *path, const cJSON *j, const char 
     return KILN_OK;
 }
 
-static enum kiln_status parse(const char *path, const cJSON *j, struct kiln_llama_config *c) {
+static enum kiln_status parse(const char *path, const cJSON *j, struct kiln_model_config *c) {
     if (!cJSON_IsObject(j))
         return kiln_fail(KILN_E_FORMAT, "%s: not a JSON object", path);
     KILN_TRY(get_int(path, j, "hidden_size", &c->hidden, 0, true));
@@ -85,7 +85,7 @@ static enum kiln_status parse(const char *path, const cJSON *j, struct kiln_llam
     return KILN_OK;
 }
 
-enum kiln_status kiln_llama_config_load(const char *dir, struct kiln_llama_config *out) {
+enum kiln_status kiln_model_config_load(const char *dir, struct kiln_model_config *out) {
     memset(out, 0, sizeof *out);
     char path[1024];
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -99,7 +99,7 @@ enum kiln_status kiln_llama_config_load(const char *dir, struct kiln_llama_confi
     return s;
 }
 
-enum kiln_status kiln_llama_config_save(const struct kiln_llama_config *c, const char *path) {
+enum kiln_status kiln_model_config_save(const struct kiln_model_config *c, const char *path) {
     cJSON *j = cJSON_CreateObject();
     cJSON *arch = cJSON_AddArrayToObject(j, "architectures");
     cJSON_AddItemToArray(arch, cJSON_CreateString("LlamaForCausalLM"));
