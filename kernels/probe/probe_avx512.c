@@ -31,5 +31,11 @@ float kiln_probe_int8_avx512vnni(uint64_t reps) {
             c[j] = _mm512_dpbusd_epi32(c[j], a, b);
     for (int j = 1; j < 12; j++)
         c[0] = _mm512_add_epi32(c[0], c[j]);
-    return (float)_mm512_reduce_add_epi32(c[0]);
+    // The lanes have wrapped by now (as vpdpbusd does); summed as uint32, since
+    // _mm512_reduce_add_epi32 adds them as int in C, which overflows (UBSan caught it).
+    uint32_t lanes[16], sum = 0;
+    _mm512_storeu_si512(lanes, c[0]);
+    for (int i = 0; i < 16; i++)
+        sum += lanes[i];
+    return (float)sum;
 }
