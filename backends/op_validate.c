@@ -136,6 +136,13 @@ static enum kiln_status validate_rope(const struct kiln_op *op) {
         FAIL("rope: unknown mode %d (0 = normal, 2 = neox)", (int)p->mode);
     if (!(p->theta_base > 0.0f) || !isfinite(p->theta_base))
         FAIL("rope: theta_base must be > 0, got %g", (double)p->theta_base);
+    if (p->has_freq_factors) {
+        if (p->n_dims / 2 > KILN_ROPE_MAX_PAIRS)
+            FAIL("rope: frequency factors for %d pairs, at most %d", p->n_dims / 2, KILN_ROPE_MAX_PAIRS);
+        for (int i = 0; i < p->n_dims / 2; i++)
+            if (!(p->freq_factors[i] > 0.0f) || !isfinite(p->freq_factors[i]))
+                FAIL("rope: frequency factor %d is %g, expected a finite number > 0", i, (double)p->freq_factors[i]);
+    }
     return KILN_OK;
 }
 

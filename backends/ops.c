@@ -70,6 +70,14 @@ enum kiln_status kiln_swiglu(struct kiln_stream *s, const struct kiln_tensor *ds
 enum kiln_status kiln_add(struct kiln_stream *s, const struct kiln_tensor *dst,
                           const struct kiln_tensor *a, const struct kiln_tensor *b) {
     struct kiln_op op = make_op(KILN_OP_ADD, dst, 2, a, b, NULL);
+    // A bias row is broadcast as a view of a's shape whose rows all start at the same place
+    // (stride 0): every backend's add reads b through its strides, so each takes it as it is.
+    if (kiln_tensor_nrows(b) == 1 && kiln_tensor_nrows(a) > 1 && b->ne[0] == a->ne[0]) {
+        for (int d = 1; d < 4; d++) {
+            op.src[1].ne[d] = a->ne[d];
+            op.src[1].nb[d] = 0;
+        }
+    }
     return kiln_op_run(s, &op, NULL);
 }
 

@@ -41,10 +41,17 @@ struct kiln_attention_params {
 
 struct kiln_rmsnorm_params { float eps; };
 
+#define KILN_ROPE_MAX_PAIRS 128  // frequency factors for head dims up to 256
+
 struct kiln_rope_params {
     enum kiln_rope_mode mode;
     int32_t n_dims;     // leading dims rotated (= head dim for Llama); the rest pass through
     float theta_base;   // 10000 (Llama 2), 500000 (Llama 3)
+    // Llama 3's rope scaling (ggml's freq_factors, GGUF rope_freqs.weight): pair i's angle is
+    // pos * theta_base^(-2i/n_dims) / freq_factors[i]. Held by value (n_dims/2 <= 128 pairs),
+    // so every backend reads them from the op, also inside a captured graph.
+    bool has_freq_factors;
+    float freq_factors[KILN_ROPE_MAX_PAIRS];
 };
 
 // One op as the kernels see it: the destination, up to three sources, the op's parameters.
@@ -102,7 +109,7 @@ enum kiln_status kiln_rope(struct kiln_stream *s, const struct kiln_tensor *dst,
 enum kiln_status kiln_swiglu(struct kiln_stream *s, const struct kiln_tensor *dst,
                              const struct kiln_tensor *gate, const struct kiln_tensor *up);
 
-// add: dst = a + b, all f32 of one shape.
+// add: dst = a + b, all f32 of one shape; or b one row [ne0] (a bias), added to every row of a.
 enum kiln_status kiln_add(struct kiln_stream *s, const struct kiln_tensor *dst,
                           const struct kiln_tensor *a, const struct kiln_tensor *b);
 

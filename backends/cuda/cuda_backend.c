@@ -314,6 +314,9 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
         o.rope_mode = (int)op->params.rope.mode;
         o.rope_dims = op->params.rope.n_dims;
         o.theta_base = op->params.rope.theta_base;
+        for (int i = 0; i < 128; i++)
+            o.rope_ff.f[i] = op->params.rope.has_freq_factors && i < op->params.rope.n_dims / 2
+                           ? op->params.rope.freq_factors[i] : 1.0f;
     }
     const char *name = "?";
     const int e = kiln_cuda_launch(&o, cs->s, &name);

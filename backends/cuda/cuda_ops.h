@@ -33,6 +33,9 @@ enum kiln_cuda_variant {
     KILN_CUDA_CUBLAS,    // the comparator: x converted to f16, then cublasGemmEx (cuda_cublas.c)
 };
 
+// rope's frequency factors by value (ops.h KILN_ROPE_MAX_PAIRS), so a captured graph keeps them.
+struct kiln_cuda_rope_factors { float f[128]; };
+
 // One op (the fields its kind uses); `kind` is enum kiln_op_kind's value.
 struct kiln_cuda_op {
     int kind;
@@ -42,6 +45,7 @@ struct kiln_cuda_op {
     float scale, eps, theta_base;   // attention scale, rmsnorm eps, rope base
     int pos0, causal;               // attention
     int rope_mode, rope_dims;       // rope
+    struct kiln_cuda_rope_factors rope_ff;  // rope: divisors per pair (all 1 = none)
     unsigned int *status;           // device address of the stream's status word (get_rows)
     int splits, chunk;              // attention split-K: chunks of `chunk` keys (splits > 1)
     float *scratch;                 // attention split-K partials: splits x n_q*H x (D + 2) floats;

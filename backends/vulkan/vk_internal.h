@@ -155,6 +155,8 @@ struct kiln_vk_device {
     struct {                           // rope's per-pair angle tables (vk_launch.c)
         int32_t n_dims;
         float theta_base;
+        bool has_freq_factors;
+        float freq_factors[KILN_ROPE_MAX_PAIRS];
         struct kiln_buffer *table;
     } rope_tables[8];
     int n_rope_tables;

@@ -224,7 +224,10 @@ static enum kiln_status rope_table(struct kiln_stream *s, const struct kiln_rope
                                    struct kiln_buffer **out) {
     struct kiln_vk_device *vd = kiln_vk_dev(s->device);
     for (int i = 0; i < vd->n_rope_tables; i++) {
-        if (vd->rope_tables[i].n_dims == rp->n_dims && vd->rope_tables[i].theta_base == rp->theta_base) {
+        if (vd->rope_tables[i].n_dims == rp->n_dims && vd->rope_tables[i].theta_base == rp->theta_base &&
+            vd->rope_tables[i].has_freq_factors == rp->has_freq_factors &&
+            (!rp->has_freq_factors || !memcmp(vd->rope_tables[i].freq_factors, rp->freq_factors,
+                                              sizeof(float) * (size_t)(rp->n_dims / 2)))) {
             *out = vd->rope_tables[i].table;
             return KILN_OK;
         }
@@ -234,8 +237,9 @@ static enum kiln_status rope_table(struct kiln_stream *s, const struct kiln_rope
     if (half > 512)
         return kiln_fail(KILN_E_UNSUPPORTED, "rope: n_dims %d above the Vulkan kernel's 1024", rp->n_dims);
     for (int i = 0; i < half; i++) {
-        // turns per position: base^(-2i/n) / 2pi, the reference's pow in double
-        const double turns = pow((double)rp->theta_base, -2.0 * (double)i / rp->n_dims) / (2.0 * M_PI);
+        // turns per position: base^(-2i/n) / factor_i / 2pi, the reference's pow in double
+        const double ff = rp->has_freq_factors ? rp->freq_factors[i] : 1.0;
+        const double turns = pow((double)rp->theta_base, -2.0 * (double)i / rp->n_dims) / ff / (2.0 * M_PI);
         // frac(turns) * 2^64 in two exact steps (scaling by 2^32 and subtracting are exact)
         const double scaled = ldexp(turns - floor(turns), 32), hi = floor(scaled);
         words[2 * i] = (uint32_t)floor(ldexp(scaled - hi, 32));
@@ -257,6 +261,8 @@ static enum kiln_status rope_table(struct kiln_stream *s, const struct kiln_rope
     }
     vd->rope_tables[slot].n_dims = rp->n_dims;
     vd->rope_tables[slot].theta_base = rp->theta_base;
+    vd->rope_tables[slot].has_freq_factors = rp->has_freq_factors;
+    memcpy(vd->rope_tables[slot].freq_factors, rp->freq_factors, sizeof rp->freq_factors);
     vd->rope_tables[slot].table = b;
     *out = b;
     return KILN_OK;

@@ -222,12 +222,18 @@ static enum kiln_status build(struct check *k) {
         k->op.params.rope = (struct kiln_rope_params){
             .mode = (enum kiln_rope_mode)c->rope_mode,
             .n_dims = (int32_t)(c->rope_dims ? c->rope_dims : c->k), .theta_base = 10000.0f };
+        if (c->rope_ff) {  // Llama 3's three regimes: 1 (high frequencies), smooth, the factor (8)
+            struct kiln_rope_params *rp = &k->op.params.rope;
+            rp->has_freq_factors = true;
+            for (int i = 0; i < rp->n_dims / 2; i++)
+                rp->freq_factors[i] = i < rp->n_dims / 8 ? 1.0f : i < rp->n_dims / 4 ? 1.0f + 0.37f * (float)i : 8.0f;
+        }
         break;
     case KILN_OP_SWIGLU:
     case KILN_OP_ADD:
         add_slot(k, KILN_TYPE_F32, c->k, c->n, 1, false);
         add_slot(k, KILN_TYPE_F32, c->k, c->n, 1, false);
-        add_slot(k, KILN_TYPE_F32, c->k, c->n, 1, false);
+        add_slot(k, KILN_TYPE_F32, c->k, c->broadcast ? 1 : c->n, 1, false);
         sigma = 2.0f;
         break;
     case KILN_OP_GET_ROWS:
@@ -240,7 +246,14 @@ static enum kiln_status build(struct check *k) {
         return kiln_fail(KILN_E_INVALID, "check: unknown op");
     }
     k->ref_op.params = k->op.params;
-    return materialise(k, sigma, int_range);
+    KILN_TRY(materialise(k, sigma, int_range));
+    if (c->broadcast) {  // b's one row read for every row, as kiln_add broadcasts a bias (ops.c)
+        for (int d = 1; d < 4; d++) {
+            k->op.src[1].ne[d] = k->ref_op.src[1].ne[d] = k->op.src[0].ne[d];
+            k->op.src[1].nb[d] = k->ref_op.src[1].nb[d] = 0;
+        }
+    }
+    return KILN_OK;
 }
 
 enum kiln_status kiln_check_reference(const struct kiln_op *op) {

@@ -29,6 +29,8 @@ struct kiln_check_case {
     bool permuted;            // matmul x/y stored [ne0, ne2, ne1] (the batch dim inner)
     bool offset;              // device views start 2 or 4 bytes past an aligned address
     bool hot;                 // attention: |scores| ~ 100 (a softmax must subtract the max)
+    bool broadcast;           // add: b is one row [k] added to every row (a bias)
+    bool rope_ff;             // rope: with frequency factors (Llama 3's rope_freqs)
     // Test hook (`kiln ops` with KILN_OPS_PLANT_FAULT): after the kernel ran, one output value
     // is changed by a small amount, as a subtly wrong kernel would; the check must then fail.
     bool plant_fault;

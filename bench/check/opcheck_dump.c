@@ -79,6 +79,12 @@ enum kiln_status kiln_check_dump(const char *prefix, const struct kiln_op *ref_o
     case KILN_OP_ROPE:
         fprintf(f, ", \"mode\": \"%s\", \"n_dims\": %d, \"theta_base\": %.9g",
                 r->mode == KILN_ROPE_NEOX ? "neox" : "normal", r->n_dims, (double)r->theta_base);
+        if (r->has_freq_factors) {
+            fprintf(f, ", \"freq_factors\": [");
+            for (int i = 0; i < r->n_dims / 2; i++)
+                fprintf(f, "%s%.9g", i ? ", " : "", (double)r->freq_factors[i]);
+            fprintf(f, "]");
+        }
         break;
     case KILN_OP_RMSNORM:
         fprintf(f, ", \"eps\": %.9g", (double)ref_op->params.rmsnorm.eps);

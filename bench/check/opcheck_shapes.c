@@ -76,6 +76,9 @@ static const struct kiln_check_case swiglu_shapes[] = {
 static const struct kiln_check_case add_shapes[] = {
     ROWS(ADD, 4097, 2, false), ROWS(ADD, 1, 1, false), ROWS(ADD, 33, 7, true),
     { .op = KILN_OP_ADD, .k = 65, .n = 4, .offset = true },
+    // a bias row added to every row (qwen2's q/k/v biases)
+    { .op = KILN_OP_ADD, .k = 96, .n = 5, .broadcast = true }, { .op = KILN_OP_ADD, .k = 33, .n = 7, .strided = true, .broadcast = true },
+    { .op = KILN_OP_ADD, .k = 64, .n = 3, .offset = true, .broadcast = true },
 };
 #undef ROWS
 
@@ -85,6 +88,10 @@ static const struct kiln_check_case rope_shapes[] = {
     { .op = KILN_OP_ROPE, .k = 96, .h = 3, .n = 2, .rope_mode = KILN_ROPE_NORMAL, .rope_dims = 64 },
     { .op = KILN_OP_ROPE, .k = 2, .h = 1, .n = 1, .rope_mode = KILN_ROPE_NEOX },
     { .op = KILN_OP_ROPE, .k = 64, .h = 3, .n = 4, .rope_mode = KILN_ROPE_NORMAL, .offset = true },
+    // with Llama 3's frequency factors, both pairings, and rotated dims below the head size
+    { .op = KILN_OP_ROPE, .k = 128, .h = 4, .n = 3, .rope_mode = KILN_ROPE_NORMAL, .rope_ff = true },
+    { .op = KILN_OP_ROPE, .k = 64, .h = 2, .n = 5, .rope_mode = KILN_ROPE_NEOX, .rope_ff = true },
+    { .op = KILN_OP_ROPE, .k = 96, .h = 3, .n = 2, .rope_mode = KILN_ROPE_NEOX, .rope_dims = 64, .rope_ff = true },
 };
 
 static const struct kiln_check_case get_rows_shapes[] = {
@@ -146,6 +153,8 @@ void kiln_check_case_describe(const struct kiln_check_case *c, char *buf, size_t
         snprintf(buf, size, "D=%lld H=%lld n=%lld %s dims=%d", (long long)c->k, (long long)c->h,
                  (long long)c->n, c->rope_mode == KILN_ROPE_NEOX ? "neox" : "normal",
                  c->rope_dims ? c->rope_dims : (int)c->k);
+        if (c->rope_ff)
+            snprintf(buf + strlen(buf), size - strlen(buf), " freq-factors");
         break;
     case KILN_OP_GET_ROWS:
         snprintf(buf, size, "k=%lld rows=%lld ids=%lld", (long long)c->k, (long long)c->m,
@@ -155,6 +164,8 @@ void kiln_check_case_describe(const struct kiln_check_case *c, char *buf, size_t
         snprintf(buf, size, "k=%lld rows=%lld%s", (long long)c->k, (long long)c->n, strided);
         break;
     }
+    if (c->broadcast)
+        snprintf(buf + strlen(buf), size - strlen(buf), " bias-row");
     if (c->offset)
         snprintf(buf + strlen(buf), size - strlen(buf), " unaligned");
 }

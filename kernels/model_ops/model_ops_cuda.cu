@@ -1,6 +1,7 @@
 // rmsnorm, rope, swiglu and add (CUDA). Layouts: kernels/model_ops/model_ops.h.
 //   rmsnorm: one 256-thread block per row, warp-shuffle reduction of the sum of squares.
-//   rope:    one thread per rotated pair; the angle pos * base^(-2i/n) and its sin/cos in double,
+//   rope:    one thread per rotated pair; the angle pos * base^(-2i/n) / factor_i (Llama 3's
+//            frequency factors, by value in the launch; 1 without) and its sin/cos in double,
 //            as the reference (positions reach 32768+, where an f32 angle is off by ~1e-3 rad).
 //   swiglu, add: one thread per element, grid-stride, strided 4-D views.
 // v1.
@@ -33,7 +34,7 @@ __global__ void rmsnorm_kernel(struct kiln_cuda_view x, struct kiln_cuda_view w,
 }
 
 __global__ void rope_kernel(struct kiln_cuda_view x, struct kiln_cuda_view pos, struct kiln_cuda_view y,
-                            int n_dims, int neox, float theta_base) {
+                            int n_dims, int neox, float theta_base, struct kiln_cuda_rope_factors ff) {
     const int64_t half = x.ne[0] / 2, total = half * x.ne[1] * x.ne[2];
     for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < total;
          idx += (int64_t)gridDim.x * blockDim.x) {
@@ -47,7 +48,7 @@ __global__ void rope_kernel(struct kiln_cuda_view x, struct kiln_cuda_view pos, 
         }
         const int64_t a = neox ? p : 2 * p, b = neox ? p + n_dims / 2 : 2 * p + 1;
         const int32_t ps = reinterpret_cast<const int32_t *>(pos.data)[t];
-        const double theta = ps * pow((double)theta_base, -2.0 * (double)p / n_dims);
+        const double theta = ps * pow((double)theta_base, -2.0 * (double)p / n_dims) / (double)ff.f[p];
         double s, c;
         sincos(theta, &s, &c);
         const double x0 = xr[a], x1 = xr[b];
@@ -88,7 +89,7 @@ extern "C" int kiln_cuda_model_op(const struct kiln_cuda_op *op, cudaStream_t s,
     case KILN_CUDA_OP_ROPE:
         *name = "rope_kernel";
         rope_kernel<<<grid_for(x.ne[0] / 2 * x.ne[1] * x.ne[2]), 256, 0, s>>>(x, op->src[1], op->dst, op->rope_dims,
-                                                                              op->rope_mode == 2, op->theta_base);
+                                                                              op->rope_mode == 2, op->theta_base, op->rope_ff);
         break;
     case KILN_CUDA_OP_SWIGLU:
         *name = "binary_kernel<swiglu>";

@@ -49,7 +49,8 @@ static void rope_compute(const struct kiln_op *op, void *ws, int ith, int nth) {
         const float *xr = kiln_tensor_row(x, r);
         float *yr = kiln_tensor_row(y, r);
         for (int64_t i = 0; i < half; i++) {
-            const double theta = pos[token] * pow(p->theta_base, -2.0 * (double)i / p->n_dims);
+            const double ff = p->has_freq_factors ? p->freq_factors[i] : 1.0;
+            const double theta = pos[token] * pow(p->theta_base, -2.0 * (double)i / p->n_dims) / ff;
             const int64_t a = p->mode == KILN_ROPE_NEOX ? i : 2 * i;
             const int64_t b = p->mode == KILN_ROPE_NEOX ? i + half : 2 * i + 1;
             const double x0 = xr[a], x1 = xr[b], c = cos(theta), s = sin(theta);

@@ -1,5 +1,6 @@
 // The converter (convert.h).
 #include "quant/convert/convert.h"
+#include "quant/convert/convert_internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -15,32 +16,6 @@
 #include "backends/cpu/topology.h"
 #include "quant/format/fp16.h"
 #include "quant/file/gguf.h"
-#include "quant/file/hf_config.h"
-#include "quant/file/safetensors.h"
-#include "quant/tokenizer/tokenizer.h"
-
-// One output tensor and where its rows come from.
-struct job {
-    char name[64];
-    enum kiln_type src_type, dst_type;
-    const uint8_t *src;
-    int64_t cols, rows;        // GGUF ne[0], and ne[1] * ne[2] * ne[3]
-    uint32_t n_dims;
-    int64_t ne[4];
-    int64_t perm_heads;        // > 0: rows permuted, heads of rows / perm_heads rows each
-    double err2, ref2;         // filled while writing
-};
-
-struct plan {
-    struct job *jobs;
-    int n;
-    int64_t n_layers;          // for the mixes' layer rules
-    bool tied;                 // no output.weight: token_embd doubles as the output
-    struct kiln_pool *pool;
-    int progress;
-    double start;
-    uint64_t bytes_done, bytes_total;
-};
 
 int kiln_llama_ftype(enum kiln_type type, enum kiln_convert_mix mix) {
     if (mix == KILN_MIX_Q4_K_M)
@@ -237,7 +212,7 @@ static void print_plan(const struct plan *p, bool with_error) {
     printf("  total: %.1f MiB in, %.1f MiB out\n", (double)in / 1048576.0, (double)out / 1048576.0);
 }
 
-static enum kiln_status add_job(struct plan *p, const struct kiln_convert_options *o, const char *name,
+enum kiln_status kiln_convert_add_job(struct plan *p, const struct kiln_convert_options *o, const char *name,
                                 enum kiln_type src_type, const void *data, uint32_t n_dims,
                                 const int64_t *ne, int64_t perm_heads) {
     struct job *j = &p->jobs[p->n];
@@ -260,7 +235,7 @@ static enum kiln_status add_job(struct plan *p, const struct kiln_convert_option
     return KILN_OK;
 }
 
-static enum kiln_status run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
+enum kiln_status kiln_convert_run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
                             const char *out_path) {
     bool quantized = false;
     for (int i = 0; i < p->n; i++)
@@ -293,97 +268,6 @@ static enum kiln_status run(struct plan *p, struct kiln_gguf_writer *w, const st
     return s;
 }
 
-static const char *hf_to_gguf(const char *hf, char *out, size_t size, int64_t *perm_heads,
-                              const struct kiln_model_config *c) {
-    static const struct { const char *hf, *gguf; } layer_map[] = {
-        { "input_layernorm.weight", "attn_norm.weight" }, { "self_attn.q_proj.weight", "attn_q.weight" },
-        { "self_attn.k_proj.weight", "attn_k.weight" }, { "self_attn.v_proj.weight", "attn_v.weight" },
-        { "self_attn.o_proj.weight", "attn_output.weight" }, { "post_attention_layernorm.weight", "ffn_norm.weight" },
-        { "mlp.gate_proj.weight", "ffn_gate.weight" }, { "mlp.up_proj.weight", "ffn_up.weight" },
-        { "mlp.down_proj.weight", "ffn_down.weight" },
-    };
-    *perm_heads = 0;
-    if (!strcmp(hf, "model.embed_tokens.weight"))
-        return snprintf(out, size, "token_embd.weight"), out;
-    if (!strcmp(hf, "model.norm.weight"))
-        return snprintf(out, size, "output_norm.weight"), out;
-    if (!strcmp(hf, "lm_head.weight"))
-        return snprintf(out, size, "output.weight"), out;
-    long layer;
-    int used = 0;
-    if (sscanf(hf, "model.layers.%ld.%n", &layer, &used) == 1 && used > 0) {
-        for (size_t i = 0; i < sizeof layer_map / sizeof layer_map[0]; i++) {
-            if (!strcmp(hf + used, layer_map[i].hf)) {
-                if (i == 1)
-                    *perm_heads = c->heads;
-                if (i == 2)
-                    *perm_heads = c->kv_heads;
-                snprintf(out, size, "blk.%ld.%s", layer, layer_map[i].gguf);
-                return out;
-            }
-        }
-    }
-    return NULL;
-}
-
-enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const struct kiln_convert_options *o) {
-    struct kiln_model_config c;
-    KILN_TRY(kiln_model_config_load(hf_dir, &c));
-    struct kiln_st_model m;
-    KILN_TRY(kiln_st_open(hf_dir, &m));
-    struct plan p = { .jobs = calloc((size_t)m.n_tensors + 1, sizeof(struct job)) };
-    struct kiln_gguf_writer *w = kiln_gguf_writer_new();
-    enum kiln_status s = p.jobs && w ? KILN_OK : kiln_fail(KILN_E_NOMEM, "out of memory");
-    const int64_t hd = c.hidden / c.heads;
-    p.n_layers = c.layers;
-    p.tied = !kiln_st_find(&m, "lm_head.weight");
-    if (s == KILN_OK) {
-        kiln_gguf_add_string(w, "general.architecture", "llama");
-        kiln_gguf_add_string(w, "general.name", c.name);
-        kiln_gguf_add_u32(w, "llama.context_length", (uint32_t)c.max_pos);
-        kiln_gguf_add_u32(w, "llama.embedding_length", (uint32_t)c.hidden);
-        kiln_gguf_add_u32(w, "llama.block_count", (uint32_t)c.layers);
-        kiln_gguf_add_u32(w, "llama.feed_forward_length", (uint32_t)c.ffn);
-        kiln_gguf_add_u32(w, "llama.attention.head_count", (uint32_t)c.heads);
-        kiln_gguf_add_u32(w, "llama.attention.head_count_kv", (uint32_t)c.kv_heads);
-        kiln_gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", (float)c.rms_eps);
-        kiln_gguf_add_f32(w, "llama.rope.freq_base", (float)c.rope_theta);
-        kiln_gguf_add_u32(w, "llama.rope.dimension_count", (uint32_t)hd);
-        kiln_gguf_add_u32(w, "llama.vocab_size", (uint32_t)c.vocab);
-        bool vocab = false;
-        s = kiln_tokenizer_add(w, hf_dir, c.vocab, &vocab);
-        if (s == KILN_OK && !vocab)  // llama.cpp's vocab-less form (spec §5.1)
-            kiln_gguf_add_string(w, "tokenizer.ggml.model", "none");
-    }
-    for (int i = 0; i < m.n_tensors && s == KILN_OK; i++) {
-        const struct kiln_st_tensor *t = &m.tensors[i];
-        char name[64];
-        int64_t perm;
-        if (!hf_to_gguf(t->name, name, sizeof name, &perm, &c)) {
-            fprintf(stderr, "note: skipping %s (not a Llama weight kiln maps)\n", t->name);
-            continue;
-        }
-        if (t->ndim < 1 || t->ndim > 2) {
-            s = kiln_fail(KILN_E_FORMAT, "%s: %s has %d dims (1 or 2 expected)", hf_dir, t->name, t->ndim);
-            break;
-        }
-        const int64_t ne[2] = { t->shape[t->ndim - 1], t->ndim == 2 ? t->shape[0] : 1 };  // numpy -> GGUF
-        if (perm && (ne[1] % (2 * perm) || ne[1] / perm != hd)) {
-            s = kiln_fail(KILN_E_FORMAT, "%s: %s has %" PRId64 " rows, not %" PRId64 " heads of %" PRId64,
-                          hf_dir, t->name, ne[1], perm, hd);
-            break;
-        }
-        s = add_job(&p, o, name, t->type, t->data, (uint32_t)t->ndim, ne, perm);
-    }
-    if (s == KILN_OK)
-        s = run(&p, w, o, out_path);
-    kiln_pool_free(p.pool);
-    kiln_gguf_writer_free(w);
-    free(p.jobs);
-    kiln_st_close(&m);
-    return s;
-}
-
 enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, const struct kiln_convert_options *o) {
     struct kiln_gguf *g;
     KILN_TRY(kiln_gguf_open(in_path, &g));
@@ -397,7 +281,12 @@ enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, c
         if (strcmp(key, "general.file_type") && strcmp(key, "general.quantization_version"))
             s = kiln_gguf_add_value(w, key, &kv->value);
     }
-    const struct kiln_gguf_kv *blocks = kiln_gguf_find(g, "llama.block_count");
+    // The mixes' layer rules need the block count, under the file's architecture prefix.
+    const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
+    char key[128] = "llama.block_count";
+    if (arch && arch->value.type == KILN_GGUF_STRING && arch->value.str.len < 64)
+        snprintf(key, sizeof key, "%.*s.block_count", (int)arch->value.str.len, arch->value.str.data);
+    const struct kiln_gguf_kv *blocks = kiln_gguf_find(g, key);
     p.n_layers = blocks && blocks->value.type == KILN_GGUF_UINT32 ? (int64_t)blocks->value.u : 0;
     p.tied = !kiln_gguf_find_tensor(g, "output.weight");
     for (uint64_t i = 0; i < g->n_tensors && s == KILN_OK; i++) {
@@ -406,10 +295,10 @@ enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, c
             s = kiln_fail(KILN_E_UNSUPPORTED, "%s: tensor %s is %s, which kiln cannot read yet", in_path,
                           t->name, kiln_type_name(t->type));
         else
-            s = add_job(&p, o, t->name, t->type, t->data, t->n_dims, t->ne, 0);
+            s = kiln_convert_add_job(&p, o, t->name, t->type, t->data, t->n_dims, t->ne, 0);
     }
     if (s == KILN_OK)
-        s = run(&p, w, o, out_path);
+        s = kiln_convert_run(&p, w, o, out_path);
     kiln_pool_free(p.pool);
     kiln_gguf_writer_free(w);
     free(p.jobs);

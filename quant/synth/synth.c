@@ -12,34 +12,6 @@
 #include "quant/synth/rng.h"
 #include "quant/format/fp16.h"
 
-int kiln_hf_tensors(const struct kiln_model_config *c, struct kiln_hf_tensor *out, int max) {
-    const int64_t hd = c->hidden / c->heads, q = c->heads * hd, kv = c->kv_heads * hd;
-    int n = 0;
-#define T1(nm, a) do { if (n < max) { out[n] = (struct kiln_hf_tensor){ .ndim = 1, .shape = { a, 0 } }; snprintf(out[n].name, sizeof out[n].name, "%s", nm); } n++; } while (0)
-#define T2(nm, a, b) do { if (n < max) { out[n] = (struct kiln_hf_tensor){ .ndim = 2, .shape = { a, b } }; snprintf(out[n].name, sizeof out[n].name, "%s", nm); } n++; } while (0)
-    T2("model.embed_tokens.weight", c->vocab, c->hidden);
-    for (int64_t l = 0; l < c->layers; l++) {
-        char nm[96];
-#define L(suffix) (snprintf(nm, sizeof nm, "model.layers.%" PRId64 ".%s", l, suffix), nm)
-        T1(L("input_layernorm.weight"), c->hidden);
-        T2(L("self_attn.q_proj.weight"), q, c->hidden);
-        T2(L("self_attn.k_proj.weight"), kv, c->hidden);
-        T2(L("self_attn.v_proj.weight"), kv, c->hidden);
-        T2(L("self_attn.o_proj.weight"), c->hidden, q);
-        T1(L("post_attention_layernorm.weight"), c->hidden);
-        T2(L("mlp.gate_proj.weight"), c->ffn, c->hidden);
-        T2(L("mlp.up_proj.weight"), c->ffn, c->hidden);
-        T2(L("mlp.down_proj.weight"), c->hidden, c->ffn);
-#undef L
-    }
-    T1("model.norm.weight", c->hidden);
-    if (!c->tie_embeddings)
-        T2("lm_head.weight", c->vocab, c->hidden);
-#undef T1
-#undef T2
-    return n;
-}
-
 static uint64_t elements(const struct kiln_hf_tensor *t) {
     return (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1);
 }
@@ -86,10 +58,14 @@ static enum kiln_status write_safetensors(const struct kiln_model_config *c, con
     uint16_t *hv = malloc(CHUNK * sizeof(uint16_t));
     struct kiln_rng rng = kiln_rng_seed(seed);
     for (int i = 0; i < n && s == KILN_OK; i++) {
-        const bool norm = ts[i].ndim == 1;
+        // Norm weights near 1; biases (1-D too) and matrices near 0, biases larger so that
+        // dropping one would show in the logits.
+        const size_t nl = strlen(ts[i].name);
+        const bool bias = nl > 5 && !strcmp(ts[i].name + nl - 5, ".bias");
+        const bool norm = ts[i].ndim == 1 && !bias;
         for (uint64_t done = 0, total = elements(&ts[i]); done < total && s == KILN_OK;) {
             const uint64_t k = total - done < CHUNK ? total - done : CHUNK;
-            kiln_rng_fill_normal(&rng, x, (int64_t)k, norm ? 0.1f : 0.02f);
+            kiln_rng_fill_normal(&rng, x, (int64_t)k, norm || bias ? 0.1f : 0.02f);
             for (uint64_t e = 0; e < k; e++)
                 hv[e] = bf16 ? kiln_f32_to_bf16(norm ? 1.0f + x[e] : x[e]) : kiln_f32_to_f16(norm ? 1.0f + x[e] : x[e]);
             if (fwrite(hv, 2, k, f) != k)

@@ -1,4 +1,4 @@
-// Synthetic models: a Hugging Face-style Llama folder (config.json + model.safetensors in f16,
+// Synthetic models: a Hugging Face-style folder of any architecture kiln runs (hf_config.h) (config.json + model.safetensors in f16,
 // or bf16 as most checkpoints published since 2023 are)
 // with real shapes and seeded random weights (N(0, 0.02) projections, norms near 1), since no
 // model can be downloaded here and speed does not depend on the values. Written tensor by
@@ -9,15 +9,6 @@
 #include <stdint.h>
 
 #include "quant/file/hf_config.h"
-
-// The Hugging Face tensors of a Llama model, in file order: name and numpy shape.
-struct kiln_hf_tensor {
-    char name[96];
-    int ndim;
-    int64_t shape[2];
-};
-// Fills up to max entries; returns the count.
-int kiln_hf_tensors(const struct kiln_model_config *c, struct kiln_hf_tensor *out, int max);
 
 // Tied embeddings (no lm_head.weight) when c->tie_embeddings.
 enum kiln_status kiln_synth_write(const struct kiln_model_config *c, const char *dir, uint64_t seed, bool bf16);

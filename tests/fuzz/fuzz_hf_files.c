@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             kiln_st_close(&m);
     } else if (ok && which == 0) {
         struct kiln_model_config c;
-        (void)kiln_model_config_load(dir, &c);
+        (void)kiln_model_config_load(dir, &c, NULL, 0);
     } else if (ok) {
         struct kiln_gguf_writer *w = kiln_gguf_writer_new();
         bool added = false;

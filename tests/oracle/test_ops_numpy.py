@@ -11,7 +11,7 @@ numpy in float64, from the op definitions in backends/ops.h:
   attention softmax(scale q.k) v over the visible keys (j <= pos0 + i when causal), query head
             h reading kv head h // (H / H_kv)
   rmsnorm   x / sqrt(mean(x^2) + eps) * w
-  rope      pairs (2i, 2i+1) (normal) or (i, i + n/2) (neox) rotated by pos * base^(-2i/n)
+  rope      pairs (2i, 2i+1) (normal) or (i, i + n/2) (neox) rotated by pos * base^(-2i/n) / factor_i
   swiglu    g / (1 + exp(-g)) * u;  add  a + b;  get_rows  table[ids];  copy  a type change
 
 Float ops must agree to NMSE 1e-12 (the references accumulate in double and round once to f32:
@@ -84,7 +84,8 @@ def rope(meta, dst, x, pos):
     n_dims = meta["n_dims"]
     half = n_dims // 2
     i = np.arange(half)
-    theta = pos.reshape(-1, 1).astype(np.float64) * meta["theta_base"] ** (-2.0 * i / n_dims)  # (n, half)
+    ff = np.array(meta.get("freq_factors", [1.0] * half), dtype=np.float64)  # Llama 3's divisors
+    theta = pos.reshape(-1, 1).astype(np.float64) * meta["theta_base"] ** (-2.0 * i / n_dims) / ff  # (n, half)
     c, s = np.cos(theta)[:, None, :], np.sin(theta)[:, None, :]
     if meta["mode"] == "neox":
         a, b = i, i + half
