@@ -136,7 +136,7 @@ int kiln_cmd_inspect(int argc, char **argv) {
            total_bytes, total_elems ? 8.0 * total_bytes / total_elems : 0.0);
     int rc = KILN_EXIT_OK;
     struct kiln_model_info info;
-    if (check && kiln_model_is_llama(g)) {
+    if (check && kiln_model_is_runnable(g)) {
         fflush(stdout);
         if (kiln_model_check(g, &info) != KILN_OK) {
             fprintf(stderr, "kiln inspect: %s\n", kiln_last_error());

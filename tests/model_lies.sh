@@ -77,11 +77,19 @@ lie missing_layer_tensor "missing tensor blk.1.ffn_down.weight" "drop:blk.1.ffn_
 lie missing_output_norm "missing tensor output_norm.weight" "drop:output_norm.weight"
 lie missing_token_embd "missing tensor token_embd.weight" "drop:token_embd.weight"
 lie transposed "tensor blk.0.ffn_up.weight is \[512, 256, 1, 1\], expected \[256, 512\]" "shape:blk.0.ffn_up.weight=512,256"
-lie norm_type "tensor blk.1.attn_norm.weight is f16; rmsnorm takes f32 weights only" "f16:blk.1.attn_norm.weight"
-lie unknown_tensor "tensor blk.0.attn_q.bias is not part of the Llama graph" "copy:blk.0.attn_q.weight=blk.0.attn_q.bias"
+lie norm_type "tensor blk.1.attn_norm.weight is f16; norms and biases are f32 only" "f16:blk.1.attn_norm.weight"
+lie unknown_tensor "tensor blk.0.attn_q.bias is not part of the llama graph kiln runs" "copy:blk.0.attn_q.weight=blk.0.attn_q.bias"
 lie vocab_size "llama.vocab_size is 1000 but token_embd.weight has 512 rows" "set:llama.vocab_size=u32:1000"
 lie experts "llama.expert_count is 8: mixture-of-experts models are not implemented" "set:llama.expert_count=u32:8"
-lie rope_scaling "llama.rope.scaling.type is set: rope scaling is not implemented" "set:llama.rope.scaling.type=str:linear"
+lie rope_scaling "llama.rope.scaling.type is set: rope scaling of that kind is not implemented" "set:llama.rope.scaling.type=str:linear"
+# An architecture kiln does not run: refused by run, bench and eval (inspect still lists it).
+"$edit" "$base" "$dir/gemma2.gguf" "set:general.architecture=str:gemma2" || fail "gguf_edit gemma2"
+msg='gemma2.gguf: architecture "gemma2" is not one kiln runs \(llama, qwen2, qwen3\)'
+expect arch_unknown-run 1 "$msg" -- "$kiln" run "$dir/gemma2.gguf" --tokens 1,2,3 --backend cpu
+expect arch_unknown-bench 1 "$msg" -- "$kiln" bench model "$dir/gemma2.gguf" -p 4 -n 2 -r 1 --backend cpu --no-roofline
+# Another architecture's name on a llama file: its keys are under another prefix, so missing.
+lie arch_qwen2_keys "missing qwen2.embedding_length" "set:general.architecture=str:qwen2"
+lie rope_freqs_shape "rope_freqs.weight is f32 \[256, 1\], expected f32 \[32\]" "copy:blk.0.attn_norm.weight=rope_freqs.weight"
 
 # A token id past the vocabulary (512 ids: 0..511), in a prompt and as the first token.
 expect token_past_vocab 1 "$base: token id 512 \(at 1\) is outside the vocabulary of 512" -- \

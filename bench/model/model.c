@@ -1,15 +1,8 @@
-// The Llama-family model runner (model.h).
-//
-// Per layer, on x [n_embd, n] f32:
-//   cur = rmsnorm(x) * attn_norm; q, k, v = W{q,k,v} . cur; rope(q), rope(k) (normal pairs:
-//   the converter permuted q/k rows); k, v -> f16 cache at pos0..; out = attention(q, cache,
-//   causal, GQA); x += Wo . out; cur = rmsnorm(x) * ffn_norm; x += Wdown . (silu(Wgate . cur) *
-//   (Wup . cur)). Then rmsnorm * output_norm and the output matmul (token_embd when tied).
-// Layouts: the q/k/v projections are [head_dim, heads, n] in memory; attention reads them as
-// strided views [head_dim, n, heads]. The cache of layer l is [head_dim, n_ctx, n_head_kv] f16
-// for K and for V, so each kv head's positions are contiguous.
-#include "bench/model/model.h"
-#include "bench/model/model_tensors.h"
+// The model runner (model.h): loading, memory planning, the forward loop. Each block's ops are
+// its architecture's graph file (graph_llama.c, graph_qwen2.c, graph_qwen3.c, built from the
+// shared pieces in graph_common.c); then rmsnorm * output_norm and the output matmul
+// (token_embd when the embeddings are tied).
+#include "bench/model/model_internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -23,11 +16,6 @@
 #include "backends/kernel.h"
 #include "quant/file/gguf.h"
 
-struct layer {
-    struct kiln_tensor w[KILN_BLK_COUNT];  // the block's weights (model_tensors.h)
-    struct kiln_tensor k_cache, v_cache;
-};
-
 // Weights live in arenas of at most 1 GiB (one tensor larger than that gets an arena of its
 // own): GPU APIs cap a single allocation (Vulkan's maxMemoryAllocationSize is 2 GiB on lavapipe,
 // ~4 GiB on NVIDIA), and a 7B f16 model is 13 GB. KILN_WEIGHT_ARENA_BYTES lowers the limit so
@@ -37,39 +25,14 @@ static size_t arena_limit(void) {
     const long long v = e ? atoll(e) : 0;
     return v > 0 && v < (1ll << 30) ? (size_t)v : (size_t)1 << 30;
 }
-#define MAX_ARENAS 512
 
 // Where the next weight goes: the sizing pass and the upload pass walk the tensors in the same
 // order with the same rule, so they agree on every placement.
 struct placement {
     int arena;
     size_t offset;               // in the current arena
-    size_t sizes[MAX_ARENAS];    // bytes of each arena
+    size_t sizes[KILN_MODEL_MAX_ARENAS];    // bytes of each arena
     size_t total;
-};
-
-// The matmuls that took a slow path (the dequantize-then-float fallback, or the reference kernel:
-// no SIMD row for the type) since the last kiln_model_fallback_take: which weights (a bit per block tensor, KILN_BLK_COUNT for output),
-// their types, the calls, and on a host device (CPU ops run when enqueued) their time.
-struct fallback_record {
-    uint32_t which;
-    enum kiln_type type[KILN_BLK_COUNT + 1];
-    int64_t calls;
-    double seconds;
-};
-
-struct kiln_model {
-    struct kiln_model_info info;
-    struct fallback_record fallback;
-    struct kiln_device *dev;
-    struct kiln_buffer *weights[MAX_ARENAS], *cache, *act;
-    int n_arenas;
-    bool no_graphs;  // kiln_model_set_graphs(false): no graph capture of decode steps
-    char path[512];  // for errors
-    struct kiln_tensor token_embd, output_norm, output;
-    struct layer *layers;
-    // activations, each sized for n_batch tokens
-    struct kiln_tensor x, cur, q, k, v, attn, ffn_g, ffn_u, logits, pos, ids;
 };
 
 // After a tensor is uploaded its pages of the mapped GGUF file are dropped: otherwise a 7B
@@ -101,8 +64,8 @@ static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s,
     }
     const size_t size = (t->nbytes + 255) & ~(size_t)255;
     if (at->offset > 0 && at->offset + size > arena_limit()) {
-        if (at->arena + 1 == MAX_ARENAS)
-            return kiln_fail(KILN_E_UNSUPPORTED, "%s: more than %d GiB of weights", g->path, MAX_ARENAS);
+        if (at->arena + 1 == KILN_MODEL_MAX_ARENAS)
+            return kiln_fail(KILN_E_UNSUPPORTED, "%s: more than %d GiB of weights", g->path, KILN_MODEL_MAX_ARENAS);
         at->arena++;
         at->offset = 0;
     }
@@ -136,6 +99,8 @@ static enum kiln_status load_weights(struct kiln_model *m, struct kiln_stream *s
     KILN_TRY(load_weight(m, s, g, "output.weight", c->n_embd, c->n_vocab, off, &m->output, true, true));
     for (int64_t l = 0; l < c->n_layer; l++)
         for (int i = 0; i < KILN_BLK_COUNT; i++) {
+            if (!kiln_block_tensor_in((enum kiln_block_tensor)i, c->arch))
+                continue;  // not in this architecture's block (the check refused it if present)
             const struct kiln_block_tensor_info *b = &kiln_block_tensors[i];
             char name[96];
             snprintf(name, sizeof name, "blk.%" PRId64 ".%s", l, b->suffix);
@@ -275,141 +240,29 @@ void kiln_model_free(struct kiln_model *m) {
 
 const struct kiln_model_info *kiln_model_get_info(const struct kiln_model *m) { return &m->info; }
 
-// The first n columns of an activation tensor.
-static struct kiln_tensor cols(const struct kiln_tensor *t, int64_t n) {
-    struct kiln_tensor v = *t;
-    v.ne[1] = n;
-    return v;
-}
-
-// [ne0 = head_dim, heads, n] view of a [heads*head_dim, n] activation.
-static struct kiln_tensor heads_view(const struct kiln_tensor *t, int64_t head_dim, int64_t heads, int64_t n) {
-    struct kiln_tensor v = *t;
-    v.ne[0] = head_dim;
-    v.ne[1] = heads;
-    v.ne[2] = n;
-    v.nb[1] = v.nb[0] * (size_t)head_dim;
-    v.nb[2] = v.nb[1] * (size_t)heads;
-    return v;
-}
-
-// [head_dim, n, heads] view (attention's q/out layout) of a [heads*head_dim, n] activation.
-static struct kiln_tensor attn_view(const struct kiln_tensor *t, int64_t head_dim, int64_t heads, int64_t n) {
-    struct kiln_tensor v = heads_view(t, head_dim, heads, n);
-    v.ne[1] = n;
-    v.ne[2] = heads;
-    const size_t tok = v.nb[2];
-    v.nb[2] = v.nb[1];
-    v.nb[1] = tok;
-    return v;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-// y = x W^T, noting whether a slow path ran (`which`: the block tensor, KILN_BLK_COUNT = output).
-static enum kiln_status model_matmul(struct kiln_model *m, struct kiln_stream *s, const struct kiln_tensor *y,
-                                     const struct kiln_tensor *w, const struct kiln_tensor *x, int which) {
-    struct kiln_path path = { 0 };
-    const bool host = kiln_device_info(m->dev)->host_memory;
-    const double t0 = host ? now_seconds() : 0.0;
-    KILN_TRY(kiln_matmul(s, y, w, x, &path));
-    if (path.fallback || (path.kernel && path.kernel->tier == KILN_TIER_REF)) {
-        struct fallback_record *f = &m->fallback;
-        f->which |= 1u << which;
-        f->type[which] = w->type;
-        f->calls++;
-        if (host)
-            f->seconds += now_seconds() - t0;
-    }
-    return KILN_OK;
-}
-
-void kiln_model_fallback_take(struct kiln_model *m, struct kiln_model_fallback *out) {
-    const struct fallback_record *f = &m->fallback;
-    memset(out, 0, sizeof *out);
-    out->calls = f->calls;
-    out->seconds = kiln_device_info(m->dev)->host_memory ? f->seconds : -1.0;
-    int len = 0;
-    for (int i = 0; i <= KILN_BLK_COUNT && len < (int)sizeof out->tensors; i++) {
-        if (!(f->which & (1u << i)))
-            continue;
-        const char *name = i == KILN_BLK_COUNT ? "output.weight" : kiln_block_tensors[i].suffix;
-        len += snprintf(out->tensors + len, sizeof out->tensors - (size_t)len, "%s%s%s (%s)", len ? ", " : "",
-                        i == KILN_BLK_COUNT ? "" : "blk.*.", name, kiln_type_name(f->type[i]));
-    }
-    memset(&m->fallback, 0, sizeof m->fallback);
-}
-
-// Cache positions [pos0, pos0 + n) of every kv head, as [head_dim, heads, n] (the k/v layout).
-static struct kiln_tensor cache_write_view(const struct kiln_tensor *cache, int64_t pos0, int64_t n) {
-    struct kiln_tensor v = *cache;
-    v.offset += (size_t)pos0 * cache->nb[1];
-    v.ne[1] = cache->ne[2];
-    v.ne[2] = n;
-    v.nb[1] = cache->nb[2];
-    v.nb[2] = cache->nb[1];
-    return v;
-}
-
-static enum kiln_status layer_forward(struct kiln_model *m, struct kiln_stream *s, const struct layer *L,
-                                      int64_t n, int64_t pos0) {
-    const struct kiln_model_info *c = &m->info;
-    struct kiln_tensor x = cols(&m->x, n), cur = cols(&m->cur, n), q = cols(&m->q, n), k = cols(&m->k, n);
-    struct kiln_tensor v = cols(&m->v, n), attn = cols(&m->attn, n), g = cols(&m->ffn_g, n), u = cols(&m->ffn_u, n);
-    struct kiln_tensor pos = m->pos;
-    pos.ne[0] = n;
-    const struct kiln_rope_params rope = { .mode = KILN_ROPE_NORMAL, .n_dims = (int32_t)c->rope_dims,
-                                           .theta_base = c->rope_base };
-    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->w[KILN_BLK_ATTN_NORM], c->rms_eps));
-    KILN_TRY(model_matmul(m, s, &q, &L->w[KILN_BLK_Q], &cur, KILN_BLK_Q));
-    KILN_TRY(model_matmul(m, s, &k, &L->w[KILN_BLK_K], &cur, KILN_BLK_K));
-    KILN_TRY(model_matmul(m, s, &v, &L->w[KILN_BLK_V], &cur, KILN_BLK_V));
-    const struct kiln_tensor qh = heads_view(&q, c->head_dim, c->n_head, n);
-    const struct kiln_tensor kh = heads_view(&k, c->head_dim, c->n_head_kv, n);
-    KILN_TRY(kiln_rope(s, &qh, &qh, &pos, &rope));
-    KILN_TRY(kiln_rope(s, &kh, &kh, &pos, &rope));
-    const struct kiln_tensor vh = heads_view(&v, c->head_dim, c->n_head_kv, n);
-    const struct kiln_tensor kdst = cache_write_view(&L->k_cache, pos0, n), vdst = cache_write_view(&L->v_cache, pos0, n);
-    KILN_TRY(kiln_copy(s, &kdst, &kh));
-    KILN_TRY(kiln_copy(s, &vdst, &vh));
-    struct kiln_tensor kc = L->k_cache, vc = L->v_cache;
-    kc.ne[1] = vc.ne[1] = pos0 + n;
-    const struct kiln_tensor qa = attn_view(&q, c->head_dim, c->n_head, n), oa = attn_view(&attn, c->head_dim, c->n_head, n);
-    const struct kiln_attention_params ap = { .scale = 1.0f / sqrtf((float)c->head_dim), .pos0 = (int32_t)pos0, .causal = true };
-    KILN_TRY(kiln_attention(s, &oa, &qa, &kc, &vc, &ap, NULL));
-    KILN_TRY(model_matmul(m, s, &cur, &L->w[KILN_BLK_O], &attn, KILN_BLK_O));
-    KILN_TRY(kiln_add(s, &x, &x, &cur));
-    KILN_TRY(kiln_rmsnorm(s, &cur, &x, &L->w[KILN_BLK_FFN_NORM], c->rms_eps));
-    KILN_TRY(model_matmul(m, s, &g, &L->w[KILN_BLK_GATE], &cur, KILN_BLK_GATE));
-    KILN_TRY(model_matmul(m, s, &u, &L->w[KILN_BLK_UP], &cur, KILN_BLK_UP));
-    KILN_TRY(kiln_swiglu(s, &g, &g, &u));
-    KILN_TRY(model_matmul(m, s, &cur, &L->w[KILN_BLK_DOWN], &g, KILN_BLK_DOWN));
-    return kiln_add(s, &x, &x, &cur);
-}
-
 // The ops of one forward pass; *logits_view receives the view the logits are written to.
 static enum kiln_status enqueue_forward(struct kiln_model *m, struct kiln_stream *s, int64_t n, int64_t pos0,
                                        bool last_only, struct kiln_tensor *logits_view) {
     const struct kiln_model_info *c = &m->info;
-    struct kiln_tensor ids = m->ids, x = cols(&m->x, n), cur = cols(&m->cur, n), out = cols(&m->logits, n);
+    struct kiln_tensor ids = m->ids, x = kiln_graph_cols(&m->x, n), cur = kiln_graph_cols(&m->cur, n), out = kiln_graph_cols(&m->logits, n);
     ids.ne[0] = n;
     KILN_TRY(kiln_get_rows(s, &x, &m->token_embd, &ids));
+    static const kiln_graph_layer_fn layer_of[KILN_ARCH_COUNT] = {
+        [KILN_ARCH_LLAMA] = kiln_graph_llama_layer, [KILN_ARCH_QWEN2] = kiln_graph_qwen2_layer,
+        [KILN_ARCH_QWEN3] = kiln_graph_qwen3_layer,
+    };
     for (int64_t l = 0; l < c->n_layer; l++)
-        KILN_TRY(layer_forward(m, s, &m->layers[l], n, pos0));
+        KILN_TRY(layer_of[c->arch](m, s, &m->layers[l], n, pos0));
     KILN_TRY(kiln_rmsnorm(s, &cur, &x, &m->output_norm, c->rms_eps));
     if (last_only) {  // only the last token's logits are needed (decode, benchmarks)
         struct kiln_tensor last = cur, lg = out;
         last.offset += (size_t)(n - 1) * cur.nb[1];
         last.ne[1] = lg.ne[1] = 1;
         *logits_view = lg;
-        return model_matmul(m, s, &lg, &m->output, &last, KILN_BLK_COUNT);
+        return kiln_graph_matmul(m, s, &lg, &m->output, &last, KILN_BLK_COUNT);
     }
     *logits_view = out;
-    return model_matmul(m, s, &out, &m->output, &cur, KILN_BLK_COUNT);
+    return kiln_graph_matmul(m, s, &out, &m->output, &cur, KILN_BLK_COUNT);
 }
 
 enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
@@ -439,7 +292,7 @@ enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s,
     const bool graph = n == 1 && !m->no_graphs && kiln_stream_can_capture(s);
     if (graph)
         KILN_TRY(kiln_stream_capture_begin(s));
-    struct kiln_tensor out = cols(&m->logits, n), lg = out;
+    struct kiln_tensor out = kiln_graph_cols(&m->logits, n), lg = out;
     st = enqueue_forward(m, s, n, pos0, last_only, &lg);
     if (graph) {
         const enum kiln_status end = kiln_stream_capture_end(s, st == KILN_OK);

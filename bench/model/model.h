@@ -8,30 +8,35 @@
 #include <stdint.h>
 
 #include "backends/ops.h"
+#include "quant/file/hf_config.h"
 
 struct kiln_model;
 struct kiln_gguf;
 
 struct kiln_model_info {
+    enum kiln_arch arch;  // general.architecture: llama, qwen2, qwen3 (hf_config.h)
     int64_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, head_dim, n_ctx, n_batch;
     int64_t rope_dims;    // llama.rope.dimension_count (the head size when absent)
     int64_t n_ctx_train;  // llama.context_length (0 when absent); only bounds --ctx, never allocated
     float rms_eps, rope_base;
+    // rope_freqs.weight (Llama 3.1+'s rope scaling), read at the check: one divisor per pair.
+    bool has_rope_freqs;
+    float rope_freqs[KILN_ROPE_MAX_PAIRS];
     uint64_t weight_bytes, kv_bytes, activation_bytes;
     int64_t n_matmul_weights, n_repacked;  // matmul weights, and those loaded repacked (layout.c)
     uint64_t matmul_bytes, matmul_quantized_bytes;  // their bytes, and those of quantized types
     char name[64];
 };
 
-// Checks that an opened GGUF is a Llama-family model kiln runs exactly as its metadata says, and
+// Checks that an opened GGUF is a model kiln runs (llama, qwen2, qwen3) exactly as its metadata says, and
 // fills `info`'s hyperparameters (not n_ctx/n_batch/sizes). Allocates nothing: a file whose
 // metadata disagrees with its tensors is refused before anything is sized (model_check.c lists
 // what is checked). Errors name the file and the key or tensor.
 enum kiln_status kiln_model_check(const struct kiln_gguf *g, struct kiln_model_info *info);
-// general.architecture is "llama" (what kiln_model_check then checks in full).
-bool kiln_model_is_llama(const struct kiln_gguf *g);
+// general.architecture is one kiln runs (what kiln_model_check then checks in full).
+bool kiln_model_is_runnable(const struct kiln_gguf *g);
 
-// Loads `path` (llama architecture) onto `device` with a context of n_ctx tokens and batches of
+// Loads `path` (llama, qwen2 or qwen3 architecture) onto `device` with a context of n_ctx tokens and batches of
 // up to n_batch tokens. Errors name the file and the missing/mistyped key or tensor.
 enum kiln_status kiln_model_load(const char *path, struct kiln_device *device, int64_t n_ctx,
                                  int64_t n_batch, struct kiln_model **out);

@@ -1,4 +1,4 @@
-// The tensors of one Llama block as GGUF names them, with their shapes in units of the
+// The tensors of one block as GGUF names them, for every architecture kiln runs, with their shapes in units of the
 // hyperparameters: one table for the checker (model_check.c) and the loader (model.c), so what
 // is checked and what is loaded cannot disagree.
 #pragma once
@@ -10,15 +10,28 @@
 
 enum kiln_block_tensor {
     KILN_BLK_ATTN_NORM, KILN_BLK_Q, KILN_BLK_K, KILN_BLK_V, KILN_BLK_O,
-    KILN_BLK_FFN_NORM, KILN_BLK_GATE, KILN_BLK_UP, KILN_BLK_DOWN, KILN_BLK_COUNT
+    KILN_BLK_FFN_NORM, KILN_BLK_GATE, KILN_BLK_UP, KILN_BLK_DOWN,
+    KILN_BLK_Q_BIAS, KILN_BLK_K_BIAS, KILN_BLK_V_BIAS,   // qwen2
+    KILN_BLK_Q_NORM, KILN_BLK_K_NORM,                    // qwen3
+    KILN_BLK_COUNT
 };
-enum kiln_model_dim { KILN_DIM_EMBD, KILN_DIM_Q, KILN_DIM_KV, KILN_DIM_FF, KILN_DIM_ONE };
+enum kiln_model_dim { KILN_DIM_EMBD, KILN_DIM_Q, KILN_DIM_KV, KILN_DIM_FF, KILN_DIM_HEAD, KILN_DIM_ONE };
+
+#define KILN_ARCH_BIT(a) (1u << (a))
+#define KILN_ARCHS_ALL (KILN_ARCH_BIT(KILN_ARCH_LLAMA) | KILN_ARCH_BIT(KILN_ARCH_QWEN2) | KILN_ARCH_BIT(KILN_ARCH_QWEN3))
 
 struct kiln_block_tensor_info {
     const char *suffix;            // "attn_q.weight": blk.N.<suffix>
     enum kiln_model_dim ne0, ne1;
-    bool matrix;                   // a matmul weight (any dequantizable type); else an f32 norm
+    bool matrix;                   // a matmul weight (any dequantizable type); else f32 (norm, bias)
+    unsigned archs;                // KILN_ARCH_BIT of each architecture whose graph has it
 };
+// True if the tensor is part of this architecture's block.
+static inline bool kiln_block_tensor_in(enum kiln_block_tensor t, enum kiln_arch arch);
 extern const struct kiln_block_tensor_info kiln_block_tensors[KILN_BLK_COUNT];
 
 int64_t kiln_model_dim(const struct kiln_model_info *c, enum kiln_model_dim d);
+
+static inline bool kiln_block_tensor_in(enum kiln_block_tensor t, enum kiln_arch arch) {
+    return (kiln_block_tensors[t].archs & KILN_ARCH_BIT(arch)) != 0;
+}
