@@ -1,7 +1,10 @@
 """kiln convert against an independent reading of the same model: the Hugging Face safetensors
 parsed here with numpy, the q/k permutation done here the way llama.cpp's convert_hf_to_gguf.py
 does it, and every quantized tensor compared byte for byte with gguf-py's quantizers; kiln's
-GGUF files read with gguf-py's GGUFReader; llama.* keys with the types llama.cpp requires.
+GGUF files read with gguf-py's GGUFReader; the architecture's keys with the types llama.cpp
+requires; per architecture (llama, qwen2, qwen3) every tensor name one that gguf-py's own
+MODEL_TENSORS table lists for that architecture; qwen2's biases and qwen3's q/k norms carried
+unpermuted; Llama 3's rope_freqs.weight recomputed here from the published formula.
 
 usage: test_convert_gguf_py.py PATH/TO/kiln WORKDIR     (exit 77 = skipped: numpy/gguf missing)
 """
@@ -15,6 +18,7 @@ try:
     import numpy as np
     from gguf import GGUFReader, GGMLQuantizationType as T
     from gguf import quants
+    import gguf
 except ImportError as e:
     from oracle_skip import skip
     skip(f"{e} (scripts/test.sh installs numpy and gguf into .venv)")
@@ -45,32 +49,78 @@ def permute(w, n_head):  # convert_hf_to_gguf.py's LlamaModel.permute
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
+ARCHS = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2",
+         "Qwen3ForCausalLM": "qwen3"}
+
+
+def llama3_factors(cfg):
+    # transformers' _compute_llama3_parameters, as a divisor of each inverse frequency
+    rs, hd = cfg["rope_scaling"], cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    inv = 1.0 / (cfg["rope_theta"] ** (np.arange(0, hd, 2, dtype=np.float64) / hd))
+    old, lo, hi, f = rs["original_max_position_embeddings"], rs["low_freq_factor"], rs["high_freq_factor"], rs["factor"]
+    out = []
+    for w in 2 * np.pi / inv:
+        if w < old / hi:
+            out.append(1.0)
+        elif w > old / lo:
+            out.append(f)
+        else:
+            s = (old / w - lo) / (hi - lo)
+            out.append(1.0 / ((1 - s) / f + s))
+    return np.array(out, dtype=np.float32)
+
+
+def gguf_py_names(arch, n_layers):
+    """Tensor names (without .weight/.bias) gguf-py's MODEL_TENSORS lists for the architecture."""
+    a = {"llama": gguf.MODEL_ARCH.LLAMA, "qwen2": gguf.MODEL_ARCH.QWEN2, "qwen3": gguf.MODEL_ARCH.QWEN3}[arch]
+    names = set()
+    for t in gguf.MODEL_TENSORS[a]:
+        base = gguf.TENSOR_NAMES[t]
+        names |= {base.format(bid=l) for l in range(n_layers)} if "{bid}" in base else {base}
+    return names
+
+
 def expected(cfg, hf):
     """GGUF name -> f32 numpy array (numpy layout) as llama.cpp's converter would produce."""
+    arch = ARCHS[cfg["architectures"][0]]
     out = {"token_embd.weight": hf["model.embed_tokens.weight"], "output_norm.weight": hf["model.norm.weight"]}
-    if "lm_head.weight" in hf:
+    if "lm_head.weight" in hf and not cfg.get("tie_word_embeddings"):
         out["output.weight"] = hf["lm_head.weight"]
-    names = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
-             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
-             "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-             "mlp.down_proj": "ffn_down"}
+    if (cfg.get("rope_scaling") or {}).get("rope_type") == "llama3":
+        out["rope_freqs.weight"] = llama3_factors(cfg)
+    names = {"input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+             "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+             "self_attn.o_proj.weight": "attn_output.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+             "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+             "mlp.down_proj.weight": "ffn_down.weight", "self_attn.q_proj.bias": "attn_q.bias",
+             "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias",
+             "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight"}
     for l in range(cfg["num_hidden_layers"]):
         for hf_name, g in names.items():
-            w = hf[f"model.layers.{l}.{hf_name}.weight"]
-            if g == "attn_q":
+            w = hf.get(f"model.layers.{l}.{hf_name}")
+            if w is None:
+                continue
+            if arch == "llama" and g == "attn_q.weight":  # only llama is permuted (qwen: neox rope)
                 w = permute(w, cfg["num_attention_heads"])
-            if g == "attn_k":
+            if arch == "llama" and g == "attn_k.weight":
                 w = permute(w, cfg["num_key_value_heads"])
-            out[f"blk.{l}.{g}.weight"] = w
+            out[f"blk.{l}.{g}"] = w
     return out
 
 
-def check_model(kiln, work, model, tag):
+ALL_TYPES = {"f32": T.F32, "f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1,
+             "q5_0": T.Q5_0, "q5_1": T.Q5_1}
+
+
+def check_model(kiln, work, model, tag, types=ALL_TYPES):
     """Converts one synthetic folder to every type and compares each tensor with gguf-py."""
     cfg = json.load(open(os.path.join(model, "config.json")))
+    arch = ARCHS[cfg["architectures"][0]]
     want = expected(cfg, read_safetensors(os.path.join(model, "model.safetensors")))
-    types = {"f32": T.F32, "f16": T.F16, "bf16": T.BF16, "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1,
-             "q5_0": T.Q5_0, "q5_1": T.Q5_1}
+    known = gguf_py_names(arch, cfg["num_hidden_layers"])
+    for n in want:
+        if n.rsplit(".", 1)[0] not in known:
+            failures.append(f"{tag}: {n} is not a tensor gguf-py lists for {arch}")
     checked = 0
     for name, qt in types.items():
         out = os.path.join(work, f"{tag}-{name}.gguf")
@@ -78,12 +128,19 @@ def check_model(kiln, work, model, tag):
                        capture_output=True)
         r = GGUFReader(out)
         f = r.fields
-        for key, typ in [("llama.block_count", "UINT32"), ("llama.embedding_length", "UINT32"),
-                         ("llama.attention.head_count_kv", "UINT32"), ("llama.context_length", "UINT32"),
-                         ("llama.attention.layer_norm_rms_epsilon", "FLOAT32"), ("llama.rope.freq_base", "FLOAT32"),
-                         ("general.architecture", "STRING")]:
+        keys = [(f"{arch}.block_count", "UINT32"), (f"{arch}.embedding_length", "UINT32"),
+                (f"{arch}.attention.head_count_kv", "UINT32"), (f"{arch}.context_length", "UINT32"),
+                (f"{arch}.attention.layer_norm_rms_epsilon", "FLOAT32"), (f"{arch}.rope.freq_base", "FLOAT32"),
+                ("general.architecture", "STRING")]
+        if cfg.get("head_dim"):
+            keys += [(f"{arch}.attention.key_length", "UINT32"), (f"{arch}.attention.value_length", "UINT32")]
+        for key, typ in keys:
             if key not in f or f[key].types[0].name != typ:
                 failures.append(f"{tag} {name}: {key} missing or not {typ}")
+        if f["general.architecture"].contents() != arch:
+            failures.append(f"{tag} {name}: general.architecture is {f['general.architecture'].contents()}, not {arch}")
+        if cfg.get("head_dim") and f[f"{arch}.attention.key_length"].contents() != cfg["head_dim"]:
+            failures.append(f"{tag} {name}: key_length is not head_dim {cfg['head_dim']}")
         # The vocabulary, read here from tokenizer.json / tokenizer_config.json.
         tj = json.load(open(os.path.join(model, "tokenizer.json")))
         vocab = {i: t for t, i in tj["model"]["vocab"].items()}
@@ -107,6 +164,11 @@ def check_model(kiln, work, model, tag):
                 failures.append(f"{tag} {name}: {tname} is type {int(t.tensor_type)}, expected {int(target)}")
                 continue
             ref = quants.quantize(w.astype(np.float32), target) if target != T.F32 else w.astype(np.float32)
+            if tname == "rope_freqs.weight":  # recomputed here in float64: llama.cpp's f32 within 1 ulp
+                if not np.allclose(t.data, ref, rtol=2e-7, atol=0):
+                    failures.append(f"{tag} {name}: rope_freqs.weight {t.data} differs from {ref}")
+                checked += 1
+                continue
             if t.data.tobytes() != np.ascontiguousarray(ref).tobytes():
                 failures.append(f"{tag} {name}: {tname} bytes differ from gguf-py's {target.name}")
             checked += 1
@@ -127,6 +189,10 @@ def main():
         m = os.path.join(work, tag)
         subprocess.run([kiln, "synth", "--preset", "tiny", "-o", m] + extra, check=True, capture_output=True)
         checked += check_model(kiln, work, m, tag)
+    for preset in ["tiny-llama3", "tiny-qwen2", "tiny-qwen3"]:  # the other architectures' special parts
+        m = os.path.join(work, preset)
+        subprocess.run([kiln, "synth", "--preset", preset, "-o", m, "--seed", "9"], check=True, capture_output=True)
+        checked += check_model(kiln, work, m, preset, {k: ALL_TYPES[k] for k in ["f32", "f16", "q8_0", "q4_0"]})
     model = os.path.join(work, "tiny")
     # Sharded: the same model split over two files with model.safetensors.index.json converts to
     # the same bytes as the single file.
