@@ -96,9 +96,9 @@ static enum kiln_status check_tensors(const char *dir, const struct kiln_model_c
         for (int d = 0; same && d < t->ndim; d++)
             same = t->shape[d] == want[i].shape[d];
         if (!same)
-            return kiln_fail(KILN_E_FORMAT, "%s: %s is %s[%" PRId64 "%s%" PRId64 "], config.json implies [%" PRId64
+            return kiln_fail(KILN_E_FORMAT, "%s: %s is [%" PRId64 "%s%" PRId64 "], config.json implies [%" PRId64
                              "%s%" PRId64 "] (hidden_size, heads, head_dim, intermediate_size, vocab_size)", dir,
-                             want[i].name, "", t->shape[0], t->ndim > 1 ? ", " : "", t->ndim > 1 ? t->shape[1] : 0,
+                             want[i].name, t->shape[0], t->ndim > 1 ? ", " : "", t->ndim > 1 ? t->shape[1] : 0,
                              want[i].shape[0], want[i].ndim > 1 ? ", " : "", want[i].ndim > 1 ? want[i].shape[1] : 0);
     }
     return KILN_OK;
