@@ -194,24 +194,22 @@ static enum kiln_status read_rope_freqs(const struct kiln_gguf *g, struct kiln_m
     return KILN_OK;
 }
 
-#define ALL KILN_ARCHS_ALL
 const struct kiln_block_tensor_info kiln_block_tensors[KILN_BLK_COUNT] = {
-    [KILN_BLK_ATTN_NORM] = { "attn_norm.weight", KILN_DIM_EMBD, KILN_DIM_ONE, false, ALL },
-    [KILN_BLK_Q] = { "attn_q.weight", KILN_DIM_EMBD, KILN_DIM_Q, true, ALL },
-    [KILN_BLK_K] = { "attn_k.weight", KILN_DIM_EMBD, KILN_DIM_KV, true, ALL },
-    [KILN_BLK_V] = { "attn_v.weight", KILN_DIM_EMBD, KILN_DIM_KV, true, ALL },
-    [KILN_BLK_O] = { "attn_output.weight", KILN_DIM_Q, KILN_DIM_EMBD, true, ALL },
-    [KILN_BLK_FFN_NORM] = { "ffn_norm.weight", KILN_DIM_EMBD, KILN_DIM_ONE, false, ALL },
-    [KILN_BLK_GATE] = { "ffn_gate.weight", KILN_DIM_EMBD, KILN_DIM_FF, true, ALL },
-    [KILN_BLK_UP] = { "ffn_up.weight", KILN_DIM_EMBD, KILN_DIM_FF, true, ALL },
-    [KILN_BLK_DOWN] = { "ffn_down.weight", KILN_DIM_FF, KILN_DIM_EMBD, true, ALL },
-    [KILN_BLK_Q_BIAS] = { "attn_q.bias", KILN_DIM_Q, KILN_DIM_ONE, false, KILN_ARCH_BIT(KILN_ARCH_QWEN2) },
-    [KILN_BLK_K_BIAS] = { "attn_k.bias", KILN_DIM_KV, KILN_DIM_ONE, false, KILN_ARCH_BIT(KILN_ARCH_QWEN2) },
-    [KILN_BLK_V_BIAS] = { "attn_v.bias", KILN_DIM_KV, KILN_DIM_ONE, false, KILN_ARCH_BIT(KILN_ARCH_QWEN2) },
-    [KILN_BLK_Q_NORM] = { "attn_q_norm.weight", KILN_DIM_HEAD, KILN_DIM_ONE, false, KILN_ARCH_BIT(KILN_ARCH_QWEN3) },
-    [KILN_BLK_K_NORM] = { "attn_k_norm.weight", KILN_DIM_HEAD, KILN_DIM_ONE, false, KILN_ARCH_BIT(KILN_ARCH_QWEN3) },
+    [KILN_BLK_ATTN_NORM] = { "attn_norm.weight", KILN_DIM_EMBD, KILN_DIM_ONE, false },
+    [KILN_BLK_Q] = { "attn_q.weight", KILN_DIM_EMBD, KILN_DIM_Q, true },
+    [KILN_BLK_K] = { "attn_k.weight", KILN_DIM_EMBD, KILN_DIM_KV, true },
+    [KILN_BLK_V] = { "attn_v.weight", KILN_DIM_EMBD, KILN_DIM_KV, true },
+    [KILN_BLK_O] = { "attn_output.weight", KILN_DIM_Q, KILN_DIM_EMBD, true },
+    [KILN_BLK_FFN_NORM] = { "ffn_norm.weight", KILN_DIM_EMBD, KILN_DIM_ONE, false },
+    [KILN_BLK_GATE] = { "ffn_gate.weight", KILN_DIM_EMBD, KILN_DIM_FF, true },
+    [KILN_BLK_UP] = { "ffn_up.weight", KILN_DIM_EMBD, KILN_DIM_FF, true },
+    [KILN_BLK_DOWN] = { "ffn_down.weight", KILN_DIM_FF, KILN_DIM_EMBD, true },
+    [KILN_BLK_Q_BIAS] = { "attn_q.bias", KILN_DIM_Q, KILN_DIM_ONE, false },
+    [KILN_BLK_K_BIAS] = { "attn_k.bias", KILN_DIM_KV, KILN_DIM_ONE, false },
+    [KILN_BLK_V_BIAS] = { "attn_v.bias", KILN_DIM_KV, KILN_DIM_ONE, false },
+    [KILN_BLK_Q_NORM] = { "attn_q_norm.weight", KILN_DIM_HEAD, KILN_DIM_ONE, false },
+    [KILN_BLK_K_NORM] = { "attn_k_norm.weight", KILN_DIM_HEAD, KILN_DIM_ONE, false },
 };
-#undef ALL
 
 int64_t kiln_model_dim(const struct kiln_model_info *c, enum kiln_model_dim d) {
     switch (d) {

@@ -17,21 +17,21 @@ enum kiln_block_tensor {
 };
 enum kiln_model_dim { KILN_DIM_EMBD, KILN_DIM_Q, KILN_DIM_KV, KILN_DIM_FF, KILN_DIM_HEAD, KILN_DIM_ONE };
 
-#define KILN_ARCH_BIT(a) (1u << (a))
-#define KILN_ARCHS_ALL (KILN_ARCH_BIT(KILN_ARCH_LLAMA) | KILN_ARCH_BIT(KILN_ARCH_QWEN2) | KILN_ARCH_BIT(KILN_ARCH_QWEN3))
-
 struct kiln_block_tensor_info {
     const char *suffix;            // "attn_q.weight": blk.N.<suffix>
     enum kiln_model_dim ne0, ne1;
     bool matrix;                   // a matmul weight (any dequantizable type); else f32 (norm, bias)
-    unsigned archs;                // KILN_ARCH_BIT of each architecture whose graph has it
 };
-// True if the tensor is part of this architecture's block.
-static inline bool kiln_block_tensor_in(enum kiln_block_tensor t, enum kiln_arch arch);
 extern const struct kiln_block_tensor_info kiln_block_tensors[KILN_BLK_COUNT];
 
 int64_t kiln_model_dim(const struct kiln_model_info *c, enum kiln_model_dim d);
 
+// True if the tensor is part of this architecture's block: what hf_config.h says the
+// architecture has (the converter writes from the same predicates).
 static inline bool kiln_block_tensor_in(enum kiln_block_tensor t, enum kiln_arch arch) {
-    return (kiln_block_tensors[t].archs & KILN_ARCH_BIT(arch)) != 0;
+    switch (t) {
+    case KILN_BLK_Q_BIAS: case KILN_BLK_K_BIAS: case KILN_BLK_V_BIAS: return kiln_arch_has_qkv_bias(arch);
+    case KILN_BLK_Q_NORM: case KILN_BLK_K_NORM: return kiln_arch_has_qk_norm(arch);
+    default: return true;
+    }
 }

@@ -39,7 +39,6 @@ bool kiln_arch_from_name(const char *name, size_t len, enum kiln_arch *out) {
 
 bool kiln_arch_has_qkv_bias(enum kiln_arch arch) { return arch == KILN_ARCH_QWEN2; }
 bool kiln_arch_has_qk_norm(enum kiln_arch arch) { return arch == KILN_ARCH_QWEN3; }
-bool kiln_arch_rope_neox(enum kiln_arch arch) { return arch == KILN_ARCH_QWEN2 || arch == KILN_ARCH_QWEN3; }
 
 // The Hugging Face classes kiln converts, the architecture each becomes, and the model_type
 // config.json must carry with it.

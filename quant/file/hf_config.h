@@ -53,7 +53,6 @@ struct kiln_model_config {
 // What the architecture's graph has.
 bool kiln_arch_has_qkv_bias(enum kiln_arch arch);  // qwen2
 bool kiln_arch_has_qk_norm(enum kiln_arch arch);   // qwen3
-bool kiln_arch_rope_neox(enum kiln_arch arch);     // qwen2, qwen3 (llama: normal pairs)
 
 // config.json of a Hugging Face folder. A missing, mistyped or contradictory field is an error
 // naming it; so is any field that changes the graph in a way kiln does not implement. Fields
