@@ -85,7 +85,8 @@ static void copy_string(const cJSON *o, const char *key, char *dst, size_t size)
 
 static int64_t get_int(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+    // Out of int64's range (the fuzzer sent 1e71) the cast is undefined: such a count is absent.
+    return cJSON_IsNumber(v) && v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18 ? (int64_t)v->valuedouble : -1;
 }
 
 static enum kiln_status parse_entry(const char *path, int index, const cJSON *o, struct kiln_gb_entry *e) {
