@@ -55,10 +55,10 @@ int kiln_cmd_synth(int argc, char **argv);
 int kiln_cmd_run(int argc, char **argv);
 int kiln_cmd_tokenize(int argc, char **argv);
 struct kiln_gguf;
-struct kiln_spm;
+struct kiln_vocab;
 // TEXT -> ids with the file's vocabulary (cmd_tokenize.c); NULL after printing why. *vocab (if
 // given) receives the vocabulary for decoding; the caller frees both.
 int32_t *kiln_cli_encode(const char *cmd, const struct kiln_gguf *g, const char *text, int64_t *n,
-                         struct kiln_spm **vocab);
+                         struct kiln_vocab **vocab);
 int kiln_cmd_bench_model(int argc, char **argv);
 int kiln_cmd_eval(int argc, char **argv);

@@ -10,15 +10,16 @@
 #include "bench/model/model.h"
 #include "cli/args.h"
 #include "quant/file/out_file.h"
-#include "quant/tokenizer/spm_encode.h"
+#include "quant/tokenizer/vocab.h"
 
 static void help(void) {
     printf("usage: kiln run MODEL.gguf (-p TEXT | --tokens ID,ID,...) [--logits FILE]\n"
            "                [--greedy N | --decode ID,ID,...]\n"
            "                [--ctx N] [--backend DEV] [--threads N]\n"
            "\n"
-           "Runs a llama-architecture GGUF on a prompt (encoded with the file's SentencePiece\n"
-           "vocabulary, as `kiln tokenize` shows) or on token ids, in one batch, and prints the\n"
+           "Runs a llama, qwen2 or qwen3 GGUF on a prompt (encoded with the file's vocabulary,\n"
+           "SentencePiece or byte-level BPE, as `kiln tokenize` shows) or on token ids, in one\n"
+           "batch, and prints the\n"
            "argmax of the last position. --logits writes every position's logits (f32 LE,\n"
            "n_tokens x n_vocab) to FILE; --greedy N then decodes N more tokens one at a time\n"
            "(each step's logits appended to FILE; with -p, their text printed), and\n"
@@ -104,7 +105,7 @@ int kiln_cmd_run(int argc, char **argv) {
         fprintf(stderr, "kiln run: expected MODEL.gguf -p TEXT or --tokens ID,ID,... (see kiln run --help)\n");
         return KILN_EXIT_USAGE;
     }
-    struct kiln_spm *vocab = NULL;
+    struct kiln_vocab *vocab = NULL;
     struct kiln_gguf *g = NULL;
     if (prompt) {  // the prompt's ids under the model's own vocabulary
         if (kiln_gguf_open(path, &g) != KILN_OK) {
@@ -117,7 +118,7 @@ int kiln_cmd_run(int argc, char **argv) {
             if (ids)
                 fprintf(stderr, "kiln run: the prompt is %lld tokens (1 to 65536)\n", (long long)count);
             free(ids);
-            kiln_spm_free(vocab);
+            kiln_vocab_free(vocab);
             kiln_gguf_close(g);
             return KILN_EXIT_FAIL;
         }
@@ -164,7 +165,7 @@ int kiln_cmd_run(int argc, char **argv) {
                 if (!n_forced)
                     printf("%s%d", k ? "," : "greedy: ", next);
                 if (text)
-                    text_len += kiln_spm_decode(vocab, next, text + text_len, 63);
+                    text_len += kiln_vocab_decode(vocab, next, text + text_len, 63);
                 if (st == KILN_OK && to_file)
                     kiln_out_write(&out, logits, sizeof(float) * (size_t)V);
                 next = argmax(logits, V);
@@ -191,7 +192,7 @@ int kiln_cmd_run(int argc, char **argv) {
     free(logits);
     kiln_stream_free(s);
     kiln_model_free(m);
-    kiln_spm_free(vocab);
+    kiln_vocab_free(vocab);
     kiln_gguf_close(g);
     kiln_shutdown();
     return rc;

@@ -1,4 +1,4 @@
-// kiln tokenize MODEL.gguf TEXT: the token ids a model's SentencePiece vocabulary gives TEXT
+// kiln tokenize MODEL.gguf TEXT: the token ids a model's vocabulary (SentencePiece or byte-level BPE) gives TEXT
 // (what `kiln run -p TEXT` feeds the model), one line of comma-separated ids; --pieces also
 // prints each token's text. llama.cpp's llama-tokenize does the same job.
 #include <stdio.h>
@@ -6,22 +6,24 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "quant/tokenizer/spm_encode.h"
+#include "quant/tokenizer/vocab.h"
 
 static void help(void) {
     printf("usage: kiln tokenize MODEL.gguf TEXT [--pieces]\n"
            "\n"
-           "Encodes TEXT with the model's SentencePiece vocabulary (tokenizer.ggml.model 'llama':\n"
-           "Llama 1/2, Mistral) and prints the token ids, BOS first when the file asks for it.\n"
+           "Encodes TEXT with the model's vocabulary and prints the token ids, BOS first when the\n"
+           "file asks for it: SentencePiece (tokenizer.ggml.model 'llama': Llama 1/2, Mistral) or\n"
+           "byte-level BPE ('gpt2' with pre-tokenizer llama-bpe, qwen2 or gpt2: Llama 3, Qwen).\n"
+           "Added and special tokens written in TEXT (<|im_start|>) are those tokens.\n"
            "  --pieces   one line per token: id and its text\n");
 }
 
 // Encodes text with the file's vocabulary into a malloc'd array; *n its length. NULL on error
 // (message printed with `cmd`).
 int32_t *kiln_cli_encode(const char *cmd, const struct kiln_gguf *g, const char *text, int64_t *n,
-                         struct kiln_spm **vocab) {
-    struct kiln_spm *t;
-    if (kiln_spm_load(g, &t) != KILN_OK) {
+                         struct kiln_vocab **vocab) {
+    struct kiln_vocab *t;
+    if (kiln_vocab_load(g, &t) != KILN_OK) {
         fprintf(stderr, "kiln %s: %s\n", cmd, kiln_last_error());
         return NULL;
     }
@@ -29,18 +31,18 @@ int32_t *kiln_cli_encode(const char *cmd, const struct kiln_gguf *g, const char 
     // U+2581, one is prefixed), plus BOS, so 3 n + 4 ids always suffice.
     const int64_t cap = 3 * (int64_t)strlen(text) + 4;
     int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    const int64_t want = ids ? kiln_spm_encode(t, text, ids, cap) : -1;
+    const int64_t want = ids ? kiln_vocab_encode(t, text, ids, cap) : -1;
     if (want < 0 || want > cap) {
         fprintf(stderr, "kiln %s: out of memory\n", cmd);
         free(ids);
-        kiln_spm_free(t);
+        kiln_vocab_free(t);
         return NULL;
     }
     *n = want;
     if (vocab)
         *vocab = t;
     else
-        kiln_spm_free(t);
+        kiln_vocab_free(t);
     return ids;
 }
 
@@ -74,14 +76,14 @@ int kiln_cmd_tokenize(int argc, char **argv) {
         fprintf(stderr, "kiln tokenize: %s\n", kiln_last_error());
         return KILN_EXIT_FAIL;
     }
-    struct kiln_spm *t = NULL;
+    struct kiln_vocab *t = NULL;
     int64_t n = 0;
     int32_t *ids = kiln_cli_encode("tokenize", g, text, &n, &t);
     if (ids) {
         for (int64_t i = 0; i < n; i++) {
             if (pieces) {
                 char buf[256];
-                const size_t len = kiln_spm_decode(t, ids[i], buf, sizeof buf);
+                const size_t len = kiln_vocab_decode(t, ids[i], buf, sizeof buf);
                 printf("%6d '%.*s'\n", ids[i], (int)len, buf);
             } else {
                 printf("%s%d", i ? "," : "", ids[i]);
@@ -91,7 +93,7 @@ int kiln_cmd_tokenize(int argc, char **argv) {
             printf("\n");
     }
     free(ids);
-    kiln_spm_free(t);
+    kiln_vocab_free(t);
     kiln_gguf_close(g);
     return ids ? KILN_EXIT_OK : KILN_EXIT_FAIL;
 }

@@ -9,6 +9,7 @@
 #   hf_files      config.json, tokenizer.json, the tokenizer.model protobuf, the sharded
 #                 checkpoint's index (first byte picks)
 #   spm           the SentencePiece encoder/decoder on arbitrary text (a fixed vocabulary)
+#   bpe           the byte-level BPE encoder/decoder (llama-bpe, qwen2, gpt2 splits) likewise
 #   gbench        the benchmark-JSON reader behind kiln compare
 # Seeds are made by kiln itself and fit -max_len (128 KiB), so mutations start from files that
 # reach the success path: the spec's 416-byte example GGUF, the micro preset as Q4_0 and Q8_0
@@ -24,11 +25,11 @@ cmake -S . -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo 
       -DKILN_SANITIZE=fuzzer-no-link,address,undefined -DKILN_FUZZ=ON -DKILN_WERROR=OFF \
       -DKILN_VULKAN=OFF -DKILN_CUDA=OFF -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$out" -j"$(nproc)" --target fuzz_gguf fuzz_safetensors fuzz_model \
-      fuzz_hf_files fuzz_spm fuzz_gbench >/dev/null
+      fuzz_hf_files fuzz_spm fuzz_bpe fuzz_gbench >/dev/null
 
 test -x "$kiln" || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" >/dev/null; kiln=build/kiln; }
 seed=$out/seed
-targets="gguf safetensors model hf_files spm gbench"
+targets="gguf safetensors model hf_files spm bpe gbench"
 rm -rf "$seed" "$out"/corpus_* && mkdir -p "$seed"
 for target in $targets; do mkdir -p "$out/corpus_$target"; done
 "$kiln" synth --preset micro -o "$seed/hf" >/dev/null
@@ -59,6 +60,10 @@ open(sys.argv[1], "wb").write(b"\x02" + b"".join(piece(*p) for p in pieces))
 PY
 printf 'Hello world, the quick brown fox' >"$out/corpus_spm/ascii"
 printf 'caf\303\251 \344\270\255\346\226\207 \360\237\230\200 ab  ab\n\tthe' >"$out/corpus_spm/utf8"
+# bpe: the first byte picks the pre-tokenizer (tests/fuzz/fuzz_bpe.c)
+printf '\000It'"'"'s 1234567 the  ab\r\n\t<|im_start|>x' >"$out/corpus_bpe/llama"
+printf '\001caf\303\251 \344\270\255 \360\237\230\200 12 3   ' >"$out/corpus_bpe/qwen"
+printf '\002 the ab<|x|> 99' >"$out/corpus_bpe/gpt2"
 cp tests/data/*.json "$out/corpus_gbench/"
 for f in "$out"/corpus_*/*; do
     [ "$(stat -c %s "$f")" -le 131072 ] || { echo "fuzz: seed $f is over -max_len"; exit 1; }

@@ -96,6 +96,19 @@ refused vocab "$dir/vocab" 'model\.embed_tokens\.weight is \[512, 256\], config\
 variant untied_no_head tiny-qwen2 's/"tie_word_embeddings":\ttrue/"tie_word_embeddings":\tfalse/'
 refused untied_no_head "$dir/untied_no_head" 'missing tensor lm_head\.weight'
 
+# tokenizer.json whose pre-tokenizer or normalizer kiln does not know: refused (another model's
+# tokenizer.ggml.pre would make llama.cpp and kiln split text differently).
+tok_variant() {
+    rm -rf "${dir:?}/$1" && cp -r "$dir/tiny" "$dir/$1" &&
+        sed -i "s/^{\"version\":\"1.0\",/{\"version\":\"1.0\",$2,/" "$dir/$1/tokenizer.json" || fail "tok_variant $1"
+}
+tok_variant pre_whitespace '"pre_tokenizer":{"type":"Whitespace"}'
+refused pre_whitespace "$dir/pre_whitespace" 'pre_tokenizer Whitespace is not one kiln knows'
+tok_variant pre_regex '"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\\\w+"},"behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"use_regex":false}]}'
+refused pre_regex "$dir/pre_regex" 'pre_tokenizer regex .* is not one kiln knows'
+tok_variant lowercase '"normalizer":{"type":"Lowercase"}'
+refused lowercase "$dir/lowercase" 'normalizer Lowercase is not implemented by kiln'
+
 # A key that does not suggest the graph: converted, with a note naming it.
 add_key vendor tiny '"unsloth_version": "2024.9"'
 "$kiln" convert "$dir/vendor" -o "$dir/vendor.gguf" --type q8_0 --no-progress >/dev/null 2>"$dir/vendor.log" ||

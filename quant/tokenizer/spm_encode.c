@@ -71,8 +71,8 @@ enum kiln_status kiln_spm_load(const struct kiln_gguf *g, struct kiln_spm **out)
         return kiln_fail(KILN_E_UNSUPPORTED, "%s has no tokenizer (tokenizer.ggml.model): give token ids with --tokens",
                          g->path);
     if (model->value.str.len != 5 || memcmp(model->value.str.data, "llama", 5) != 0)
-        return kiln_fail(KILN_E_UNSUPPORTED, "%s: kiln encodes text for SentencePiece vocabularies ('llama') only; "
-                         "this one is '%.*s': give token ids with --tokens", g->path, (int)model->value.str.len,
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: kiln encodes text for SentencePiece ('llama') and byte-level BPE ('gpt2') "
+                         "vocabularies; this one is '%.*s': give token ids with --tokens", g->path, (int)model->value.str.len,
                          model->value.str.data);
     const struct kiln_gguf_value *tok = array_of(g, "tokenizer.ggml.tokens", KILN_GGUF_STRING);
     const struct kiln_gguf_value *sc = array_of(g, "tokenizer.ggml.scores", KILN_GGUF_FLOAT32);

@@ -1,6 +1,5 @@
 // Text to token ids and back with a GGUF file's SentencePiece vocabulary (spm_encode.c), for
-// `kiln run -p` and `kiln tokenize`. GPT-2-style byte-level BPE vocabularies (Llama 3) are not
-// encoded yet: loading one is KILN_E_UNSUPPORTED with a message that says to pass token ids.
+// `kiln run -p` and `kiln tokenize` (through vocab.h; byte-level BPE is bpe_encode.h).
 #pragma once
 
 #include <stddef.h>

@@ -42,6 +42,67 @@ static const char *id_text(const cJSON *v) {
     return buf;
 }
 
+// The pre-tokenizers llama.cpp names by tokenizer.ggml.pre (and kiln's bpe_split.h encodes).
+static const char llama3_regex[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+                                   "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+static const char qwen2_regex[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+                                  "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+static const char *str_of(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+// tokenizer.ggml.pre for tokenizer.json's normalizer + pre_tokenizer, or an error naming what
+// kiln does not know: writing another model's pre-tokenizer id would make llama.cpp (and kiln)
+// split text differently from the checkpoint's tokenizer. Without a pre_tokenizer (kiln synth's
+// test vocabularies) the id is "default", which neither kiln nor this check claims to encode.
+static enum kiln_status bpe_pre(const char *path, const cJSON *tok, const cJSON *model, const char **out) {
+    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(tok, "normalizer");
+    const char *nt = str_of(norm, "type");
+    // NFC: text already in NFC (nearly all) is unchanged; llama.cpp does not normalize either.
+    if (norm && !cJSON_IsNull(norm) && !(nt && !strcmp(nt, "NFC")))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: normalizer %s is not implemented by kiln (none or NFC are)", path,
+                         nt ? nt : "of no type");
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(tok, "pre_tokenizer");
+    const char *pt = str_of(pre, "type");
+    *out = "default";
+    if (!pre || cJSON_IsNull(pre))
+        return KILN_OK;
+    const cJSON *use_regex = cJSON_GetObjectItemCaseSensitive(pre, "use_regex");
+    if (pt && !strcmp(pt, "ByteLevel") && !cJSON_IsFalse(use_regex) &&
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pre, "add_prefix_space"))) {
+        *out = "gpt2";
+    } else if (pt && !strcmp(pt, "Sequence")) {
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(pre, "pretokenizers");
+        const cJSON *split = cJSON_IsArray(seq) && cJSON_GetArraySize(seq) == 2 ? seq->child : NULL;
+        const cJSON *bl = split ? split->next : NULL;
+        const char *st = str_of(split, "type"), *bt = str_of(bl, "type"), *beh = str_of(split, "behavior");
+        const char *re = str_of(cJSON_GetObjectItemCaseSensitive(split, "pattern"), "Regex");
+        const bool shape = st && !strcmp(st, "Split") && bt && !strcmp(bt, "ByteLevel") && beh &&
+                           !strcmp(beh, "Isolated") && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(split, "invert")) &&
+                           cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(bl, "use_regex")) &&
+                           !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bl, "add_prefix_space"));
+        if (shape && re && !strcmp(re, llama3_regex))
+            *out = "llama-bpe";
+        else if (shape && re && !strcmp(re, qwen2_regex))
+            *out = "qwen2";
+        else
+            return kiln_fail(KILN_E_UNSUPPORTED, "%s: pre_tokenizer %s%.60s is not one kiln knows (Llama 3's, Qwen2's "
+                             "or GPT-2's byte-level split): refusing to label its vocabulary with another's", path,
+                             re ? "regex " : "", re ? re : "sequence");
+    } else {
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: pre_tokenizer %s is not one kiln knows (Llama 3's, Qwen2's or GPT-2's "
+                         "byte-level split)", path, pt ? pt : "of no type");
+    }
+    // llama.cpp keeps whole-word tokens (tokenizers' ignore_merges) for llama-bpe only.
+    const bool ignore = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "ignore_merges"));
+    if (ignore != !strcmp(*out, "llama-bpe"))
+        return kiln_fail(KILN_E_UNSUPPORTED, "%s: ignore_merges is %s, but llama.cpp's %s tokenizer %s: the ids "
+                         "would differ", path, ignore ? "true" : "false", *out, ignore ? "merges" : "keeps whole words");
+    return KILN_OK;
+}
+
 static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, const cJSON *tok,
                                 const cJSON *model, const char *dir, int64_t vocab_size) {
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -51,6 +112,8 @@ static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, co
     // Tokens by id: the vocab, then added_tokens; ids past both up to vocab_size are padding.
     // Every id must be an integer in [0, 2^24): a fractional, negative or huge one (the fuzzer
     // sent 8e58, which the old (int64_t) cast turned into undefined behaviour) is refused.
+    const char *pre = NULL;
+    KILN_TRY(bpe_pre(path, tok, model, &pre));
     int64_t n = vocab_size;
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab) {
@@ -117,11 +180,7 @@ static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, co
     }
     if (s == KILN_OK) {
         kiln_gguf_add_string(w, "tokenizer.ggml.model", "gpt2");
-        // llama.cpp picks pre-tokenizer rules by this id; Llama 3's vocabulary is "llama-bpe".
-        bool llama3 = false;
-        for (int64_t i = 128000; i < n && !llama3; i++)
-            llama3 = !strcmp(tokens[i], "<|begin_of_text|>");
-        kiln_gguf_add_string(w, "tokenizer.ggml.pre", llama3 ? "llama-bpe" : "default");
+        kiln_gguf_add_string(w, "tokenizer.ggml.pre", pre);  // llama.cpp picks its split rules by this id
         s = kiln_gguf_add_string_array(w, "tokenizer.ggml.tokens", (const char *const *)tokens, (uint64_t)n);
     }
     if (s == KILN_OK)
