@@ -103,6 +103,26 @@ static enum kiln_status bpe_pre(const char *path, const cJSON *tok, const cJSON 
     return KILN_OK;
 }
 
+// True if the post-processor (TemplateProcessing, alone or in a Sequence) puts `token` first in
+// a single sequence: what Llama 3's tokenizer.json does with <|begin_of_text|> (gguf-py reads
+// add_bos_token from there too).
+static bool template_first(const cJSON *pp, const char *token) {
+    const char *type = str_of(pp, "type");
+    if (type && !strcmp(type, "Sequence")) {
+        const cJSON *p;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(pp, "processors"))
+            if (template_first(p, token))
+                return true;
+        return false;
+    }
+    if (!type || strcmp(type, "TemplateProcessing"))
+        return false;
+    const cJSON *single = cJSON_GetObjectItemCaseSensitive(pp, "single");
+    const cJSON *first = cJSON_IsArray(single) ? single->child : NULL;
+    const char *id = str_of(cJSON_GetObjectItemCaseSensitive(first, "SpecialToken"), "id");
+    return id && !strcmp(id, token);
+}
+
 static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, const cJSON *tok,
                                 const cJSON *model, const char *dir, int64_t vocab_size) {
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -199,6 +219,8 @@ static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, co
         const cJSON *add_bos = cJSON_GetObjectItemCaseSensitive(cfg, "add_bos_token");
         if (cJSON_IsBool(add_bos))
             kiln_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", cJSON_IsTrue(add_bos));
+        else if (bos >= 0)  // Llama 3 says it in tokenizer.json's post-processor instead
+            kiln_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", template_first(cJSON_GetObjectItemCaseSensitive(tok, "post_processor"), tokens[bos]));
         const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(cfg, "chat_template");
         if (cJSON_IsString(tmpl))
             kiln_gguf_add_string(w, "tokenizer.chat_template", tmpl->valuestring);

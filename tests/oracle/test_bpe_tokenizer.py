@@ -6,7 +6,7 @@ with `tokenizers` itself, with the published pre-tokenizers: Llama 3's (Split on
 in runs of 1-3, then ByteLevel; ignore_merges as its tokenizer.json sets it) and Qwen2's (digits
 one by one, NFC normalizer, merges always applied), special tokens added as those models add them.
 Each is put into a synthetic model folder, converted by `kiln convert` (which must label it
-tokenizer.ggml.pre llama-bpe / qwen2), and every text of a corpus — code, numbers, whitespace
+tokenizer.ggml.pre llama-bpe / qwen2, and take Llama 3's BOS from its post-processor), and every text of a corpus — code, numbers, whitespace
 runs, CRLF, tabs, contractions in any case, emoji, mixed scripts, non-ASCII digits, special
 tokens written inline — must encode to exactly the ids `tokenizers` gives.
 
@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 try:
-    from tokenizers import Tokenizer, Regex, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, Regex, models, normalizers, pre_tokenizers, processors, trainers
 except ImportError as e:
     from oracle_skip import skip
     skip(f"{e} (scripts/test.sh installs tokenizers into .venv)")
@@ -78,6 +78,9 @@ def train(style):
     trainer = trainers.BpeTrainer(vocab_size=512, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(TRAIN, trainer)
+    if style == "llama3":  # BOS by the post-processor, as Llama 3's tokenizer.json adds it
+        tok.post_processor = processors.TemplateProcessing(
+            single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", tok.token_to_id("<|begin_of_text|>"))])
     return tok, specials
 
 
@@ -101,8 +104,8 @@ def main():
             failures.append(f"{style}: trained vocabulary of {tok.get_vocab_size()} does not fit the model's 512")
             continue
         tok.save(os.path.join(model, "tokenizer.json"))
-        with open(os.path.join(model, "tokenizer_config.json"), "w") as f:
-            json.dump({"bos_token": specials[0], "add_bos_token": False}, f)
+        with open(os.path.join(model, "tokenizer_config.json"), "w") as f:  # Llama 3's says nothing of BOS
+            json.dump({"bos_token": specials[0]} if style == "llama3" else {"bos_token": None, "add_bos_token": False}, f)
         gguf = os.path.join(work, f"{style}.gguf")
         subprocess.run([kiln, "convert", model, "-o", gguf, "--type", "f16", "--no-progress"], check=True,
                        capture_output=True)
