@@ -94,6 +94,8 @@ enum kiln_status kiln_gguf_add_u64(struct kiln_gguf_writer *w, const char *key, 
 enum kiln_status kiln_gguf_add_f32(struct kiln_gguf_writer *w, const char *key, float v);
 enum kiln_status kiln_gguf_add_bool(struct kiln_gguf_writer *w, const char *key, bool v);
 enum kiln_status kiln_gguf_add_string(struct kiln_gguf_writer *w, const char *key, const char *v);
+// True if `key` has been added.
+bool kiln_gguf_has_key(const struct kiln_gguf_writer *w, const char *key);
 // Copies any value (scalars, strings, arrays of scalars or strings), e.g. from a file read.
 enum kiln_status kiln_gguf_add_value(struct kiln_gguf_writer *w, const char *key,
                                      const struct kiln_gguf_value *v);

@@ -33,6 +33,13 @@ struct kiln_gguf_writer {
 
 struct kiln_gguf_writer *kiln_gguf_writer_new(void) { return calloc(1, sizeof(struct kiln_gguf_writer)); }
 
+bool kiln_gguf_has_key(const struct kiln_gguf_writer *w, const char *key) {
+    for (size_t i = 0; i < w->n_kv; i++)
+        if (!strcmp(w->kv[i].key, key))
+            return true;
+    return false;
+}
+
 void kiln_gguf_writer_free(struct kiln_gguf_writer *w) {
     if (!w)
         return;

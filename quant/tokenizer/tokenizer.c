@@ -123,6 +123,27 @@ static bool template_first(const cJSON *pp, const char *token) {
     return id && !strcmp(id, token);
 }
 
+// tokenizer_config.json's chat_template: a string (tokenizer.chat_template), or a list of
+// {name, template} (the one named "default" as tokenizer.chat_template, the others as
+// tokenizer.chat_template.<name>, as gguf-py writes them).
+static void add_chat_templates(struct kiln_gguf_writer *w, const cJSON *tmpl) {
+    if (cJSON_IsString(tmpl)) {
+        kiln_gguf_add_string(w, "tokenizer.chat_template", tmpl->valuestring);
+        return;
+    }
+    if (!cJSON_IsArray(tmpl))
+        return;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, tmpl) {
+        const char *name = str_of(e, "name"), *text = str_of(e, "template");
+        if (!name || !text || strlen(name) > 64)
+            continue;
+        char key[96];
+        snprintf(key, sizeof key, strcmp(name, "default") ? "tokenizer.chat_template.%s" : "tokenizer.chat_template", name);
+        kiln_gguf_add_string(w, key, text);
+    }
+}
+
 static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, const cJSON *tok,
                                 const cJSON *model, const char *dir, int64_t vocab_size) {
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -221,10 +242,19 @@ static enum kiln_status add_bpe(struct kiln_gguf_writer *w, const char *path, co
             kiln_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", cJSON_IsTrue(add_bos));
         else if (bos >= 0)  // Llama 3 says it in tokenizer.json's post-processor instead
             kiln_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", template_first(cJSON_GetObjectItemCaseSensitive(tok, "post_processor"), tokens[bos]));
-        const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(cfg, "chat_template");
-        if (cJSON_IsString(tmpl))
-            kiln_gguf_add_string(w, "tokenizer.chat_template", tmpl->valuestring);
+        add_chat_templates(w, cJSON_GetObjectItemCaseSensitive(cfg, "chat_template"));
         cJSON_Delete(cfg);
+    }
+    if (s == KILN_OK && !kiln_gguf_has_key(w, "tokenizer.chat_template")) {
+        // transformers >= 4.43 saves the template beside the config: chat_template.jinja
+        char jinja[1100];
+        snprintf(jinja, sizeof jinja, "%s/chat_template.jinja", dir);
+        void *text = NULL;
+        size_t len = 0;
+        if (access(jinja, R_OK) == 0 && kiln_read_whole_file(jinja, (size_t)16 << 20, &text, &len) == KILN_OK)
+            kiln_gguf_add_string(w, "tokenizer.chat_template", text);
+        free(text);
+        kiln_clear_error();
     }
     for (int i = 0; merge && i < m; i++)
         free(merge[i]);

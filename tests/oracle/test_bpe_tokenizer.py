@@ -104,14 +104,30 @@ def main():
             failures.append(f"{style}: trained vocabulary of {tok.get_vocab_size()} does not fit the model's 512")
             continue
         tok.save(os.path.join(model, "tokenizer.json"))
+        # Chat templates: Qwen's in tokenizer_config.json, the Llama one as transformers >= 4.43
+        # saves it (chat_template.jinja); both must land in tokenizer.chat_template.
+        template = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
         with open(os.path.join(model, "tokenizer_config.json"), "w") as f:  # Llama 3's says nothing of BOS
-            json.dump({"bos_token": specials[0]} if style == "llama3" else {"bos_token": None, "add_bos_token": False}, f)
+            json.dump({"bos_token": specials[0]} if style == "llama3" else
+                      {"bos_token": None, "add_bos_token": False, "chat_template": template}, f)
+        if style == "llama3":
+            with open(os.path.join(model, "chat_template.jinja"), "w") as f:
+                f.write(template)
         gguf = os.path.join(work, f"{style}.gguf")
         subprocess.run([kiln, "convert", model, "-o", gguf, "--type", "f16", "--no-progress"], check=True,
                        capture_output=True)
         out = subprocess.run([kiln, "inspect", gguf], check=True, capture_output=True, text=True).stdout
         if f'"{pre}"' not in out:
             failures.append(f"{style}: tokenizer.ggml.pre is not {pre}")
+        try:
+            from gguf import GGUFReader
+            got_template = GGUFReader(gguf).fields["tokenizer.chat_template"].contents()
+        except (ImportError, KeyError) as e:
+            got_template = f"unreadable: {e!r}"
+        if got_template != template:
+            failures.append(f"{style}: tokenizer.chat_template is {got_template!r}")
+        else:
+            passed += 1
         for text in CORPUS:
             want = tok.encode(text).ids
             got = kiln_ids(kiln, gguf, text)
@@ -121,7 +137,7 @@ def main():
                 failures.append(f"{style} {text[:40]!r}: kiln {got} != tokenizers {want}")
     for f in failures:
         print("FAIL", f)
-    print(f"test_bpe_tokenizer: {passed} texts equal, {len(failures)} failed")
+    print(f"test_bpe_tokenizer: {passed} passed (texts equal, chat templates carried), {len(failures)} failed")
     return 1 if failures else 0
 
 
