@@ -108,6 +108,8 @@ tok_variant pre_regex '"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"typ
 refused pre_regex "$dir/pre_regex" 'pre_tokenizer regex .* is not one kiln knows'
 tok_variant lowercase '"normalizer":{"type":"Lowercase"}'
 refused lowercase "$dir/lowercase" 'normalizer Lowercase is not implemented by kiln'
+rm -rf "${dir:?}/unigram" && cp -r "$dir/tiny" "$dir/unigram" && sed -i 's/"type":"BPE"/"type":"Unigram"/' "$dir/unigram/tokenizer.json"
+refused unigram "$dir/unigram" 'model.type "Unigram" is not a tokenizer kiln converts'
 
 # A key that does not suggest the graph: converted, with a note naming it.
 add_key vendor tiny '"unsloth_version": "2024.9"'

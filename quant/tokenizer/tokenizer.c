@@ -457,9 +457,13 @@ enum kiln_status kiln_tokenizer_add(struct kiln_gguf_writer *w, const char *dir,
         s = add_bpe(w, path, tok, model, dir, vocab_size);
         *added = s == KILN_OK;
     } else {
-        fprintf(stderr, "note: %s has a %s model%s, which kiln does not carry over yet: the file is vocab-less\n",
-                path, cJSON_IsString(type) ? type->valuestring : "unknown",
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback")) ? " with byte fallback (SentencePiece-style)" : "");
+        // Converting the weights without the vocabulary would hand users a model whose text
+        // nobody can encode the way the checkpoint does: refused, naming the field.
+        s = kiln_fail(KILN_E_UNSUPPORTED, "%s: model.type \"%s\"%s is not a tokenizer kiln converts (byte-level BPE in "
+                      "tokenizer.json, or a SentencePiece tokenizer.model beside it)", path,
+                      cJSON_IsString(type) ? type->valuestring : "(missing)",
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"))
+                          ? " with byte_fallback (SentencePiece-style, whose tokenizer.model is missing)" : "");
     }
     cJSON_Delete(tok);
     return s;

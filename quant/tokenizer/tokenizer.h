@@ -8,7 +8,8 @@
 // model's id would make llama.cpp and kiln split text differently;
 // and SentencePiece tokenizer.model (Llama 2 style, model "llama"): pieces, scores and types
 // parsed from its protobuf, bos/eos/unk ids. A tokenizer.json of another kind (byte-fallback
-// BPE without a tokenizer.model, Unigram, WordPiece) converts vocab-less, with a note.
+// BPE without a tokenizer.model, Unigram, WordPiece) is an error naming model.type. A folder
+// with no tokenizer at all converts vocab-less (tokenizer.ggml.model "none"), as llama.cpp's.
 #pragma once
 
 #include <stdbool.h>
