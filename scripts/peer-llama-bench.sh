@@ -4,7 +4,7 @@
 #
 #   scripts/peer-llama-bench.sh build            fetch llama-cpp-python's sdist from PyPI and build
 #                                                its vendor/llama.cpp (llama-bench, test-backend-ops,
-#                                                llama-quantize) into $KILN_PEER_DIR
+#                                                llama-quantize, llama-imatrix) into $KILN_PEER_DIR
 #   scripts/peer-llama-bench.sh model [opts] F.gguf ...
 #                                                llama-bench -p P -n N -t T and kiln bench model on
 #                                                each file, interleaved (peer, kiln, peer, kiln) so
@@ -44,7 +44,7 @@ peer_build() {
     cmake -S "$src/vendor/llama.cpp" -B "$peer_dir/build" -DCMAKE_BUILD_TYPE=Release \
         -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=ON -DLLAMA_BUILD_EXAMPLES=OFF \
         -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
-    cmake --build "$peer_dir/build" -j"$(nproc)" --target llama-bench test-backend-ops llama-quantize \
+    cmake --build "$peer_dir/build" -j"$(nproc)" --target llama-bench test-backend-ops llama-quantize llama-imatrix \
         >"$peer_dir/build.log" 2>&1 || { tail -20 "$peer_dir/build.log"; die "build failed (log: $peer_dir/build.log)"; }
     ls "$peer_dir/build/bin"
 }

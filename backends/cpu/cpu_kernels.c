@@ -139,6 +139,10 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
          kiln_matmul_bf16_dpbf16_avx512_gemm, x_bf16),
     GEMM512(F32), GEMM512(F16), GEMM512(KILN_TYPE_BF16), GEMM512(KILN_TYPE_Q8_0), GEMM512(KILN_TYPE_Q4_0),
     GEMM512(KILN_TYPE_Q4_1), GEMM512(KILN_TYPE_Q5_0), GEMM512(KILN_TYPE_Q5_1),
+    // Q4_0/Q8_0 x8 GEMM on vpdpbusd zmm (matmul_x8_gemm_avx512.c), first so it wins over the
+    // f32-panel rows below (which `kiln ops` still checks).
+    X8ROW(Q4_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_x8_int_avx512_gemm, x_q8_inv127),
+    X8ROW(Q8_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_x8_int_avx512_gemm, x_q8_inv127),
     X8ROW(Q4_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
     X8ROW(Q8_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
     ROW(MATMUL, F32, F32, F32, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_f32_avx512_gemv),

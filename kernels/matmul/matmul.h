@@ -69,6 +69,10 @@ extern const struct kiln_cpu_kernel kiln_matmul_avx512_gemm, kiln_matmul_f32_avx
 // q8_0 and q4_0 GEMM with SMMLA, W rows and x columns in pairs (matmul_neon_i8mm.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q8_0_neon_i8mm_gemm, kiln_matmul_q4_0_neon_i8mm_gemm;
 
+// Q4_0 and Q8_0 x8 GEMM on int8 dot products (vpdpbusd zmm) against Q8_0 x, bit for bit the x8
+// GEMVs' outputs (matmul_x8_gemm_avx512.c).
+extern const struct kiln_cpu_kernel kiln_matmul_x8_int_avx512_gemm;
+
 // bf16 W against x rounded to bf16, vdpbf16ps (AVX512_BF16), GEMM (matmul_gemm_bf16_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_bf16_dpbf16_avx512_gemm;
 
