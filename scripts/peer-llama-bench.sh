@@ -17,7 +17,8 @@
 #                                                n=1 and n=512, type by type: one table
 #
 # KILN_PEER_DIR (default ~/.cache/kiln-peer) holds the sdist, the source tree and the build.
-# The build is for this CPU (GGML_NATIVE=ON), as a user building llama.cpp here would get.
+# The build is for this CPU (GGML_NATIVE=ON, or every ISA extension but AMX: see peer_build), as
+# a user building llama.cpp here would get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer_dir=${KILN_PEER_DIR:-$HOME/.cache/kiln-peer}
@@ -41,8 +42,21 @@ peer_build() {
         tar -xzf "$sdist" -C "$src" --strip-components=1
     fi
     echo "== building llama.cpp from $(basename "$sdist") (vendor/llama.cpp) into $peer_dir/build"
+    # On a CPU with AMX (Sapphire Rapids and later) GGML_NATIVE=ON also builds ggml's AMX matmul,
+    # which crashed (SIGSEGV in ggml_backend_amx_mul_mat, llama.cpp 0.3.36's vendor tree) on the
+    # first Q4_0 batch in this project's KVM guests. There the build names every ISA extension
+    # the CPU has except AMX instead, which is what a user would do to get a working binary.
+    local isa=(-DGGML_NATIVE=ON)
+    if grep -qw amx_tile /proc/cpuinfo; then
+        flag() { grep -qw "$1" /proc/cpuinfo && echo ON || echo OFF; }
+        isa=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+             -DGGML_AVX512="$(flag avx512f)" -DGGML_AVX512_VBMI="$(flag avx512vbmi)"
+             -DGGML_AVX512_VNNI="$(flag avx512_vnni)" -DGGML_AVX512_BF16="$(flag avx512_bf16)"
+             -DGGML_AVX_VNNI="$(flag avx_vnni)" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF)
+        echo "== this CPU has AMX: building without it (${isa[*]})"
+    fi
     cmake -S "$src/vendor/llama.cpp" -B "$peer_dir/build" -DCMAKE_BUILD_TYPE=Release \
-        -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=ON -DLLAMA_BUILD_EXAMPLES=OFF \
+        "${isa[@]}" -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=ON -DLLAMA_BUILD_EXAMPLES=OFF \
         -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
     cmake --build "$peer_dir/build" -j"$(nproc)" --target llama-bench test-backend-ops llama-quantize llama-imatrix \
         >"$peer_dir/build.log" 2>&1 || { tail -20 "$peer_dir/build.log"; die "build failed (log: $peer_dir/build.log)"; }

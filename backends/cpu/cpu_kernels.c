@@ -153,6 +153,11 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     QROW(MATMUL, KILN_TYPE_Q4_1, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q4_1_avx512_gemv, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q5_0, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q5_0_avx512_gemv, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q5_1, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q5_1_avx512_gemv, x_q8_inv127),
+    // K-quant GEMM on W unpacked to bytes and an int8 micro-kernel (matmul_kquant_gemm_avx512.c),
+    // first so it wins over the tile rows' GEMM below (which `kiln ops` still checks).
+#define KQINT512(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "int.gemm", GEMM, \
+                          kiln_matmul_kquant_int_avx512_gemm, x_q8_k)
+    KQINT512(Q2_K), KQINT512(Q3_K), KQINT512(Q4_K), KQINT512(Q5_K), KQINT512(Q6_K),
 #define KQ512(T_, t_)                                                                               \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)

@@ -22,6 +22,9 @@ static const struct kiln_check_case matmul_shapes[] = {
     MM(7, 1, 7, false), MM(33, 3, 4097, false), MM(9, 19, 33, true), MM(3, 3, 1, false),
     // whole super-blocks (k a multiple of 256) with row tails: the K-quant kernels' edges
     MM(7, 3, 256, false), MM(4099, 1, 256, false), MM(13, 15, 512, true),
+    // more than one window of rows and panel of x columns of the integer GEMMs (64 x 256 for the
+    // K-quants, 32-column panels for the x8 types), both with tails
+    MM(72, 300, 256, false),
     // batched x and y (run slice by slice, as the entry point does), permuted so that each
     // slice's rows are strided by the batch, and views 2-4 bytes past an aligned address
     { .op = KILN_OP_MATMUL, .m = 33, .n = 5, .k = 256, .batch = 3, .permuted = true },
