@@ -128,8 +128,8 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F16, AVX2, SIMD, "avx2", NULL, NULL, kiln_dequant_q4_0_f16_avx2),
 
     // The AVX-512 tier (F+BW+VL+VNNI), above AVX2 and AVX-VNNI: every type's matmul, attention,
-    // dequant. Float-panel GEMM (zmm FMAs) for the float types and the 32-blocks; integer tiles
-    // for the K-quants.
+    // dequant. Float-panel GEMM (zmm FMAs) for the float types; integer GEMMs (W unpacked to
+    // bytes, vpdpbusd micro-kernels) for every quantized type; integer tiles for K-quant GEMVs.
 #define AVX512 KILN_CPU_X86_AVX512_SET
 #define WIDE KILN_TIER_SIMD_WIDE
 #define GEMM512(type_) ROW(MATMUL, type_, F32, F32, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm)
@@ -137,12 +137,16 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     // of the same tier (dispatch.c takes the first row of the highest usable tier).
     QROW(MATMUL, KILN_TYPE_BF16, AVX512 | KILN_CPU_AVX512BF16, WIDE, "avx512", "dpbf16.gemm", GEMM,
          kiln_matmul_bf16_dpbf16_avx512_gemm, x_bf16),
+    // The 32-block types' GEMM on W unpacked to bytes and an int8 micro-kernel
+    // (matmul_q32_gemm_avx512.c), first so it wins over the f32-panel rows below (which `kiln
+    // ops` still checks).
+#define Q32INT512(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "int.gemm", GEMM, \
+                           kiln_matmul_q32_int_avx512_gemm, x_q8_inv127)
+    Q32INT512(Q4_0), Q32INT512(Q8_0), Q32INT512(Q4_1), Q32INT512(Q5_0), Q32INT512(Q5_1),
+    X8ROW(Q4_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_q32_int_avx512_gemm, x_q8_inv127),
+    X8ROW(Q8_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_q32_int_avx512_gemm, x_q8_inv127),
     GEMM512(F32), GEMM512(F16), GEMM512(KILN_TYPE_BF16), GEMM512(KILN_TYPE_Q8_0), GEMM512(KILN_TYPE_Q4_0),
     GEMM512(KILN_TYPE_Q4_1), GEMM512(KILN_TYPE_Q5_0), GEMM512(KILN_TYPE_Q5_1),
-    // Q4_0/Q8_0 x8 GEMM on vpdpbusd zmm (matmul_x8_gemm_avx512.c), first so it wins over the
-    // f32-panel rows below (which `kiln ops` still checks).
-    X8ROW(Q4_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_x8_int_avx512_gemm, x_q8_inv127),
-    X8ROW(Q8_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_x8_int_avx512_gemm, x_q8_inv127),
     X8ROW(Q4_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
     X8ROW(Q8_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
     ROW(MATMUL, F32, F32, F32, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_f32_avx512_gemv),

@@ -18,6 +18,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_f32_avx2_gemv, kiln_matmul_f32_a
 // row j at j * kiln_row_size(Q8_0, k).
 size_t kiln_matmul_xq8_workspace(const struct kiln_op *op, int nth);
 void kiln_matmul_xq8_prepare(const struct kiln_op *op, void *ws, int ith, int nth);
+// The quantizer of that prepare step, one row of k (k % 32 == 0) f32 to Q8_0.
+struct kiln_block_q8_0;
+void kiln_matmul_quantize_row_q8_0(const float *x, struct kiln_block_q8_0 *y, int64_t k);
 
 // Q4_0 and Q8_0 weights in the x8 layouts (quant/format/repack.h): the GEMVs with maddubs
 // (matmul_x8_avx2.c) and with AVX-VNNI vpdpbusd (matmul_x8_avxvnni.c); the packed GEMM reads
@@ -69,9 +72,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_avx512_gemm, kiln_matmul_f32_avx
 // q8_0 and q4_0 GEMM with SMMLA, W rows and x columns in pairs (matmul_neon_i8mm.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q8_0_neon_i8mm_gemm, kiln_matmul_q4_0_neon_i8mm_gemm;
 
-// Q4_0 and Q8_0 x8 GEMM on int8 dot products (vpdpbusd zmm) against Q8_0 x, bit for bit the x8
-// GEMVs' outputs (matmul_x8_gemm_avx512.c).
-extern const struct kiln_cpu_kernel kiln_matmul_x8_int_avx512_gemm;
+// q4_0, q8_0 (rows or x8), q4_1, q5_0, q5_1 GEMM on W unpacked to bytes and the same kind of
+// micro-kernel, against Q8_0 x (matmul_q32_gemm_avx512.c).
+extern const struct kiln_cpu_kernel kiln_matmul_q32_int_avx512_gemm;
 
 // K-quant GEMM (q2_K..q6_K) on W unpacked to bytes per super-block and an int8 vpdpbusd
 // micro-kernel of 8 rows x 16 x columns, against Q8_K x (matmul_kquant_gemm_avx512.c).

@@ -220,7 +220,7 @@ size_t kiln_matmul_xq8_workspace(const struct kiln_op *op, int nth) {
 
 // One row of f32 to Q8_0: d = amax/127, codes round(x * 127/amax) half to even (ggml's AVX2
 // activation quantizer; not the byte-exact reference, which only weights need).
-static void quantize_row_q8_0_avx2(const float *x, struct kiln_block_q8_0 *y, int64_t k) {
+void kiln_matmul_quantize_row_q8_0(const float *x, struct kiln_block_q8_0 *y, int64_t k) {
     const __m256 sign_bit = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < k / KILN_QK8_0; b++, x += KILN_QK8_0) {
         __m256 v[4];
@@ -250,7 +250,7 @@ void kiln_matmul_xq8_prepare(const struct kiln_op *op, void *ws, int ith, int nt
     int64_t lo, hi;
     kiln_split(x->ne[1], ith, nth, &lo, &hi);
     for (int64_t j = lo; j < hi; j++)
-        quantize_row_q8_0_avx2(KILN_ROW(x, j, 0, 0), (void *)((char *)ws + (size_t)j * xq_row_bytes(op)),
+        kiln_matmul_quantize_row_q8_0(KILN_ROW(x, j, 0, 0), (void *)((char *)ws + (size_t)j * xq_row_bytes(op)),
                                x->ne[0]);
 }
 
