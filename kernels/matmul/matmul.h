@@ -77,7 +77,7 @@ extern const struct kiln_cpu_kernel kiln_matmul_q8_0_neon_i8mm_gemm, kiln_matmul
 extern const struct kiln_cpu_kernel kiln_matmul_q32_int_avx512_gemm;
 
 // K-quant GEMM (q2_K..q6_K) on W unpacked to bytes per super-block and an int8 vpdpbusd
-// micro-kernel of 8 rows x 16 x columns, against Q8_K x (matmul_kquant_gemm_avx512.c).
+// micro-kernel of 4 rows x 32 x columns, against Q8_K x (matmul_kquant_gemm_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_kquant_int_avx512_gemm;
 
 // bf16 W against x rounded to bf16, vdpbf16ps (AVX512_BF16), GEMM (matmul_gemm_bf16_avx512.c).
