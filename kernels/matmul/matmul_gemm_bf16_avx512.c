@@ -7,7 +7,7 @@
 // instruction, twice a zmm FMA's 16, on W as stored (no conversion). The pair is two consecutive
 // k, so a W row's bf16 elements 2p, 2p+1 are already one 32-bit word: this kernel broadcasts that
 // word and lets the vector run across x columns instead, so W needs no repacking at all:
-//   x, per block of KC along k and NCOL columns, is packed once as px[g][p][32]: for column group
+//   x is packed once (the prepare step, shared by the threads) as px[g][p][32]: for column group
 //     g (32 columns), pair p, column c, the word (bf16 x[c][2p], bf16 x[c][2p+1]) (zeros past n);
 //   the micro-kernel takes RT = 12 W rows x 32 columns: per pair p two px loads, 12 broadcasts of
 //     a W word straight from the rows (an embedded-broadcast memory operand), 24 vdpbf16ps into
@@ -18,38 +18,50 @@
 // Accuracy: products of bf16 pairs are exact in f32; the hardware flushes denormal inputs and
 // results to zero (DAZ/FTZ), which the reference does not, a difference far below the f32 class
 // ceiling for inputs of normal magnitude. SIMDe (the emulation build) does not flush.
-// Versions: v1 (this). Not yet measured on an AVX512_BF16 machine (Zen 4/5, Sapphire Rapids);
-// checked under SIMDe. Test: `kiln ops --op matmul --type bf16 --kernel dpbf16`.
+// Versions: v1 x packed per thread per block of 512 k (m=4096 n=512 k=14336, 2 threads,
+// AVX-512 Xeon: 375 ms); v2 (this) x packed once in the prepare step, blocks of 2048 k (fewer
+// passes of y's transposed adds): 368 ms = 91% of that CPU's vdpbf16ps peak, which is low there:
+// 1.38 G instructions/s per core against 6.49 G for vfmadd231ps zmm (a register-only loop of 12
+// chains), so there the f32-panel row (bf16 widened, zmm FMAs) is faster (331 ms). Zen 4/5 run
+// vdpbf16ps at full rate; a rule choosing between the two rows needs their measurements. Test: `kiln ops --op matmul --type bf16 --kernel dpbf16`.
 #include <string.h>
 
 #include "kernels/common/simd_avx512.h"
 #include "kernels/matmul/matmul.h"
 #include "quant/format/fp16.h"
 
-enum { KC = 512, RT = 12, CG = 32, NCOL = 128 };  // KC even; NCOL a multiple of CG
+enum { KC = 2048, RT = 12, CG = 32, NCOL = 128 };  // KC even; NCOL a multiple of CG
 
-// The pair word of x row xr at pair p of a block of kc elements (its second half zero past kc).
-static inline uint32_t x_pair(const float *xr, int64_t p, int64_t kc) {
+// The pair word of x row xr at pair p (its second half zero past k).
+static inline uint32_t x_pair(const float *xr, int64_t p, int64_t k) {
     const uint32_t lo = kiln_f32_to_bf16(xr[2 * p]);
-    const uint32_t hi = 2 * p + 1 < kc ? kiln_f32_to_bf16(xr[2 * p + 1]) : 0;
+    const uint32_t hi = 2 * p + 1 < k ? kiln_f32_to_bf16(xr[2 * p + 1]) : 0;
     return lo | hi << 16;
 }
 
-// Packs x columns [j0, j0 + NCOL) x [k0, k0 + kc) as px[g][p][CG] (zero words past n).
-static void pack_x(const struct kiln_tensor *x, int64_t j0, int64_t k0, int64_t kc, uint32_t *px) {
-    const int64_t n = x->ne[1], np = (kc + 1) / 2;
-    for (int g = 0; g < NCOL / CG; g++) {
-        uint32_t *dst = px + (size_t)g * np * CG;
+static int64_t groups_of(int64_t n) { return (n + CG - 1) / CG; }
+static int64_t pairs_of(int64_t k) { return (k + 1) / 2; }
+
+// x packed once for every thread, as px[g][p][CG]: for column group g (32 columns), pair p of
+// the whole k, column c, the word (bf16 x[c][2p], bf16 x[c][2p+1]) (zero words past n). Threads
+// pack whole groups.
+static void prepare(const struct kiln_op *op, void *ws, int ith, int nth) {
+    const struct kiln_tensor *x = &op->src[1];
+    const int64_t k = x->ne[0], n = x->ne[1], np = pairs_of(k);
+    int64_t lo, hi;
+    kiln_split(groups_of(n), ith, nth, &lo, &hi);
+    for (int64_t g = lo; g < hi; g++) {
+        uint32_t *dst = (uint32_t *)ws + (size_t)g * np * CG;
         for (int c = 0; c < CG; c++) {
-            const int64_t j = j0 + g * CG + c;
+            const int64_t j = g * CG + c;
             if (j >= n) {
                 for (int64_t p = 0; p < np; p++)
                     dst[p * CG + c] = 0;
                 continue;
             }
-            const float *xr = (const float *)KILN_ROW(x, j, 0, 0) + k0;
+            const float *xr = (const float *)KILN_ROW(x, j, 0, 0);
             for (int64_t p = 0; p < np; p++)
-                dst[p * CG + c] = x_pair(xr, p, kc);
+                dst[p * CG + c] = x_pair(xr, p, k);
         }
     }
 }
@@ -88,23 +100,22 @@ static inline void micro_kernel(const uint16_t *const w[RT], const uint32_t *px,
 }
 
 static size_t workspace(const struct kiln_op *op, int nth) {
-    (void)op;
-    return (size_t)nth * NCOL * (KC / 2) * sizeof(uint32_t);
+    (void)nth;
+    return (size_t)groups_of(op->src[1].ne[1]) * (size_t)pairs_of(op->src[1].ne[0]) * CG * sizeof(uint32_t);
 }
 
 static void gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
     const struct kiln_tensor *w = &op->src[0], *x = &op->src[1], *y = &op->dst;
-    const int64_t k = w->ne[0], m = w->ne[1], n = x->ne[1];
+    const int64_t k = w->ne[0], m = w->ne[1], n = x->ne[1], np_all = pairs_of(k);
     int64_t lo, hi;
     kiln_split((m + RT - 1) / RT, ith, nth, &lo, &hi);
     if (lo >= hi)
         return;
-    uint32_t *px = (uint32_t *)ws + (size_t)ith * NCOL * (KC / 2);
-    for (int64_t j0 = 0; j0 < n; j0 += NCOL) {
-        const int64_t ncol = n - j0 < NCOL ? n - j0 : NCOL;
-        for (int64_t k0 = 0; k0 < k; k0 += KC) {
-            const int64_t kc = k - k0 < KC ? k - k0 : KC, np = (kc + 1) / 2;
-            pack_x(x, j0, k0, kc, px);  // each thread its own copy: no barrier between threads
+    const uint32_t *px_all = ws;
+    for (int64_t k0 = 0; k0 < k; k0 += KC) {
+        const int64_t kc = k - k0 < KC ? k - k0 : KC, np = (kc + 1) / 2;
+        for (int64_t j0 = 0; j0 < n; j0 += NCOL) {
+            const int64_t ncol = n - j0 < NCOL ? n - j0 : NCOL;
             for (int64_t t = lo; t < hi; t++) {
                 const int64_t i0 = t * RT;
                 const uint16_t *rows[RT];
@@ -112,7 +123,8 @@ static void gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
                     rows[r] = (const uint16_t *)KILN_ROW(w, i0 + r < m ? i0 + r : m - 1, 0, 0) + k0;
                 for (int64_t g = 0; g * CG < ncol; g++) {
                     float tile[RT][CG];
-                    micro_kernel(rows, px + (size_t)g * np * CG, np, kc & 1, tile);
+                    const int64_t ga = j0 / CG + g;
+                    micro_kernel(rows, px_all + ((size_t)ga * np_all + (size_t)(k0 / 2)) * CG, np, kc & 1, tile);
                     for (int c = 0; c < CG && g * CG + c < ncol; c++) {
                         float *yr = (float *)KILN_ROW(y, j0 + g * CG + c, 0, 0) + i0;
                         for (int r = 0; r < RT && i0 + r < m; r++)
@@ -124,4 +136,5 @@ static void gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
     }
 }
 
-const struct kiln_cpu_kernel kiln_matmul_bf16_dpbf16_avx512_gemm = { .workspace = workspace, .compute = gemm };
+const struct kiln_cpu_kernel kiln_matmul_bf16_dpbf16_avx512_gemm = {
+    .workspace = workspace, .prepare = prepare, .compute = gemm };
