@@ -190,54 +190,72 @@ static void zero_row(struct wq_chunk *u, int r) {
     memset(u->m[r], 0, sizeof u->m[r]);
 }
 
-// ---- the micro-kernel: window rows r0..r0+7 against one 16-column group, nblk blocks ----
-static inline __attribute__((always_inline)) void micro(const struct wq_chunk *u, int r0, const struct xq_chunk *x,
-                                                        int nblk, bool mins, float *acc, int acc_stride) {
-    __m512 f[8];
-    for (int t = 0; t < 8; t++)
-        f[t] = _mm512_setzero_ps();
+// ---- the micro-kernel: window rows r0..r0+R-1 against NX 16-column groups, nblk blocks ----
+// 4 rows x 32 columns, as the K-quant GEMM's (eight independent vpdpbusd chains, two x loads per
+// four broadcasts; 8 rows x 16 columns measured slower there).
+enum { R = 4, NX = 2 };
+static inline __attribute__((always_inline)) void micro(const struct wq_chunk *u, int r0,
+                                                        const struct xq_chunk *const x[NX], int nx, int nblk,
+                                                        bool mins, float *acc, int acc_stride) {
+    __m512 f[R][NX];
+    for (int t = 0; t < R; t++)
+        for (int c = 0; c < nx; c++)
+            f[t][c] = _mm512_setzero_ps();
     for (int s = 0; s < nblk; s++) {
-        const __m512i init = _mm512_loadu_si512(x->init[s]);
-        __m512i a[8];
-        for (int t = 0; t < 8; t++)
-            a[t] = init;
+        __m512i a[R][NX];
+        for (int c = 0; c < nx; c++) {
+            const __m512i init = _mm512_loadu_si512(x[c]->init[s]);
+            for (int t = 0; t < R; t++)
+                a[t][c] = init;
+        }
         #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) {
             const int kg = 8 * s + g;
-            const __m512i xc = _mm512_loadu_si512(x->q[kg]);
-            #pragma GCC unroll 8
-            for (int t = 0; t < 8; t++) {
+            __m512i xc[NX];
+            for (int c = 0; c < nx; c++)
+                xc[c] = _mm512_loadu_si512(x[c]->q[kg]);
+            #pragma GCC unroll 4
+            for (int t = 0; t < R; t++) {
                 int32_t u4;
                 memcpy(&u4, u->q[r0 + t] + 4 * kg, 4);
-                a[t] = _mm512_dpbusd_epi32(a[t], _mm512_set1_epi32(u4), xc);
+                const __m512i wb = _mm512_set1_epi32(u4);
+                for (int c = 0; c < nx; c++)
+                    a[t][c] = _mm512_dpbusd_epi32(a[t][c], wb, xc[c]);
             }
         }
-        const __m512 dx = _mm512_loadu_ps(x->d[s]);
-        #pragma GCC unroll 8
-        for (int t = 0; t < 8; t++)
-            f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t]), _mm512_mul_ps(_mm512_set1_ps(u->d[r0 + t][s]), dx), f[t]);
-        if (mins) {
-            const __m512 ds = _mm512_loadu_ps(x->dsum[s]);
-            #pragma GCC unroll 8
-            for (int t = 0; t < 8; t++)
-                f[t] = _mm512_fmadd_ps(_mm512_set1_ps(u->m[r0 + t][s]), ds, f[t]);
+        for (int c = 0; c < nx; c++) {
+            const __m512 dx = _mm512_loadu_ps(x[c]->d[s]);
+            #pragma GCC unroll 4
+            for (int t = 0; t < R; t++)
+                f[t][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][c]), _mm512_mul_ps(_mm512_set1_ps(u->d[r0 + t][s]), dx),
+                                          f[t][c]);
+            if (mins) {
+                const __m512 ds = _mm512_loadu_ps(x[c]->dsum[s]);
+                #pragma GCC unroll 4
+                for (int t = 0; t < R; t++)
+                    f[t][c] = _mm512_fmadd_ps(_mm512_set1_ps(u->m[r0 + t][s]), ds, f[t][c]);
+            }
         }
     }
-    #pragma GCC unroll 8
-    for (int t = 0; t < 8; t++) {
-        float *p = acc + (size_t)t * acc_stride;
-        _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), f[t]));
-    }
+    #pragma GCC unroll 4
+    for (int t = 0; t < R; t++)
+        for (int c = 0; c < nx; c++) {
+            float *p = acc + (size_t)t * acc_stride + c * GC;
+            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), f[t][c]));
+        }
 }
 
-static __attribute__((noinline)) void micro_plain(const struct wq_chunk *u, int r0, const struct xq_chunk *x,
-                                                  int nblk, float *acc, int acc_stride) {
-    micro(u, r0, x, nblk, false, acc, acc_stride);
-}
-static __attribute__((noinline)) void micro_mins(const struct wq_chunk *u, int r0, const struct xq_chunk *x,
-                                                 int nblk, float *acc, int acc_stride) {
-    micro(u, r0, x, nblk, true, acc, acc_stride);
-}
+#define MICRO(name, nx_, mins_)                                                                    \
+    static __attribute__((noinline)) void name(const struct wq_chunk *u, int r0,                   \
+                                               const struct xq_chunk *const x[NX], int nblk,        \
+                                               float *acc, int acc_stride) {                        \
+        micro(u, r0, x, nx_, nblk, mins_, acc, acc_stride);                                         \
+    }
+MICRO(micro_plain2, 2, false)
+MICRO(micro_plain1, 1, false)
+MICRO(micro_mins2, 2, true)
+MICRO(micro_mins1, 1, true)
+#undef MICRO
 
 static void q32_gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
     const struct kiln_tensor *wt = &op->src[0], *y = &op->dst;
@@ -263,14 +281,15 @@ static void q32_gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
                     else
                         zero_row(&sc->w, r);
                 }
-                for (int64_t g = g0; g < g1; g++) {
-                    const struct xq_chunk *xc = &xs[g * nch + c];
-                    for (int r0 = 0; r0 < rows; r0 += 8) {
+                for (int64_t g = g0; g < g1; g += NX) {
+                    const bool two = g + 1 < g1;
+                    const struct xq_chunk *xc[NX] = { &xs[g * nch + c], &xs[(two ? g + 1 : g) * nch + c] };
+                    for (int r0 = 0; r0 < rows; r0 += R) {
                         float *acc = &sc->acc[r0][(g - g0) * GC];
                         if (mins)
-                            micro_mins(&sc->w, r0, xc, nblk, acc, WC);
+                            (two ? micro_mins2 : micro_mins1)(&sc->w, r0, xc, nblk, acc, WC);
                         else
-                            micro_plain(&sc->w, r0, xc, nblk, acc, WC);
+                            (two ? micro_plain2 : micro_plain1)(&sc->w, r0, xc, nblk, acc, WC);
                     }
                 }
             }
