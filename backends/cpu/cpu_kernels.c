@@ -109,6 +109,11 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q5_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_K_avx2_gemv, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q6_K, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q6_K_avx2_gemv, x_q8_k),
+    // ... and the GEMM on W unpacked to bytes (matmul_kquant_gemm_avx2.c), first so it wins over
+    // the tile rows' GEMM (which `kiln ops` still checks).
+#define KQINT2(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX2, SIMD, "avx2", "int.gemm", GEMM, \
+                        kiln_matmul_kquant_int_avx2_gemm, x_q8_k)
+    KQINT2(Q2_K), KQINT2(Q3_K), KQINT2(Q4_K), KQINT2(Q5_K), KQINT2(Q6_K),
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q2_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q3_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_K_avx2_gemm, x_q8_k),

@@ -43,6 +43,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv, kiln_matmul_q3_K
     kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv,
     kiln_matmul_q2_K_avx2_gemm, kiln_matmul_q3_K_avx2_gemm, kiln_matmul_q4_K_avx2_gemm,
     kiln_matmul_q5_K_avx2_gemm, kiln_matmul_q6_K_avx2_gemm;
+// The K-quant integer GEMM of matmul_kquant_gemm_avx512.c with a ymm maddubs micro-kernel
+// (matmul_kquant_gemm_avx2.c).
+extern const struct kiln_cpu_kernel kiln_matmul_kquant_int_avx2_gemm;
 size_t kiln_matmul_xq8k_workspace(const struct kiln_op *op, int nth);
 void kiln_matmul_xq8k_prepare(const struct kiln_op *op, void *ws, int ith, int nth);
 
