@@ -113,11 +113,10 @@ static void selection(void) {
     struct kiln_path path;
     CHECK(kiln_matmul(s, &y1, &w, &x1, &path) == KILN_OK, "%s", kiln_last_error());
     const bool simd = kiln_cpu_has(KILN_CPU_X86_AVX2_SET) || kiln_cpu_has(KILN_CPU_NEON);
-    // The highest x86 tier with rows for these shapes: AVX-512 has its own q4_0 GEMM (rows layout:
-    // the integer GEMM) and q4_1 GEMV/GEMM; the q4_0 rows-layout GEMV stays the AVX2 one on every
-    // x86 tier.
-    const bool avx512 = kiln_cpu_has(KILN_CPU_X86_AVX512_SET);
-    const char *x86 = avx512 ? "avx512" : "avx2", *gemm = avx512 ? "int.gemm" : "gemm";
+    // The highest x86 tier with rows for these shapes: AVX-512 has its own q4_0 GEMM (rows layout)
+    // and q4_1 GEMV/GEMM; the q4_0 rows-layout GEMV stays the AVX2 one on every x86 tier. The
+    // GEMMs of both tiers are the integer ones.
+    const char *x86 = kiln_cpu_has(KILN_CPU_X86_AVX512_SET) ? "avx512" : "avx2", *gemm = "int.gemm";
     char want[64];
     if (kiln_cpu_has(KILN_CPU_X86_AVX2_SET)) {
         CHECK(strcmp(path.name, "matmul.q4_0.avx2.gemv") == 0, "n=1 ran %s", path.name);

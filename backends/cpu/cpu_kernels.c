@@ -80,6 +80,12 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     ROW(MATMUL, F32, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_f32_avx2_gemm),
     ROW(MATMUL, F16, F32, F32, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_f16_avx2_gemv),
     ROW(MATMUL, F16, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_f16_avx2_gemm),
+    // The 32-block integer GEMM (matmul_q32_gemm_avx2.c) for q4_0 (rows and x8), q4_1, q5_0, q5_1,
+    // first so it wins over the f32-panel rows (which `kiln ops` still checks).
+#define Q32INT2(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX2, SIMD, "avx2", "int.gemm", GEMM, \
+                         kiln_matmul_q32_int_avx2_gemm, x_q8_inv127)
+    Q32INT2(Q4_0), Q32INT2(Q4_1), Q32INT2(Q5_0), Q32INT2(Q5_1),
+    X8ROW(Q4_0, AVX2, SIMD, "avx2", "int.gemm", GEMM, kiln_matmul_q32_int_avx2_gemm, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q8_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q8_0_avx2_gemv, x_q8_inv127),
     ROW(MATMUL, KILN_TYPE_Q8_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q8_0_avx2_gemm),
     QROW(MATMUL, KILN_TYPE_Q4_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_0_avx2_gemv, x_q8_inv127),

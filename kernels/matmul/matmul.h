@@ -43,6 +43,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_q2_K_avx2_gemv, kiln_matmul_q3_K
     kiln_matmul_q4_K_avx2_gemv, kiln_matmul_q5_K_avx2_gemv, kiln_matmul_q6_K_avx2_gemv,
     kiln_matmul_q2_K_avx2_gemm, kiln_matmul_q3_K_avx2_gemm, kiln_matmul_q4_K_avx2_gemm,
     kiln_matmul_q5_K_avx2_gemm, kiln_matmul_q6_K_avx2_gemm;
+// The 32-block integer GEMM of matmul_q32_gemm_avx512.c with a ymm maddubs micro-kernel, for
+// q4_0 (rows or x8), q4_1, q5_0, q5_1 (matmul_q32_gemm_avx2.c).
+extern const struct kiln_cpu_kernel kiln_matmul_q32_int_avx2_gemm;
 // The K-quant integer GEMM of matmul_kquant_gemm_avx512.c with a ymm maddubs micro-kernel
 // (matmul_kquant_gemm_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_kquant_int_avx2_gemm;

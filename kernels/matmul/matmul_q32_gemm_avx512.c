@@ -20,189 +20,23 @@
 // Rounding: integer dots exact, f32 scaling and sums in block order per output; agrees with the
 // GEMVs to f32 rounding; W rows and W in the x8 layout unpack to the same values, so those two
 // give the same bits (tests/test_repack.c). Test: `kiln ops --op matmul --type q4_0,q8_0,q4_1,q5_0,q5_1`.
-#include <string.h>
-
 #include "kernels/common/simd_avx512.h"
-#include "kernels/matmul/matmul.h"
-#include "quant/format/blocks.h"
-#include "quant/format/fp16.h"
-#include "quant/format/repack.h"
 
-enum { GC = 16, WR = 64, WC = 256, NGRP = WC / GC, CB = 8 /* blocks per chunk */ };
+enum { R = 4, NXG = 2 };
+#include "kernels/matmul/matmul_q32_gemm.h"
 
-// One chunk (up to 8 blocks) of 16 x columns.
-struct xq_chunk {
-    int8_t q[CB * 8][GC][4];  // [4-element group][column][element]
-    int32_t init[CB][GC];     // -offset * sum of the block's codes
-    float d[CB][GC];          // the block's d
-    float dsum[CB][GC];       // d * sum of the block's codes (the mins term)
-};
-_Static_assert(sizeof(struct xq_chunk) % 64 == 0, "xq_chunk keeps 64-byte alignment");
-
-struct wq_chunk {
-    uint8_t q[WR][CB * 32];
-    float d[WR][CB], m[WR][CB];
-};
-
-struct thread_scratch {
-    struct wq_chunk w;
-    float acc[WR][WC];
-};
-
-static int64_t groups_of(int64_t n) { return (n + GC - 1) / GC; }
-static int64_t chunks_of(int64_t k) { return (k / 32 + CB - 1) / CB; }
-static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
-static size_t x_bytes(const struct kiln_op *op) {
-    return (size_t)groups_of(op->src[1].ne[1]) * (size_t)chunks_of(op->src[1].ne[0]) * sizeof(struct xq_chunk);
-}
-static size_t scratch_bytes(const struct kiln_op *op) {
-    return align64(sizeof(struct thread_scratch) + kiln_row_size(KILN_TYPE_Q8_0, op->src[1].ne[0]));
-}
-static struct thread_scratch *scratch_of(const struct kiln_op *op, void *ws, int ith) {
-    return (struct thread_scratch *)((char *)ws + align64(x_bytes(op)) + (size_t)ith * scratch_bytes(op));
-}
-static size_t q32_workspace(const struct kiln_op *op, int nth) {
-    return align64(x_bytes(op)) + (size_t)nth * scratch_bytes(op);
-}
-
-static int code_offset(enum kiln_type t) {
-    return t == KILN_TYPE_Q4_0 ? 8 : t == KILN_TYPE_Q5_0 ? 16 : t == KILN_TYPE_Q8_0 ? 128 : 0;
-}
-static bool has_min(enum kiln_type t) { return t == KILN_TYPE_Q4_1 || t == KILN_TYPE_Q5_1; }
-
-// x columns to Q8_0 and into the chunk layout; threads take whole groups.
-static void q32_prepare(const struct kiln_op *op, void *ws, int ith, int nth) {
-    const struct kiln_tensor *x = &op->src[1];
-    const int64_t k = x->ne[0], n = x->ne[1], nb = k / 32, nch = chunks_of(k);
-    const int offset = code_offset(op->src[0].type);
-    struct kiln_block_q8_0 *row = (void *)(scratch_of(op, ws, ith) + 1);
-    struct xq_chunk *xs = ws;
-    int64_t lo, hi;
-    kiln_split(groups_of(n), ith, nth, &lo, &hi);
-    for (int64_t g = lo; g < hi; g++) {
-        memset(&xs[g * nch], 0, (size_t)nch * sizeof *xs);  // a tail chunk's unused blocks
-        for (int c = 0; c < GC; c++) {
-            const int64_t j = g * GC + c;
-            if (j < n)
-                kiln_matmul_quantize_row_q8_0(KILN_ROW(x, j, 0, 0), row, k);
-            else
-                memset(row, 0, (size_t)nb * sizeof *row);  // padding columns: zero codes, d = 0
-            for (int64_t b = 0; b < nb; b++) {
-                struct xq_chunk *xc = &xs[g * nch + b / CB];
-                const int s = (int)(b % CB);
-                int32_t sum = 0;
-                for (int i = 0; i < 32; i++)
-                    sum += row[b].qs[i];
-                for (int kg = 0; kg < 8; kg++)
-                    memcpy(xc->q[8 * s + kg][c], row[b].qs + 4 * kg, 4);
-                xc->init[s][c] = -offset * sum;
-                xc->d[s][c] = kiln_f16_to_f32(row[b].d);
-                xc->dsum[s][c] = xc->d[s][c] * (float)sum;
-            }
-        }
-    }
-}
-
-// ---- unpacking: blocks [b0, b0 + nblk) of W row i into window row r ----
-
-// 16 code bytes (element j low nibble, j + 16 high) to 32 codes in element order.
-static inline void nibbles(const uint8_t *qs, uint8_t *out) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs), low4 = _mm_set1_epi8(0x0F);
-    _mm_storeu_si128((__m128i *)out, _mm_and_si128(q, low4));
-    _mm_storeu_si128((__m128i *)(out + 16), _mm_and_si128(_mm_srli_epi16(q, 4), low4));
-}
-// q5's fifth bits (bit j of the LE uint32 qh = element j) added as 16.
-static inline void fifth_bits(const uint8_t *qh, uint8_t *out) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    const __m256i add = _mm256_maskz_mov_epi8((__mmask32)bits, _mm256_set1_epi8(16));
-    _mm256_storeu_si256((__m256i *)out, _mm256_or_si256(_mm256_loadu_si256((const __m256i *)out), add));
-}
-
-static void unpack_row(const struct kiln_tensor *w, int64_t i, int64_t b0, int nblk, struct wq_chunk *u, int r) {
-    const enum kiln_type t = w->type;
-    const int64_t k = w->ne[0];
-    if (w->layout == KILN_LAYOUT_Q4_0_X8 || w->layout == KILN_LAYOUT_Q8_0_X8) {
-        const bool q8 = w->layout == KILN_LAYOUT_Q8_0_X8;
-        const uint8_t *tile = (const uint8_t *)KILN_ROW(w, 0, 0, 0) +
-                              (size_t)(i / KILN_X8_ROWS) * (q8 ? kiln_x8q8_tile_bytes(k) : kiln_x8_tile_bytes(k));
-        const int ri = (int)(i % KILN_X8_ROWS);
-        const kiln_half *sc = q8 ? kiln_x8q8_scales(tile, k) : kiln_x8_scales(tile, k);
-        for (int s = 0; s < nblk; s++) {
-            const int64_t b = b0 + s;
-            if (q8)  // stored as q + 128 already
-                memcpy(u->q[r] + 32 * s, kiln_x8q8_codes(tile, b, ri), 32);
-            else
-                nibbles(kiln_x8_codes(tile, b, ri), u->q[r] + 32 * s);
-            u->d[r][s] = kiln_f16_to_f32(sc[b * KILN_X8_ROWS + ri]);
-            u->m[r][s] = 0.0f;
-        }
-        return;
-    }
-    const uint8_t *row = KILN_ROW(w, i, 0, 0);
-    for (int s = 0; s < nblk; s++) {
-        const int64_t b = b0 + s;
-        uint8_t *out = u->q[r] + 32 * s;
-        u->m[r][s] = 0.0f;
-        switch (t) {
-        case KILN_TYPE_Q4_0: {
-            const struct kiln_block_q4_0 *x = (const void *)row;
-            nibbles(x[b].qs, out);
-            u->d[r][s] = kiln_f16_to_f32(x[b].d);
-            break;
-        }
-        case KILN_TYPE_Q4_1: {
-            const struct kiln_block_q4_1 *x = (const void *)row;
-            nibbles(x[b].qs, out);
-            u->d[r][s] = kiln_f16_to_f32(x[b].d);
-            u->m[r][s] = kiln_f16_to_f32(x[b].m);
-            break;
-        }
-        case KILN_TYPE_Q5_0: {
-            const struct kiln_block_q5_0 *x = (const void *)row;
-            nibbles(x[b].qs, out);
-            fifth_bits(x[b].qh, out);
-            u->d[r][s] = kiln_f16_to_f32(x[b].d);
-            break;
-        }
-        case KILN_TYPE_Q5_1: {
-            const struct kiln_block_q5_1 *x = (const void *)row;
-            nibbles(x[b].qs, out);
-            fifth_bits(x[b].qh, out);
-            u->d[r][s] = kiln_f16_to_f32(x[b].d);
-            u->m[r][s] = kiln_f16_to_f32(x[b].m);
-            break;
-        }
-        default: {  // Q8_0 rows: signed codes to q + 128
-            const struct kiln_block_q8_0 *x = (const void *)row;
-            _mm256_storeu_si256((__m256i *)out, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)x[b].qs),
-                                                                 _mm256_set1_epi8((char)0x80)));
-            u->d[r][s] = kiln_f16_to_f32(x[b].d);
-            break;
-        }
-        }
-    }
-}
-
-static void zero_row(struct wq_chunk *u, int r) {
-    memset(u->q[r], 0, sizeof u->q[r]);
-    memset(u->d[r], 0, sizeof u->d[r]);
-    memset(u->m[r], 0, sizeof u->m[r]);
-}
-
-// ---- the micro-kernel: window rows r0..r0+R-1 against NX 16-column groups, nblk blocks ----
+// ---- the micro-kernel: window rows r0..r0+R-1 against NXG 16-column groups, nblk blocks ----
 // 4 rows x 32 columns, as the K-quant GEMM's (eight independent vpdpbusd chains, two x loads per
 // four broadcasts; 8 rows x 16 columns measured slower there).
-enum { R = 4, NX = 2 };
 static inline __attribute__((always_inline)) void micro(const struct wq_chunk *u, int r0,
-                                                        const struct xq_chunk *const x[NX], int nx, int nblk,
+                                                        const struct xq_chunk *const x[NXG], int nx, int nblk,
                                                         bool mins, float *acc, int acc_stride) {
-    __m512 f[R][NX];
+    __m512 f[R][NXG];
     for (int t = 0; t < R; t++)
         for (int c = 0; c < nx; c++)
             f[t][c] = _mm512_setzero_ps();
     for (int s = 0; s < nblk; s++) {
-        __m512i a[R][NX];
+        __m512i a[R][NXG];
         for (int c = 0; c < nx; c++) {
             const __m512i init = _mm512_loadu_si512(x[c]->init[s]);
             for (int t = 0; t < R; t++)
@@ -211,7 +45,7 @@ static inline __attribute__((always_inline)) void micro(const struct wq_chunk *u
         #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) {
             const int kg = 8 * s + g;
-            __m512i xc[NX];
+            __m512i xc[NXG];
             for (int c = 0; c < nx; c++)
                 xc[c] = _mm512_loadu_si512(x[c]->q[kg]);
             #pragma GCC unroll 4
@@ -247,7 +81,7 @@ static inline __attribute__((always_inline)) void micro(const struct wq_chunk *u
 
 #define MICRO(name, nx_, mins_)                                                                    \
     static __attribute__((noinline)) void name(const struct wq_chunk *u, int r0,                   \
-                                               const struct xq_chunk *const x[NX], int nblk,        \
+                                               const struct xq_chunk *const x[NXG], int nblk,        \
                                                float *acc, int acc_stride) {                        \
         micro(u, r0, x, nx_, nblk, mins_, acc, acc_stride);                                         \
     }
@@ -257,49 +91,12 @@ MICRO(micro_mins2, 2, true)
 MICRO(micro_mins1, 1, true)
 #undef MICRO
 
-static void q32_gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
-    const struct kiln_tensor *wt = &op->src[0], *y = &op->dst;
-    const int64_t k = wt->ne[0], m = wt->ne[1], n = op->src[1].ne[1], nb = k / 32, nch = chunks_of(k);
-    const bool mins = has_min(wt->type);
-    const int64_t ngroups = groups_of(n);
-    const struct xq_chunk *xs = ws;
-    struct thread_scratch *sc = scratch_of(op, ws, ith);
-    int64_t lo, hi;
-    kiln_split((m + WR - 1) / WR, ith, nth, &lo, &hi);
-    for (int64_t win = lo; win < hi; win++) {
-        const int64_t i0 = win * WR;
-        const int rows = (int)(m - i0 < WR ? m - i0 : WR);
-        for (int64_t g0 = 0; g0 < ngroups; g0 += NGRP) {
-            const int64_t g1 = g0 + NGRP < ngroups ? g0 + NGRP : ngroups;
-            for (int r = 0; r < WR; r++)
-                memset(sc->acc[r], 0, (size_t)(g1 - g0) * GC * sizeof(float));
-            for (int64_t c = 0; c < nch; c++) {
-                const int nblk = (int)(nb - c * CB < CB ? nb - c * CB : CB);
-                for (int r = 0; r < WR; r++) {
-                    if (r < rows)
-                        unpack_row(wt, i0 + r, c * CB, nblk, &sc->w, r);
-                    else
-                        zero_row(&sc->w, r);
-                }
-                for (int64_t g = g0; g < g1; g += NX) {
-                    const bool two = g + 1 < g1;
-                    const struct xq_chunk *xc[NX] = { &xs[g * nch + c], &xs[(two ? g + 1 : g) * nch + c] };
-                    for (int r0 = 0; r0 < rows; r0 += R) {
-                        float *acc = &sc->acc[r0][(g - g0) * GC];
-                        if (mins)
-                            (two ? micro_mins2 : micro_mins1)(&sc->w, r0, xc, nblk, acc, WC);
-                        else
-                            (two ? micro_plain2 : micro_plain1)(&sc->w, r0, xc, nblk, acc, WC);
-                    }
-                }
-            }
-            for (int64_t j = g0 * GC; j < g1 * GC && j < n; j++) {
-                float *yj = (float *)KILN_ROW(y, j, 0, 0) + i0;
-                for (int r = 0; r < rows; r++)
-                    yj[r] = sc->acc[r][j - g0 * GC];
-            }
-        }
-    }
+static void q32_micro(enum kiln_type type, const struct wq_chunk *u, int r0, const struct xq_chunk *const x[NXG],
+                      int nx, int nblk, float *acc, int acc_stride) {
+    if (has_min(type))
+        (nx == 2 ? micro_mins2 : micro_mins1)(u, r0, x, nblk, acc, acc_stride);
+    else
+        (nx == 2 ? micro_plain2 : micro_plain1)(u, r0, x, nblk, acc, acc_stride);
 }
 
 const struct kiln_cpu_kernel kiln_matmul_q32_int_avx512_gemm = {
