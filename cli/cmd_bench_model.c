@@ -29,7 +29,7 @@ static void help(void) {
            "  -d N           context depth before the test (default 0)\n"
            "  -r N           repetitions (default 5)\n"
            "  --preset NAME  %s\n"
-           "  --type T       weight type of the preset model (default q4_0)\n"
+           "  --type T       the preset model's type or mix, as kiln quantize (default q4_0)\n"
            "  --no-graphs    decode steps without graph capture (CUDA graphs are used by default)\n"
            "  --backend DEV, --threads N, --json FILE, --no-roofline\n",
            kiln_model_preset_names());
@@ -38,8 +38,8 @@ static void help(void) {
 struct opts {
     struct kiln_common_options common;
     const char *model, *preset, *json;
-    enum kiln_type type;
-    enum kiln_convert_mix mix;
+    struct kiln_convert_options co;  // --type: the preset's mix (llama-quantize's rules)
+    const char *type_name;
     long pp, tg, depth, reps;
     bool no_roofline, no_graphs;
 };
@@ -66,7 +66,8 @@ static int parse(int argc, char **argv, struct opts *o) {
         } else if (kiln_arg_value(argc, argv, &i, "--preset", &v, &err)) {
             o->preset = v;
         } else if (kiln_arg_value(argc, argv, &i, "--type", &v, &err)) {
-            if (!err && !kiln_convert_parse_type(v, &o->type, &o->mix)) {
+            o->type_name = v;
+            if (!err && !kiln_convert_options_for(v, &o->co)) {
                 fprintf(stderr, "kiln bench model: unknown type '%s'\n", v);
                 return -1;
             }
@@ -105,8 +106,9 @@ static enum kiln_status make_preset(const struct opts *o, char *dir, size_t dir_
     snprintf(hf, sizeof hf, "%s/hf", dir);
     KILN_TRY(kiln_synth_write(&c, hf, 1, false));
     snprintf(gguf, size, "%s/model.gguf", dir);
-    const struct kiln_convert_options co = { .type = o->type, .mix = o->mix, .progress = 0 };
-    fprintf(stderr, "bench model: converting a synthetic %s to %s...\n", o->preset, kiln_type_name(o->type));
+    struct kiln_convert_options co = o->co;
+    co.progress = 0;
+    fprintf(stderr, "bench model: converting a synthetic %s to %s...\n", o->preset, o->type_name);
     const int saved = dup(1);  // the converter's table goes nowhere here
     fflush(stdout);
     freopen("/dev/null", "w", stdout);
@@ -127,7 +129,8 @@ static void cleanup(const char *dir) {
 }
 
 int kiln_cmd_bench_model(int argc, char **argv) {
-    struct opts o = { .type = KILN_TYPE_Q4_0, .pp = 512, .tg = 128, .reps = 5 };
+    struct opts o = { .type_name = "q4_0", .pp = 512, .tg = 128, .reps = 5 };
+    kiln_convert_options_for(o.type_name, &o.co);
     const int p = parse(argc, argv, &o);
     if (p)
         return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
@@ -210,7 +213,7 @@ int kiln_cmd_bench_model(int argc, char **argv) {
             char run_name[300], label[200];
             const char *space = strchr(b.test, ' ');
             snprintf(run_name, sizeof run_name, "model/%s/%s/%s/%.*s%s%s", o.preset ? o.preset : c->name,
-                     o.preset ? kiln_type_name(o.type) : "gguf", kiln_device_info(dev)->name,
+                     o.preset ? o.type_name : "gguf", kiln_device_info(dev)->name,
                      space ? (int)(space - b.test) : (int)strlen(b.test), b.test, space ? "/d:" : "",
                      space ? space + 4 : "");
             snprintf(label, sizeof label, "%s; %.1f MiB weights, %.1f MiB K/V, peak RSS %.1f MiB", b.test,

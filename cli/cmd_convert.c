@@ -10,12 +10,11 @@
 #include "quant/synth/rng.h"
 #include <unistd.h>
 
-static const char *const TYPES = "f32, f16, bf16, q8_0, q6_K, q5_K, q5_1, q5_0, q4_K, q4_1, q4_0, q3_K, q2_K; "
-                                 "mixes q5_k_m, q4_k_m (llama.cpp's rules)";
 
 static void help_convert(void) {
     printf("usage: kiln convert HF_DIR -o OUT.gguf [--type T] [--tensor-type NAME=T,...] [--threads N]\n"
-           "                   [--dry-run] [--progress|--no-progress]\n"
+           "                   [--pure] [--leave-output-tensor] [--output-tensor-type T]\n"
+           "                   [--token-embedding-type T] [--dry-run] [--progress|--no-progress]\n"
            "       kiln quantize IN.gguf OUT.gguf T [same options]\n"
            "\n"
            "convert: a Hugging Face folder (config.json + *.safetensors, f32/f16/bf16, sharded or\n"
@@ -26,16 +25,27 @@ static void help_convert(void) {
            "another architecture, a tensor the graph does not use, a config field kiln does not\n"
            "implement (experts, sliding windows, rope scaling other than llama3, biases, gelu...).\n"
            "quantize: re-type the tensors of a GGUF file.\n"
-           "2-D weights get --type (default f16); 1-D tensors stay f32; --tensor-type REGEX=T\n"
-           "overrides tensors whose name matches REGEX (POSIX extended, anywhere in the name; the\n"
-           "last matching override wins). Quantized bytes equal ggml's reference quantizers.\n"
+           "T is one of llama-quantize's file types (mixes), with its per-tensor rules: Q4_K_M is\n"
+           "Q4_K with Q6_K for output.weight and for half of the attn_v/ffn_down weights, Q4_0 has\n"
+           "a Q6_K output.weight, ... (aliases Q3_K, Q4_K, Q5_K = their _M mix; case does not\n"
+           "matter); the types written equal llama-quantize's, tensor by tensor, and so do the\n"
+           "bytes (ggml's reference quantizers). 1-D tensors stay f32; default f16.\n"
+           "--tensor-type REGEX=T overrides tensors whose name matches REGEX (POSIX extended,\n"
+           "anywhere in the name; the last matching override wins).\n"
+           "A row that is not whole blocks of its type falls back as llama.cpp's (Q4_K -> Q5_0,\n"
+           "Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0, then f16), said on stderr.\n"
            "After writing, each tensor's error (RMSE relative to its RMS) is printed.\n"
            "The output is written to a temporary name and renamed when complete.\n"
            "\n"
+           "  --pure                  every weight gets T's base type (no mix rules)\n"
+           "  --leave-output-tensor   output.weight keeps its type\n"
+           "  --output-tensor-type T  the type of output.weight\n"
+           "  --token-embedding-type T  the type of token_embd.weight\n"
            "  --eval         then measure what the quantization costs: the model converted\n"
            "                 unquantized (f32) against OUT (kiln eval: KL, top-1, delta-p)\n"
            "\n"
-           "  types: %s\n", TYPES);
+           "  types: %s\n"
+           "         (or any type kiln writes, alone: every weight, no rules)\n", kiln_mix_names());
 }
 
 static void help_synth(void) {
@@ -57,8 +67,25 @@ static void help_synth(void) {
 // Parses the options shared by convert and quantize; positional arguments go to pos[].
 static bool eval_after;
 
-static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_options *o,
+struct convert_args {
+    const char *type, *output_type, *token_embd_type;
+    bool pure, leave_output;
+    struct kiln_convert_options run;  // threads, dry run, overrides, progress
+};
+
+static bool parse_type_option(const char *cmd, const char *opt, const char *v, const char **out) {
+    enum kiln_type t;
+    if (!kiln_type_from_name(v, &t)) {
+        fprintf(stderr, "kiln %s: %s: unknown type '%s' (f32, f16, bf16, q8_0, q6_K, q4_K, q4_0, ...)\n", cmd, opt, v);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int parse(const char *cmd, int argc, char **argv, struct convert_args *a,
                  const char **out, const char **pos, int max_pos, int *n_pos) {
+    struct kiln_convert_options *o = &a->run;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool err = false;
@@ -70,6 +97,10 @@ static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_opt
             eval_after = true;
         } else if (!strcmp(argv[i], "--dry-run")) {
             o->dry_run = true;
+        } else if (!strcmp(argv[i], "--pure")) {
+            a->pure = true;
+        } else if (!strcmp(argv[i], "--leave-output-tensor")) {
+            a->leave_output = true;
         } else if (!strcmp(argv[i], "--progress")) {
             o->progress = 1;
         } else if (!strcmp(argv[i], "--no-progress")) {
@@ -77,10 +108,13 @@ static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_opt
         } else if (kiln_arg_value(argc, argv, &i, "-o", &v, &err) || kiln_arg_value(argc, argv, &i, "--output", &v, &err)) {
             *out = v;
         } else if (kiln_arg_value(argc, argv, &i, "--type", &v, &err)) {
-            if (!err && !kiln_convert_parse_type(v, &o->type, &o->mix)) {
-                fprintf(stderr, "kiln %s: unknown type '%s' (%s)\n", cmd, v, TYPES);
+            a->type = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--output-tensor-type", &v, &err)) {
+            if (!err && !parse_type_option(cmd, "--output-tensor-type", v, &a->output_type))
                 return -1;
-            }
+        } else if (kiln_arg_value(argc, argv, &i, "--token-embedding-type", &v, &err)) {
+            if (!err && !parse_type_option(cmd, "--token-embedding-type", v, &a->token_embd_type))
+                return -1;
         } else if (kiln_arg_value(argc, argv, &i, "--tensor-type", &v, &err)) {
             o->overrides = v;
         } else if (kiln_arg_value(argc, argv, &i, "--threads", &v, &err)) {
@@ -102,6 +136,25 @@ static int parse(const char *cmd, int argc, char **argv, struct kiln_convert_opt
     return 0;
 }
 
+// The options for type name `t` and the parsed flags; false (said) for an unknown type.
+static bool build_options(const char *cmd, const char *t, const struct convert_args *a, struct kiln_convert_options *o) {
+    if (!kiln_convert_options_for(t, o)) {
+        fprintf(stderr, "kiln %s: unknown type '%s' (%s, or a type name)\n", cmd, t, kiln_mix_names());
+        return false;
+    }
+    o->threads = a->run.threads;
+    o->dry_run = a->run.dry_run;
+    o->overrides = a->run.overrides;
+    o->progress = a->run.progress;
+    o->mix.pure |= a->pure;
+    o->mix.leave_output = a->leave_output;
+    if (a->output_type)
+        kiln_type_from_name(a->output_type, &o->mix.output_type);
+    if (a->token_embd_type)
+        kiln_type_from_name(a->token_embd_type, &o->mix.token_embd_type);
+    return true;
+}
+
 static int finish(const char *cmd, enum kiln_status s) {
     if (s == KILN_OK)
         return KILN_EXIT_OK;
@@ -110,12 +163,15 @@ static int finish(const char *cmd, enum kiln_status s) {
 }
 
 int kiln_cmd_convert(int argc, char **argv) {
-    struct kiln_convert_options o = { .type = KILN_TYPE_F16, .progress = -1 };
+    struct convert_args a = { .type = "f16", .run.progress = -1 };
+    struct kiln_convert_options o;
     const char *out = NULL, *pos[1];
     int n_pos = 0;
-    const int p = parse("convert", argc, argv, &o, &out, pos, 1, &n_pos);
+    const int p = parse("convert", argc, argv, &a, &out, pos, 1, &n_pos);
     if (p)
         return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
+    if (!build_options("convert", a.type, &a, &o))
+        return KILN_EXIT_USAGE;
     if (n_pos != 1 || (!out && !o.dry_run)) {
         fprintf(stderr, "kiln convert: expected HF_DIR -o OUT.gguf (see kiln convert --help)\n");
         return KILN_EXIT_USAGE;
@@ -125,7 +181,10 @@ int kiln_cmd_convert(int argc, char **argv) {
         // The unquantized reference: the same folder converted to f32 (exact for any source).
         char ref[4200];
         snprintf(ref, sizeof ref, "%s.eval-ref-%d.gguf", out, (int)getpid());
-        const struct kiln_convert_options ro = { .type = KILN_TYPE_F32, .threads = o.threads, .progress = 0 };
+        struct kiln_convert_options ro;
+        kiln_convert_options_for("f32", &ro);
+        ro.threads = o.threads;
+        ro.progress = 0;
         fflush(stdout);
         const int saved = dup(1);
         freopen("/dev/null", "w", stdout);
@@ -152,20 +211,19 @@ int kiln_cmd_convert(int argc, char **argv) {
 }
 
 int kiln_cmd_quantize(int argc, char **argv) {
-    struct kiln_convert_options o = { .type = KILN_TYPE_F16, .progress = -1 };
+    struct convert_args a = { .run.progress = -1 };
+    struct kiln_convert_options o;
     const char *out = NULL, *pos[3];
     int n_pos = 0;
-    const int p = parse("quantize", argc, argv, &o, &out, pos, 3, &n_pos);
+    const int p = parse("quantize", argc, argv, &a, &out, pos, 3, &n_pos);
     if (p)
         return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
     if (n_pos != 3) {
         fprintf(stderr, "kiln quantize: expected IN.gguf OUT.gguf TYPE (see kiln quantize --help)\n");
         return KILN_EXIT_USAGE;
     }
-    if (!kiln_convert_parse_type(pos[2], &o.type, &o.mix)) {
-        fprintf(stderr, "kiln quantize: unknown type '%s' (%s)\n", pos[2], TYPES);
+    if (!build_options("quantize", pos[2], &a, &o))
         return KILN_EXIT_USAGE;
-    }
     if (!strcmp(pos[0], pos[1])) {
         fprintf(stderr, "kiln quantize: the output would overwrite the input\n");
         return KILN_EXIT_USAGE;

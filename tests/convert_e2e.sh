@@ -10,15 +10,17 @@ fail() { echo "FAIL: $*"; exit 1; }
 passed=0
 
 "$kiln" synth --preset tiny -o "$dir/tiny" >/dev/null || fail "synth"
+# --pure: every weight of the type (without it a type name is llama-quantize's mix of that name,
+# tested by quant_mixes.sh).
 for t in f32 f16 bf16 q8_0 q6_K q5_K q5_1 q5_0 q4_K q4_1 q4_0 q3_K q2_K; do
-    "$kiln" convert "$dir/tiny" -o "$dir/tiny-$t.gguf" --type "$t" --no-progress >"$dir/convert-$t.txt" 2>&1 ||
+    "$kiln" convert "$dir/tiny" -o "$dir/tiny-$t.gguf" --type "$t" --pure --no-progress >"$dir/convert-$t.txt" 2>&1 ||
         fail "convert to $t: $(cat "$dir/convert-$t.txt")"
     out=$("$kiln" inspect "$dir/tiny-$t.gguf") || fail "inspect $t"
     grep -qE "^  $t +1[0-9] " <<<"$out" || [ "$t" = f32 ] || fail "inspect of $t shows no $t weights: $out"
     passed=$((passed + 1))
 done
 
-"$kiln" quantize "$dir/tiny-f16.gguf" "$dir/requant-q4_0.gguf" q4_0 --no-progress >/dev/null || fail "quantize"
+"$kiln" quantize "$dir/tiny-f16.gguf" "$dir/requant-q4_0.gguf" q4_0 --pure --no-progress >/dev/null || fail "quantize"
 cmp -s "$dir/requant-q4_0.gguf" "$dir/tiny-q4_0.gguf" || fail "quantize(f16 gguf) differs from convert --type q4_0"
 passed=$((passed + 1))
 
@@ -33,7 +35,7 @@ passed=$((passed + 1))
 
 # The SIMD quantizers (q4_K, q5_K) write the reference's bytes: whole files compared.
 for t in q4_K q5_K; do
-    KILN_CPU_ISA=ref "$kiln" convert "$dir/tiny" -o "$dir/ref-$t.gguf" --type "$t" --no-progress >/dev/null ||
+    KILN_CPU_ISA=ref "$kiln" convert "$dir/tiny" -o "$dir/ref-$t.gguf" --type "$t" --pure --no-progress >/dev/null ||
         fail "reference convert $t"
     cmp -s "$dir/ref-$t.gguf" "$dir/tiny-$t.gguf" || fail "$t: the SIMD quantizer's file differs from the reference's"
     passed=$((passed + 1))

@@ -17,60 +17,20 @@
 #include "quant/format/fp16.h"
 #include "quant/file/gguf.h"
 
-int kiln_llama_ftype(enum kiln_type type, enum kiln_convert_mix mix) {
-    if (mix == KILN_MIX_Q4_K_M)
-        return 15;
-    if (mix == KILN_MIX_Q5_K_M)
-        return 17;
-    switch (type) {
-    case KILN_TYPE_F32: return 0;
-    case KILN_TYPE_F16: return 1;
-    case KILN_TYPE_Q4_0: return 2;
-    case KILN_TYPE_Q4_1: return 3;
-    case KILN_TYPE_Q8_0: return 7;
-    case KILN_TYPE_Q5_0: return 8;
-    case KILN_TYPE_Q5_1: return 9;
-    case KILN_TYPE_Q6_K: return 18;
-    case KILN_TYPE_BF16: return 32;
-    default: return -1;  // a single K type for every weight is none of llama.cpp's named mixes
-    }
-}
-
-bool kiln_convert_parse_type(const char *text, enum kiln_type *type, enum kiln_convert_mix *mix) {
-    *mix = KILN_MIX_NONE;
-    if (!strcasecmp(text, "q4_k_m")) {
-        *type = KILN_TYPE_Q4_K;
-        *mix = KILN_MIX_Q4_K_M;
+bool kiln_convert_options_for(const char *type_name, struct kiln_convert_options *o) {
+    memset(o, 0, sizeof *o);
+    o->progress = -1;
+    o->mix.output_type = o->mix.token_embd_type = KILN_TYPE_COUNT;
+    const struct kiln_mix *m = kiln_mix_find(type_name);
+    if (m) {
+        o->mix.ftype = m->ftype;
+        o->mix.base = m->base;
         return true;
     }
-    if (!strcasecmp(text, "q5_k_m")) {
-        *type = KILN_TYPE_Q5_K;
-        *mix = KILN_MIX_Q5_K_M;
-        return true;
-    }
-    return kiln_type_from_name(text, type);
-}
-
-// llama.cpp's use_more_bits(i, n): the first and last eighth of the layers and every third one
-// in between get more bits.
-static bool use_more_bits(int64_t i, int64_t n) {
-    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
-}
-
-// The mix's choice for one tensor, before the block-size fallback.
-static enum kiln_type mix_type(const struct kiln_convert_options *o, const char *name, int64_t n_layers,
-                               bool tied) {
-    if (o->mix == KILN_MIX_NONE)
-        return o->type;
-    if (!strcmp(name, "output.weight") || (tied && !strcmp(name, "token_embd.weight")))
-        return KILN_TYPE_Q6_K;
-    long layer;
-    int used = 0;
-    if (sscanf(name, "blk.%ld.%n", &layer, &used) == 1 && used > 0 &&
-        (!strcmp(name + used, "attn_v.weight") || !strcmp(name + used, "ffn_down.weight")) &&
-        use_more_bits(layer, n_layers))
-        return KILN_TYPE_Q6_K;
-    return o->type;
+    // Another type kiln knows (q8_K, ...): every weight, no rules, no general.file_type.
+    o->mix.ftype = KILN_FTYPE_NONE;
+    o->mix.pure = true;
+    return kiln_type_from_name(type_name, &o->mix.base);
 }
 
 static double now(void) {
@@ -148,48 +108,163 @@ static enum kiln_status fill(void *ctx, uint64_t index, void *dst, uint64_t nbyt
     return KILN_OK;
 }
 
-// The type of one 2-D weight: an override whose key the name contains, else the target; a row
-// that is not whole blocks falls back to f16 (llama.cpp's last resort).
-static enum kiln_status pick_type(const struct kiln_convert_options *o, const char *name, int64_t cols,
-                                  uint32_t n_dims, int64_t n_layers, bool tied, enum kiln_type *out,
-                                  bool *fell_back) {
-    *fell_back = false;
-    if (n_dims < 2) {
-        *out = KILN_TYPE_F32;
-        return KILN_OK;
+// An override's type for `name` (--tensor-type REGEX=T,...: the last match wins), or t;
+// *matched says whether any did (llama.cpp then skips the mix's rules and counters).
+static enum kiln_status override_type(const char *overrides, const char *name, enum kiln_type *t, bool *matched) {
+    *matched = false;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", overrides);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        enum kiln_type ot;
+        if (!eq || !kiln_type_from_name(eq + 1, &ot))
+            return kiln_fail(KILN_E_INVALID, "--tensor-type '%s': expected NAME=TYPE", tok);
+        *eq = '\0';
+        regex_t re;  // POSIX extended regex, searched anywhere in the name (as llama-quantize)
+        if (regcomp(&re, tok, REG_EXTENDED | REG_NOSUB) != 0)
+            return kiln_fail(KILN_E_INVALID, "--tensor-type: '%s' is not a valid regex", tok);
+        const bool hit = regexec(&re, name, 0, NULL, 0) == 0;
+        regfree(&re);
+        if (hit)
+            *t = ot;
+        *matched |= hit;
     }
-    enum kiln_type t = mix_type(o, name, n_layers, tied);
-    if (o->overrides) {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", o->overrides);
-        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(tok, '=');
-            enum kiln_type ot;
-            if (!eq || !kiln_type_from_name(eq + 1, &ot))
-                return kiln_fail(KILN_E_INVALID, "--tensor-type '%s': expected NAME=TYPE", tok);
-            *eq = '\0';
-            regex_t re;  // POSIX extended regex, searched anywhere in the name (as llama-quantize)
-            if (regcomp(&re, tok, REG_EXTENDED | REG_NOSUB) != 0)
-                return kiln_fail(KILN_E_INVALID, "--tensor-type: '%s' is not a valid regex", tok);
-            const bool hit = regexec(&re, name, 0, NULL, 0) == 0;
-            regfree(&re);
-            if (hit)
-                t = ot;  // the last matching override wins
-        }
+    return KILN_OK;
+}
+
+// The type of one tensor, as llama_tensor_get_type: tensors llama.cpp does not quantize keep
+// their type (1-D ones f32); --output-tensor-type / --token-embedding-type decide outright;
+// else an override, or the mix's rule, then the fallback for rows that are not whole blocks.
+static enum kiln_status pick_type(const struct kiln_convert_options *o, const struct kiln_mix_model *model,
+                                  const struct job *j, int64_t index, int64_t count, enum kiln_type *out,
+                                  enum kiln_type *before_fallback) {
+    const struct kiln_mix_choice *c = &o->mix;
+    const enum kiln_tensor_category cat = kiln_tensor_category(j->name);
+    enum kiln_type t = c->base;
+    *before_fallback = KILN_TYPE_COUNT;
+    if (j->n_dims < 2) {
+        t = KILN_TYPE_F32;
+    } else if (!kiln_mix_allows_quantization(j->name, j->n_dims, c->leave_output)) {
+        t = j->src_type;
+    } else if (!kiln_mix_early(c, cat, &t)) {
+        bool manual = false;
+        if (o->overrides)
+            KILN_TRY(override_type(o->overrides, j->name, &t, &manual));
+        if (!manual && kiln_type_traits(c->base)->is_quantized)
+            t = kiln_mix_rule(c, model, cat, j->cols, index, count);
+        // llama.cpp applies the fallback to quantized file types only; kiln's overrides may
+        // name a block type in an f16 file too, so it applies whenever the row does not fit.
+        const enum kiln_type fb = kiln_mix_fallback(t, j->cols);
+        if (fb != t)
+            *before_fallback = t;
+        t = fb;
     }
     if (!kiln_type_can_quantize(t) || !kiln_type_can_dequantize(t))
-        return kiln_fail(KILN_E_UNSUPPORTED, "kiln cannot write %s tensors yet", kiln_type_name(t));
-    // llama.cpp's fallback for rows that are not whole super-blocks (spec §5.4), then f16.
-    if (cols % kiln_type_block_size(t)) {
-        *fell_back = true;
-        t = t == KILN_TYPE_Q4_K ? KILN_TYPE_Q5_0 : t == KILN_TYPE_Q5_K ? KILN_TYPE_Q5_1
-          : t == KILN_TYPE_Q6_K ? KILN_TYPE_Q8_0 : t == KILN_TYPE_Q2_K || t == KILN_TYPE_Q3_K ? KILN_TYPE_Q4_0
-          : KILN_TYPE_F16;
-        if (cols % kiln_type_block_size(t))
-            t = KILN_TYPE_F16;
-    }
+        return kiln_fail(KILN_E_UNSUPPORTED, "kiln cannot write %s tensors yet (%s)", kiln_type_name(t), j->name);
     *out = t;
     return KILN_OK;
+}
+
+// One stderr line per kind of fallback, not one per tensor.
+struct fallback_note {
+    enum kiln_type wanted, got;
+    int64_t cols;
+    int count;
+    const char *first;
+};
+
+static void note_fallback(struct fallback_note *notes, int *n, const struct job *j, enum kiln_type wanted) {
+    for (int i = 0; i < *n; i++)
+        if (notes[i].wanted == wanted && notes[i].got == j->dst_type && notes[i].cols == j->cols) {
+            notes[i].count++;
+            return;
+        }
+    if (*n < 16)
+        notes[(*n)++] = (struct fallback_note){ wanted, j->dst_type, j->cols, 1, j->name };
+}
+
+static const struct plan *order_plan;
+static int by_llama_order(const void *a, const void *b) {
+    return kiln_mix_order(order_plan->jobs[*(const int *)a].name, order_plan->jobs[*(const int *)b].name);
+}
+
+// The mixes count attn_v and ffn_down tensors in llama.cpp's order (blocks in order, names
+// sorted within one), so each job's rank is taken in that order, whatever the file's.
+static enum kiln_status plan_types(struct plan *p, const struct kiln_convert_options *o) {
+    const struct kiln_mix_choice *c = &o->mix;
+    const bool rules = kiln_type_traits(c->base)->is_quantized && !c->pure;
+    if (rules) {
+        if (p->arch && !strcmp(p->arch, "falcon"))
+            return kiln_fail(KILN_E_UNSUPPORTED, "llama.cpp's mixes have Falcon rules kiln does not implement: use "
+                             "--pure for one type everywhere");
+        if (p->n_experts > 1)
+            return kiln_fail(KILN_E_UNSUPPORTED, "a mixture of experts (expert_count %" PRId64 "): llama.cpp's mixes "
+                             "have expert rules kiln does not implement: use --pure for one type everywhere",
+                             p->n_experts);
+        // llama.cpp's LLM_TYPE_70B (attn_v gets more bits): llama with 80 blocks and grouped
+        // KV heads, qwen2 with 80 blocks; qwen3 has no 70B. Others with 80 blocks: unknown.
+        const bool eighty = p->model.n_layers == 80, llama = !p->arch || !strcmp(p->arch, "llama");
+        if (eighty && !llama && strcmp(p->arch, "qwen2") && strcmp(p->arch, "qwen3"))
+            return kiln_fail(KILN_E_UNSUPPORTED, "%s with 80 blocks: kiln does not know whether llama.cpp counts it "
+                             "a 70B model (which changes the mix's attn_v rule): use --pure", p->arch);
+        p->model.is_70b = eighty && (llama ? p->model.n_head != p->model.n_head_kv : !strcmp(p->arch, "qwen2"));
+        if (p->model.n_layers <= 0)
+            return kiln_fail(KILN_E_INVALID, "the model's block_count is missing: the %s mix's layer rules need it "
+                             "(or use --pure)", kiln_mix_of(c->ftype) ? kiln_mix_of(c->ftype)->name : "?");
+    }
+    int *order = malloc(sizeof(int) * (size_t)(p->n + 1));
+    int64_t *rank = malloc(sizeof(int64_t) * (size_t)(p->n + 1));
+    if (!order || !rank) {
+        free(order);
+        free(rank);
+        return kiln_fail(KILN_E_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < p->n; i++)
+        order[i] = i;
+    order_plan = p;
+    qsort(order, (size_t)p->n, sizeof *order, by_llama_order);
+    // n_attn_v counts every attn_v-like name; the ranks count those the rules see (not kept
+    // as they are, not overridden), as llama.cpp's counters advance only inside its rules.
+    int64_t n_attn_v = 0, i_attn_v = 0, i_ffn_down = 0;
+    enum kiln_status s = KILN_OK;
+    for (int k = 0; k < p->n && s == KILN_OK; k++) {
+        const struct job *j = &p->jobs[order[k]];
+        const enum kiln_tensor_category cat = kiln_tensor_category(j->name);
+        bool counted = kiln_mix_allows_quantization(j->name, j->n_dims, c->leave_output), manual = false;
+        enum kiln_type unused = KILN_TYPE_F32;
+        if (counted && o->overrides)
+            s = override_type(o->overrides, j->name, &unused, &manual);
+        counted &= !manual;
+        rank[order[k]] = 0;
+        if (cat == KILN_CAT_ATTN_V || cat == KILN_CAT_ATTN_QKV || cat == KILN_CAT_ATTN_KV_B) {
+            n_attn_v++;
+            rank[order[k]] = counted ? i_attn_v++ : 0;
+        } else if (cat == KILN_CAT_FFN_DOWN) {
+            rank[order[k]] = counted ? i_ffn_down++ : 0;
+        }
+    }
+    struct fallback_note notes[16];
+    int n_notes = 0;
+    for (int i = 0; i < p->n && s == KILN_OK; i++) {
+        struct job *j = &p->jobs[i];
+        const enum kiln_tensor_category cat = kiln_tensor_category(j->name);
+        const bool is_v = cat == KILN_CAT_ATTN_V || cat == KILN_CAT_ATTN_QKV || cat == KILN_CAT_ATTN_KV_B;
+        enum kiln_type wanted;
+        s = pick_type(o, &p->model, j, rank[i], is_v ? n_attn_v : p->model.n_layers, &j->dst_type, &wanted);
+        if (s == KILN_OK && wanted != KILN_TYPE_COUNT)
+            note_fallback(notes, &n_notes, j, wanted);
+        if (s == KILN_OK && kiln_mix_requires_imatrix(j->name, j->dst_type, c->ftype) && !p->model.has_imatrix)
+            s = kiln_fail(KILN_E_INVALID, "%s needs an importance matrix for %s (%s): give --imatrix FILE, as "
+                          "llama-quantize requires", kiln_mix_of(c->ftype)->name, j->name, kiln_type_name(j->dst_type));
+    }
+    for (int i = 0; i < n_notes && s == KILN_OK; i++)
+        fprintf(stderr, "note: %d tensor%s (%s%s) %s %" PRId64 " columns, not whole blocks of %s: written as %s, "
+                "as llama.cpp does\n", notes[i].count, notes[i].count > 1 ? "s" : "", notes[i].first,
+                notes[i].count > 1 ? ", ..." : "", notes[i].count > 1 ? "have" : "has", notes[i].cols,
+                kiln_type_name(notes[i].wanted), kiln_type_name(notes[i].got));
+    free(order);
+    free(rank);
+    return s;
 }
 
 static void print_plan(const struct plan *p, bool with_error) {
@@ -226,24 +301,21 @@ enum kiln_status kiln_convert_add_job(struct plan *p, const struct kiln_convert_
     j->cols = j->ne[0];
     j->rows = j->ne[1] * j->ne[2] * j->ne[3];
     j->perm_heads = perm_heads;
-    bool fell_back;
-    KILN_TRY(pick_type(o, name, j->cols, n_dims, p->n_layers, p->tied, &j->dst_type, &fell_back));
-    if (fell_back)
-        fprintf(stderr, "note: %s has %" PRId64 " columns, not whole blocks of %s: written as %s\n", name,
-                j->cols, kiln_type_name(mix_type(o, name, p->n_layers, p->tied)), kiln_type_name(j->dst_type));
+    (void)o;
     p->n++;
     return KILN_OK;
 }
 
 enum kiln_status kiln_convert_run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
                             const char *out_path) {
+    KILN_TRY(plan_types(p, o));
     bool quantized = false;
     for (int i = 0; i < p->n; i++)
         quantized |= kiln_type_traits(p->jobs[i].dst_type)->is_quantized;
     if (quantized)
         KILN_TRY(kiln_gguf_add_u32(w, "general.quantization_version", 2));
-    if (kiln_llama_ftype(o->type, o->mix) >= 0)
-        KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)kiln_llama_ftype(o->type, o->mix)));
+    if (o->mix.ftype != KILN_FTYPE_NONE)  // llama-quantize writes its file type, --pure or not
+        KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)o->mix.ftype));
     if (o->dry_run) {
         print_plan(p, false);
         return KILN_OK;
@@ -268,6 +340,18 @@ enum kiln_status kiln_convert_run(struct plan *p, struct kiln_gguf_writer *w, co
     return s;
 }
 
+// A u32 (or i32) key "<arch>.<name>" of the file; `absent` if it has none.
+static int64_t gguf_u32(const struct kiln_gguf *g, const char *arch, const char *name, int64_t absent) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, name);
+    const struct kiln_gguf_kv *kv = kiln_gguf_find(g, key);
+    if (kv && kv->value.type == KILN_GGUF_UINT32)
+        return (int64_t)kv->value.u;
+    if (kv && kv->value.type == KILN_GGUF_INT32)
+        return (int64_t)kv->value.i;
+    return absent;
+}
+
 enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, const struct kiln_convert_options *o) {
     struct kiln_gguf *g;
     KILN_TRY(kiln_gguf_open(in_path, &g));
@@ -281,14 +365,17 @@ enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, c
         if (strcmp(key, "general.file_type") && strcmp(key, "general.quantization_version"))
             s = kiln_gguf_add_value(w, key, &kv->value);
     }
-    // The mixes' layer rules need the block count, under the file's architecture prefix.
+    // The mixes' rules read the block count, heads and experts, under the architecture's prefix.
     const struct kiln_gguf_kv *arch = kiln_gguf_find(g, "general.architecture");
-    char key[128] = "llama.block_count";
-    if (arch && arch->value.type == KILN_GGUF_STRING && arch->value.str.len < 64)
-        snprintf(key, sizeof key, "%.*s.block_count", (int)arch->value.str.len, arch->value.str.data);
-    const struct kiln_gguf_kv *blocks = kiln_gguf_find(g, key);
-    p.n_layers = blocks && blocks->value.type == KILN_GGUF_UINT32 ? (int64_t)blocks->value.u : 0;
-    p.tied = !kiln_gguf_find_tensor(g, "output.weight");
+    char arch_name[64] = "llama";
+    if (arch && arch->value.type == KILN_GGUF_STRING && arch->value.str.len < sizeof arch_name)
+        snprintf(arch_name, sizeof arch_name, "%.*s", (int)arch->value.str.len, arch->value.str.data);
+    p.arch = arch_name;
+    p.model.n_layers = gguf_u32(g, arch_name, "block_count", 0);
+    p.model.n_head = gguf_u32(g, arch_name, "attention.head_count", 0);
+    p.model.n_head_kv = gguf_u32(g, arch_name, "attention.head_count_kv", p.model.n_head);
+    p.n_experts = gguf_u32(g, arch_name, "expert_count", 0);
+    p.model.tied = !kiln_gguf_find_tensor(g, "output.weight");
     for (uint64_t i = 0; i < g->n_tensors && s == KILN_OK; i++) {
         const struct kiln_gguf_tensor *t = &g->tensors[i];
         if (!kiln_type_can_dequantize(t->type))

@@ -144,8 +144,11 @@ enum kiln_status kiln_convert_hf(const char *hf_dir, const char *out_path, const
     struct kiln_gguf_writer *w = kiln_gguf_writer_new();
     float *rope_freqs = c.rope_llama3 ? malloc(sizeof(float) * (size_t)(c.head_dim / 2)) : NULL;
     s = p.jobs && w && (rope_freqs || !c.rope_llama3) ? KILN_OK : kiln_fail(KILN_E_NOMEM, "out of memory");
-    p.n_layers = c.layers;
-    p.tied = c.tie_embeddings;
+    p.model.n_layers = c.layers;
+    p.model.n_head = c.heads;
+    p.model.n_head_kv = c.kv_heads;
+    p.model.tied = c.tie_embeddings;
+    p.arch = kiln_arch_name(c.arch);
     if (s == KILN_OK)
         s = check_tensors(hf_dir, &c, &m, want, n_want);
     if (s == KILN_OK) {

@@ -22,19 +22,22 @@ struct job {
 struct plan {
     struct job *jobs;
     int n;
-    int64_t n_layers;          // for the mixes' layer rules
-    bool tied;                 // no output.weight: token_embd doubles as the output
+    struct kiln_mix_model model;  // what the mix's rules read (layers, heads, tied, imatrix)
+    const char *arch;             // general.architecture, for the mix's refusals
+    int64_t n_experts;            // expert_count (mixes refuse experts)
     struct kiln_pool *pool;
     int progress;
     double start;
     uint64_t bytes_done, bytes_total;
 };
 
-// Adds output tensor `name` (GGUF ne[], n_dims) read from `data` of src_type; its type is the
-// options' choice for that name. perm_heads > 0: rows permuted from HF's rotate-half layout.
+// Adds output tensor `name` (GGUF ne[], n_dims) read from `data` of src_type; its type is chosen
+// when the plan runs (the mix's rules need every name). perm_heads > 0: rows permuted from HF's
+// rotate-half layout.
 enum kiln_status kiln_convert_add_job(struct plan *p, const struct kiln_convert_options *o, const char *name,
                                       enum kiln_type src_type, const void *data, uint32_t n_dims,
                                       const int64_t *ne, int64_t perm_heads);
-// Writes the planned tensors after the metadata already in `w` (or prints the plan: dry run).
+// Chooses each tensor's type, then writes the planned tensors after the metadata already in `w`
+// (or prints the plan: dry run).
 enum kiln_status kiln_convert_run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
                                   const char *out_path);

@@ -97,6 +97,12 @@ static const struct kiln_model_config presets[] = {
     { .name = "tiny-qwen3", .arch = KILN_ARCH_QWEN3, .hf_arch = "Qwen3ForCausalLM", .hidden = 256, .layers = 2,
       .heads = 8, .kv_heads = 2, .ffn = 512, .vocab = 512, .max_pos = 512, .head_dim = 64, .head_dim_explicit = true,
       .rms_eps = 1e-6, .rope_theta = 1000000.0 },
+    // The quantizer parity check's model (scripts/peer-quantize-check.sh): enough blocks for every
+    // layer rule of llama-quantize's mixes to pick some and not others (n/16, n/8, use_more_bits),
+    // GQA 4 (Q2_K's and IQ4's attn_v rules), an FFN width that is not whole 256-blocks (704 =
+    // 22 x 32: the K-quant fallbacks on ffn_down) and untied embeddings.
+    { .name = "quant-mix", .hf_arch = "LlamaForCausalLM", .hidden = 256, .layers = 16, .heads = 8, .kv_heads = 2,
+      .ffn = 704, .vocab = 512, .max_pos = 512, .rms_eps = 1e-5, .rope_theta = 10000.0 },
 };
 #undef LLAMA3
 
@@ -115,7 +121,7 @@ bool kiln_model_preset(const char *name, struct kiln_model_config *out) {
 const char *kiln_model_preset_names(void) {
     return "micro (fuzzing seeds: under 64 KiB as Q4_0), tiny, bench-2l (TinyLlama shapes, 2 layers), llama-1b, "
            "tinyllama-1.1b, llama-2-7b, llama-3-8b, llama-3.1-8b, llama-3.2-1b, mistral-7b, qwen2.5-0.5b, qwen2.5-7b, "
-           "qwen3-0.6b, qwen3-8b; test shapes tiny-llama3, tiny-qwen2, tiny-qwen3";
+           "qwen3-0.6b, qwen3-8b; test shapes tiny-llama3, tiny-qwen2, tiny-qwen3, quant-mix";
 }
 
 float kiln_llama3_rope_factor(const struct kiln_model_config *c, int64_t i) {

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# kiln quantize beside llama-quantize on the same f16 GGUF, mix by mix: whole files compared
+# tensor by tensor (name, type, shape, bytes, general.file_type) by gguf-py (scripts/gguf_compare.py).
+# Never in CI: the peer's build takes minutes (scripts/peer-llama-bench.sh build, which this runs
+# when llama-quantize is missing).
+#
+#   scripts/peer-quantize-check.sh check [--out DIR] [--mixes M,..] [--threads T]
+#       the quant-mix preset (Llama, 16 blocks, GQA 4, FFN 704: not whole 256-blocks) and the
+#       tiny preset (GQA 2): every mix, then --pure, --leave-output-tensor and the
+#       output/token-embedding type options; writes DIR/compare.txt and DIR/README.md
+#       (DIR default results/<machine>/peer-quantize); exit 1 if any file differs
+#   scripts/peer-quantize-check.sh expected
+#       writes tests/data/quant-mixes/<preset>-<MIX>.types from llama-quantize's files (the
+#       per-tensor types tests/quant_mixes.sh holds kiln's --dry-run plans to, in CI)
+#   scripts/peer-quantize-check.sh time [--mixes M,..] [--threads 1,2] MODEL-F16.gguf
+#       wall time of each tool per mix and thread count on the same file, interleaved
+#       (peer, kiln, peer, kiln): one table
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+peer_dir=${KILN_PEER_DIR:-$HOME/.cache/kiln-peer}
+kiln=${KILN:-$root/build/kiln}
+py=${PYTHON:-$root/.venv/bin/python}
+all_mixes=Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K_S,Q3_K_M,Q3_K_L,Q4_K_S,Q4_K_M,Q5_K_S,Q5_K_M,Q6_K,IQ4_NL,IQ4_XS,F16,BF16
+
+die() { echo "peer-quantize-check: $*" >&2; exit 1; }
+
+quantize_bin() {
+    local b="$peer_dir/build/bin/llama-quantize"
+    [ -x "$b" ] || bash scripts/peer-llama-bench.sh build >&2
+    [ -x "$b" ] || die "no $b after the build"
+    echo "$b"
+}
+
+machine_id() {
+    local cpu
+    cpu=$(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | tr 'A-Z' 'a-z' |
+        sed -E 's/\((r|tm)\)//g; s/ (cpu|processor)? ?@.*//; s/[0-9]+-core//; s/ +/ /g; s/^ //; s/ $//' |
+        awk '{print $1"-"$2}')
+    echo "${cpu}-$(nproc)c"
+}
+
+# make_model PRESET DIR: DIR/PRESET-f16.gguf (kiln synth, then kiln convert to f16).
+make_model() {
+    local preset=$1 dir=$2
+    [ -f "$dir/$preset-f16.gguf" ] && return
+    "$kiln" synth --preset "$preset" -o "$dir/$preset" >/dev/null
+    "$kiln" convert "$dir/$preset" -o "$dir/$preset-f16.gguf" --no-progress >/dev/null
+}
+
+# one LABEL IN "PEER_OPTS" "KILN_OPTS" MIX: both tools, then the comparison line(s).
+one() {
+    local label=$1 in=$2 popts=$3 kopts=$4 mix=$5 dir=$6
+    local p="$dir/peer-$label.gguf" k="$dir/kiln-$label.gguf"
+    # shellcheck disable=SC2086
+    if ! "$q" $popts "$in" "$p" "$mix" "$threads" >"$dir/peer-$label.log" 2>&1; then
+        echo "$(printf '%-26s' "$label") PEER-FAILED $(grep -m1 -iE 'error|failed' "$dir/peer-$label.log" || true)"
+        return 0
+    fi
+    # shellcheck disable=SC2086
+    if ! "$kiln" quantize "$in" "$k" "$mix" $kopts --threads "$threads" --no-progress >"$dir/kiln-$label.log" 2>&1; then
+        echo "$(printf '%-26s' "$label") KILN-FAILED $(tail -1 "$dir/kiln-$label.log")"
+        status=1
+        return 0
+    fi
+    "$py" scripts/gguf_compare.py "$p" "$k" --label "$label" || status=1
+    rm -f "$p" "$k"
+}
+
+cmd_check() {
+    local out="results/$(machine_id)/peer-quantize" mixes=$all_mixes
+    threads=2
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --out) out=$2; shift 2 ;;
+            --mixes) mixes=$2; shift 2 ;;
+            --threads) threads=$2; shift 2 ;;
+            *) die "check: unknown option $1" ;;
+        esac
+    done
+    q=$(quantize_bin)
+
+    work=$(mktemp -d /tmp/kiln-peer-quant.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
+    mkdir -p "$out"
+    status=0
+    {
+        echo "# kiln quantize vs llama-quantize ($(basename "$(ls "$peer_dir"/llama_cpp_python-*.tar.gz | tail -1)")), $(date -u +%F), $(machine_id), kiln $(git rev-parse --short HEAD)"
+        for preset in quant-mix tiny; do
+            make_model "$preset" "$work"
+            echo "## $preset"
+            for mix in ${mixes//,/ }; do
+                one "$preset-$mix" "$work/$preset-f16.gguf" "" "" "$mix" "$work"
+            done
+        done
+        echo "## options (quant-mix)"
+        local in="$work/quant-mix-f16.gguf"
+        one "pure-Q4_K_M" "$in" "--pure" "--pure" Q4_K_M "$work"
+        one "pure-Q3_K_S" "$in" "--pure" "--pure" Q3_K_S "$work"
+        one "leave-output-Q3_K_M" "$in" "--leave-output-tensor" "--leave-output-tensor" Q3_K_M "$work"
+        one "out-q8_0-embd-q4_0-Q5_K_M" "$in" "--output-tensor-type q8_0 --token-embedding-type q4_0" \
+            "--output-tensor-type q8_0 --token-embedding-type q4_0" Q5_K_M "$work"
+        one "tensor-type-Q4_K_M" "$in" "--tensor-type blk\.0\.attn_v=q8_0" "--tensor-type blk\.0\.attn_v=q8_0" \
+            Q4_K_M "$work"
+        echo "## refusals (quant-mix)"
+        local msg
+        msg=$("$q" "$in" "$work/x.gguf" Q2_K_S 2>&1 | grep -m1 "requires an imatrix" || true)
+        echo "Q2_K_S without an imatrix: llama-quantize: ${msg:-(no refusal)}"
+        msg=$("$kiln" quantize "$in" "$work/x.gguf" Q2_K_S --no-progress 2>&1 | tail -1 || true)
+        echo "Q2_K_S without an imatrix: kiln: $msg"
+    } | tee "$out/compare.txt"
+    return $status
+}
+
+cmd_expected() {
+    q=$(quantize_bin)
+    threads=2
+    local dest=tests/data/quant-mixes
+    work=$(mktemp -d /tmp/kiln-peer-quant.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
+    mkdir -p "$dest"
+    for preset in quant-mix tiny; do
+        make_model "$preset" "$work"
+        for mix in ${all_mixes//,/ }; do
+            "$q" "$work/$preset-f16.gguf" "$work/p.gguf" "$mix" 2 >/dev/null 2>&1 || { echo "skip $mix: peer failed"; continue; }
+            "$py" - "$work/p.gguf" >"$dest/$preset-$mix.types" <<'EOF'
+import sys
+from gguf import GGUFReader
+for t in sorted(GGUFReader(sys.argv[1]).tensors, key=lambda t: t.name):
+    print(t.name, t.tensor_type.name.lower().replace("_k", "_K"))
+EOF
+            echo "wrote $dest/$preset-$mix.types"
+        done
+    done
+}
+
+cmd_time() {
+    local mixes=Q4_0,Q8_0,Q2_K,Q3_K_M,Q4_K_M,Q5_K_M,Q6_K thread_list=1,2 model=
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --mixes) mixes=$2; shift 2 ;;
+            --threads) thread_list=$2; shift 2 ;;
+            -*) die "time: unknown option $1" ;;
+            *) model=$1; shift ;;
+        esac
+    done
+    [ -f "$model" ] || die "time: give an f16 GGUF"
+    q=$(quantize_bin)
+    local out=/tmp/kiln-peer-time.gguf
+    printf '%-8s %7s %12s %12s %8s\n' mix threads llama-q_s kiln_s ratio
+    for mix in ${mixes//,/ }; do
+        for t in ${thread_list//,/ }; do
+            local s0 s1 s2 s3
+            s0=$(date +%s.%N); "$q" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s1=$(date +%s.%N)
+            "$kiln" quantize "$model" "$out" "$mix" --threads "$t" --no-progress >/dev/null 2>&1; s2=$(date +%s.%N)
+            "$q" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s3=$(date +%s.%N)
+            local s4
+            "$kiln" quantize "$model" "$out" "$mix" --threads "$t" --no-progress >/dev/null 2>&1; s4=$(date +%s.%N)
+            awk -v m="$mix" -v t="$t" -v a="$s0" -v b="$s1" -v c="$s2" -v d="$s3" -v e="$s4" 'BEGIN {
+                p = ((b - a) + (d - c)) / 2; k = ((c - b) + (e - d)) / 2
+                printf "%-8s %7d %12.2f %12.2f %7.2fx\n", m, t, p, k, p / k }'
+        done
+    done
+    rm -f "$out"
+}
+
+case ${1:-} in
+    check) shift; cmd_check "$@" ;;
+    expected) shift; cmd_expected ;;
+    time) shift; cmd_time "$@" ;;
+    *) sed -n '2,19p' "$0"; exit 2 ;;
+esac
