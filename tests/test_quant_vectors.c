@@ -174,6 +174,7 @@ static void check_round_trip(void) {
         { KILN_TYPE_Q6_K, 0.02 }, { KILN_TYPE_Q5_1, 0.045 }, { KILN_TYPE_Q5_0, 0.05 },
         { KILN_TYPE_Q5_K, 0.04 }, { KILN_TYPE_Q4_1, 0.09 }, { KILN_TYPE_Q4_0, 0.10 },
         { KILN_TYPE_Q4_K, 0.08 }, { KILN_TYPE_Q3_K, 0.18 }, { KILN_TYPE_Q2_K, 0.35 },
+        { KILN_TYPE_IQ4_NL, 0.085 }, { KILN_TYPE_IQ4_XS, 0.085 },
     };
     enum { N = 256 * 64 };
     static float x[N], y[N];
@@ -278,8 +279,10 @@ static void check_ggml_kquant_vectors(const char *dir) {
         return;
     // Q8_K: the activation format of the K-quant GEMVs, whose check (bench/check/opcheck_rounding.c)
     // rounds x with kiln's reference Q8_K quantizer: that one is ggml's too.
+    // IQ4_NL / IQ4_XS: as llama-quantize writes them (quantize_iq4_*).
     static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K,
-                                            KILN_TYPE_Q5_K, KILN_TYPE_Q6_K, KILN_TYPE_Q8_K };
+                                            KILN_TYPE_Q5_K, KILN_TYPE_Q6_K, KILN_TYPE_Q8_K,
+                                            KILN_TYPE_IQ4_NL, KILN_TYPE_IQ4_XS };
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const struct kiln_type_traits *tr = kiln_type_traits(types[t]);
         const size_t row = kiln_row_size(types[t], KC);
@@ -288,23 +291,24 @@ static void check_ggml_kquant_vectors(const char *dir) {
         CHECK(want != NULL, "%s: missing or not %zu bytes", path, row * KR);
         uint8_t *got = malloc(row), *fast = malloc(row);
         int bad_ref = 0, bad_fast = 0, first = -1;
+        const int per_row = KC / tr->block_size;
         for (int r = 0; want && r < KR; r++) {
             tr->from_float(x + r * KC, got, KC);
             kiln_quantize_fn(types[t])(x + r * KC, fast, KC);
-            for (int b = 0; b < KC / 256; b++) {
+            for (int b = 0; b < per_row; b++) {
                 const size_t off = (size_t)b * tr->type_size;
                 const bool ref_ok = memcmp(got + off, want + r * row + off, tr->type_size) == 0;
                 bad_ref += !ref_ok;
                 bad_fast += memcmp(fast + off, want + r * row + off, tr->type_size) != 0;
                 if (!ref_ok && first < 0)
-                    first = r * 4 + b;
+                    first = r * per_row + b;
             }
         }
         if (want)
             printf("  %s: %d ggml blocks, reference quantizer %d differ, fast quantizer %d differ\n",
-                   tr->name, KR * KC / 256, bad_ref, bad_fast);
+                   tr->name, KR * per_row, bad_ref, bad_fast);
         CHECK(want && bad_ref == 0, "%s: %d of %d blocks differ from ggml's (first: block %d, row %d)",
-              tr->name, bad_ref, KR * KC / 256, first, first / 4);
+              tr->name, bad_ref, KR * per_row, first, first / per_row);
         CHECK(want && bad_fast == 0, "%s: the fast quantizer differs from ggml's in %d blocks", tr->name, bad_fast);
         free(want);
         free(got);

@@ -13,8 +13,13 @@ namespace kiln_cuda {
 
 enum : int {
     T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q4_1 = 3, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8,
-    T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14, T_I32 = 26, T_BF16 = 30,
+    T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14, T_IQ4_NL = 20, T_IQ4_XS = 23,
+    T_I32 = 26, T_BF16 = 30,
 };
+
+// IQ4_NL / IQ4_XS levels (kiln_iq4_values in quant/format/blocks.h).
+__device__ __constant__ static const int8_t iq4_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+                                                               1,    13,   25,  38,  53,  69,  89,  113 };
 
 template <int T> struct block_of;
 template <> struct block_of<T_F32> { static constexpr int elems = 1, bytes = 4; };
@@ -30,6 +35,8 @@ template <> struct block_of<T_Q3_K> { static constexpr int elems = 256, bytes = 
 template <> struct block_of<T_Q4_K> { static constexpr int elems = 256, bytes = 144; };
 template <> struct block_of<T_Q5_K> { static constexpr int elems = 256, bytes = 176; };
 template <> struct block_of<T_Q6_K> { static constexpr int elems = 256, bytes = 210; };
+template <> struct block_of<T_IQ4_NL> { static constexpr int elems = 32, bytes = 18; };
+template <> struct block_of<T_IQ4_XS> { static constexpr int elems = 256, bytes = 136; };
 
 __device__ __forceinline__ float half_at(const uint8_t *p) {
     const unsigned short h = (unsigned short)(p[0] | (p[1] << 8));
@@ -99,6 +106,17 @@ template <int T> __device__ __forceinline__ float decode(const uint8_t *row, int
         if (T == T_Q5_K) q += 16 * ((b[16 + e % 32] >> (e / 32)) & 1);
         return __fsub_rn(__fmul_rn(__fmul_rn(half_at(b), (float)sc), (float)q), __fmul_rn(half_at(b + 2), (float)m));
     }
+    if (T == T_IQ4_NL) {  // d qs[16]: as Q4_0, the code indexes the levels
+        const int q = e < 16 ? b[2 + e] & 15 : b[2 + e - 16] >> 4;
+        return __fmul_rn(half_at(b), (float)iq4_values[q]);
+    }
+    if (T == T_IQ4_XS) {  // d scales_h scales_l[4] qs[128]; 6-bit block scales - 32
+        const int ib = e / 32, j = e % 32, qb = b[8 + 16 * ib + j % 16];
+        const int q = j < 16 ? qb & 15 : qb >> 4;
+        const int sh = b[2] | (b[3] << 8);
+        const int ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 15) | (((sh >> (2 * ib)) & 3) << 4);
+        return __fmul_rn(__fmul_rn(half_at(b), (float)(ls - 32)), (float)iq4_values[q]);
+    }
     // T_Q6_K: ql[128] qh[64] scales[16] (int8) d
     const int h = e / 128, r = e % 128, g = r / 32, l = r % 32;
     const uint8_t *ql = b + 64 * h;
@@ -159,5 +177,7 @@ __device__ __forceinline__ uint8_t *row_at(uint8_t *data, const int64_t *nb, int
     case kiln_cuda::T_Q4_K: { constexpr int T = kiln_cuda::T_Q4_K; BODY; } break;                  \
     case kiln_cuda::T_Q5_K: { constexpr int T = kiln_cuda::T_Q5_K; BODY; } break;                  \
     case kiln_cuda::T_Q6_K: { constexpr int T = kiln_cuda::T_Q6_K; BODY; } break;                  \
+    case kiln_cuda::T_IQ4_NL: { constexpr int T = kiln_cuda::T_IQ4_NL; BODY; } break;              \
+    case kiln_cuda::T_IQ4_XS: { constexpr int T = kiln_cuda::T_IQ4_XS; BODY; } break;              \
     default: DEFAULT;                                                                              \
     }

@@ -33,12 +33,15 @@ layout(std430, binding = 3) buffer Dst { uint dstw[]; };
 // kiln_type ids (quant/types.h; GGUF's numbering)
 const uint T_F32 = 0u, T_F16 = 1u, T_Q4_0 = 2u, T_Q4_1 = 3u, T_Q5_0 = 6u, T_Q5_1 = 7u,
            T_Q8_0 = 8u, T_Q2_K = 10u, T_Q3_K = 11u, T_Q4_K = 12u, T_Q5_K = 13u, T_Q6_K = 14u,
-           T_BF16 = 30u;
+           T_IQ4_NL = 20u, T_IQ4_XS = 23u, T_BF16 = 30u;
+
+// IQ4_NL / IQ4_XS levels (kiln_iq4_values in quant/format/blocks.h).
+const int IQ4_VALUES[16] = int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 
 // Elements per block and bytes per block of TYPE (spec constants fold these).
 uint block_elems(uint t) {
     if (t == T_F32 || t == T_F16 || t == T_BF16) return 1u;
-    if (t >= T_Q2_K && t <= T_Q6_K) return 256u;
+    if ((t >= T_Q2_K && t <= T_Q6_K) || t == T_IQ4_XS) return 256u;
     return 32u;
 }
 uint block_bytes(uint t) {
@@ -55,6 +58,8 @@ uint block_bytes(uint t) {
     case T_Q4_K: return 144u;
     case T_Q5_K: return 176u;
     case T_Q6_K: return 210u;
+    case T_IQ4_NL: return 18u;
+    case T_IQ4_XS: return 136u;
     }
     return 0u;
 }
@@ -125,6 +130,15 @@ float decode_elem(uint row, uint i) {
         if (TYPE == T_Q5_K)
             q += 16u * ((rd8(b + 16u + e % 32u) >> (e / 32u)) & 1u);
         y = rdh(b) * float(sm.x) * float(q) - rdh(b + 2u) * float(sm.y);
+    } else if (TYPE == T_IQ4_NL) {  // d qs[16]: as Q4_0, the code indexes the levels
+        const uint q = e < 16u ? rd8(b + 2u + e) & 15u : rd8(b + 2u + e - 16u) >> 4;
+        y = rdh(b) * float(IQ4_VALUES[q]);
+    } else if (TYPE == T_IQ4_XS) {  // d scales_h scales_l[4] qs[128]; 6-bit block scales - 32
+        const uint ib = e / 32u, j = e % 32u, qb = rd8(b + 8u + 16u * ib + j % 16u);
+        const uint q = j < 16u ? qb & 15u : qb >> 4;
+        const uint ls = ((rd8(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 15u) | (((rd16(b + 2u) >> (2u * ib)) & 3u) << 4);
+        precise float dl = rdh(b) * float(int(ls) - 32);
+        y = dl * float(IQ4_VALUES[q]);
     } else {  // T_Q6_K: ql[128] qh[64] scales[16] (int8) d
         const uint h = e / 128u, r = e % 128u, g = r / 32u, l = r % 32u;
         const uint ql = b + 64u * h;

@@ -100,6 +100,26 @@ struct kiln_block_q8_K {
     int16_t bsums[16];         // sums of qs per 16 elements
 };
 
+// The non-linear 4-bit types (ggml-common.h): codes index kiln_iq4_values, not a linear grid.
+#define KILN_QK4_NL 32
+struct kiln_block_iq4_nl {
+    kiln_half d;               // value = d * kiln_iq4_values[code]
+    uint8_t qs[KILN_QK4_NL / 2]; // as q4_0: element j low nibble of byte j, j + 16 high nibble
+};
+
+struct kiln_block_iq4_xs {
+    kiln_half d;               // super-block scale
+    uint16_t scales_h;         // bits 4-5 of the eight 6-bit block scales, 2 bits each
+    uint8_t scales_l[KILN_QK_K / 64]; // bits 0-3: block 2i low nibble, 2i + 1 high nibble
+    uint8_t qs[KILN_QK_K / 2]; // per block of 32, as iq4_nl; value = d * (scale - 32) * kvalue
+};
+
+// ggml's kvalues_iq4nl: the 16 levels, denser near zero (what Gaussian-like weights need).
+static const int8_t kiln_iq4_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113 };
+
+static_assert(sizeof(struct kiln_block_iq4_nl) == 18, "iq4_nl block is 18 bytes");
+static_assert(sizeof(struct kiln_block_iq4_xs) == 136, "iq4_xs block is 136 bytes");
 static_assert(sizeof(struct kiln_block_q2_K) == 84, "q2_K block is 84 bytes");
 static_assert(sizeof(struct kiln_block_q3_K) == 110, "q3_K block is 110 bytes");
 static_assert(sizeof(struct kiln_block_q4_K) == 144, "q4_K block is 144 bytes");

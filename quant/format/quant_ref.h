@@ -29,3 +29,13 @@ void kiln_dequantize_q3_K_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_q4_K_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_q5_K_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_q6_K_ref(const void *in, float *y, int64_t n);
+
+// Non-linear 4-bit (quant_ref_iq4.c): IQ4_NL (blocks of 32), IQ4_XS (super-blocks of 256). The
+// quantizers are ggml's quantize_iq4_nl / quantize_iq4_xs (what llama-quantize writes: 7 scale
+// trials per block); `qw` is an importance weight per element (an imatrix row) or NULL.
+void kiln_quantize_iq4_nl_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_iq4_xs_ref(const float *x, void *out, int64_t n);
+void kiln_quantize_iq4_nl_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_iq4_xs_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_dequantize_iq4_nl_ref(const void *in, float *y, int64_t n);
+void kiln_dequantize_iq4_xs_ref(const void *in, float *y, int64_t n);

@@ -1,8 +1,8 @@
 // Makes tests/data/kquant/: hostile f32 input rows and what ggml's own reference K-quantizers
 // (quantize_row_q{2..6}_K_ref in ggml-quants.c) make of them. Built and run by
 // scripts/make-kquant-vectors.sh against a ggml source tree; never part of kiln's build.
-// The stubs below are the four ggml symbols the *_ref quantizers' translation unit references
-// but does not use (validation and error paths).
+// The stubs below are the ggml symbols ggml-quants.c references from ggml.c (row sizes, names,
+// the abort path).
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,9 +14,37 @@ void ggml_abort(const char *file, int line, const char *fmt, ...) {
     fprintf(stderr, "ggml_abort %s:%d %s\n", file, line, fmt);
     abort();
 }
-size_t ggml_row_size(enum ggml_type type, int64_t ne) { (void)type; (void)ne; abort(); }
+// Block bytes and elements of the types quantized here (ggml's type traits, which live in ggml.c).
+static void geometry(enum ggml_type type, size_t *bytes, int64_t *elems) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: *bytes = sizeof(block_q4_0); *elems = 32; return;
+    case GGML_TYPE_Q4_1: *bytes = sizeof(block_q4_1); *elems = 32; return;
+    case GGML_TYPE_Q5_0: *bytes = sizeof(block_q5_0); *elems = 32; return;
+    case GGML_TYPE_Q5_1: *bytes = sizeof(block_q5_1); *elems = 32; return;
+    case GGML_TYPE_Q8_0: *bytes = sizeof(block_q8_0); *elems = 32; return;
+    case GGML_TYPE_IQ4_NL: *bytes = sizeof(block_iq4_nl); *elems = 32; return;
+    case GGML_TYPE_Q2_K: *bytes = sizeof(block_q2_K); *elems = 256; return;
+    case GGML_TYPE_Q3_K: *bytes = sizeof(block_q3_K); *elems = 256; return;
+    case GGML_TYPE_Q4_K: *bytes = sizeof(block_q4_K); *elems = 256; return;
+    case GGML_TYPE_Q5_K: *bytes = sizeof(block_q5_K); *elems = 256; return;
+    case GGML_TYPE_Q6_K: *bytes = sizeof(block_q6_K); *elems = 256; return;
+    case GGML_TYPE_IQ4_XS: *bytes = sizeof(block_iq4_xs); *elems = 256; return;
+    default: fprintf(stderr, "gen: no geometry for type %d\n", (int)type); abort();
+    }
+}
+size_t ggml_row_size(enum ggml_type type, int64_t ne) {
+    size_t bytes;
+    int64_t elems;
+    geometry(type, &bytes, &elems);
+    return bytes * (size_t)(ne / elems);
+}
 const char *ggml_type_name(enum ggml_type type) { (void)type; return "?"; }
-size_t ggml_type_size(enum ggml_type type) { (void)type; abort(); }
+size_t ggml_type_size(enum ggml_type type) {
+    size_t bytes;
+    int64_t elems;
+    geometry(type, &bytes, &elems);
+    return bytes;
+}
 
 enum { ROWS = 8, COLS = 1024 };  // 4 super-blocks of 256 per row
 
@@ -87,6 +115,32 @@ int main(int argc, char **argv) {
         quantize_row_q5_K_ref(x + r * COLS, q5 + b, COLS);
         quantize_row_q6_K_ref(x + r * COLS, q6 + b, COLS);
         quantize_row_q8_K_ref(x + r * COLS, q8 + b, COLS);  // the K-quant GEMVs' activations
+    }
+    // The non-linear types, as llama-quantize writes them (quantize_iq4_*: IQ4_NL's _ref differs,
+    // trying no extra scales), and every type ggml quantizes with importance weights, given the
+    // deterministic positive weights of imatrix.f32 (one per column, as an imatrix row).
+    static block_iq4_nl nl[ROWS * COLS / 32];
+    static block_iq4_xs xs[ROWS * COLS / 256];
+    quantize_iq4_nl(x, nl, ROWS, COLS, NULL);
+    quantize_iq4_xs(x, xs, ROWS, COLS, NULL);
+    rc |= write(argv[1], "iq4_nl.bin", nl, sizeof nl);
+    rc |= write(argv[1], "iq4_xs.bin", xs, sizeof xs);
+    static float qw[COLS];
+    for (int c = 0; c < COLS; c++)
+        qw[c] = c % 97 == 0 ? 0.0f : uniform() * uniform() * (c % 7 == 0 ? 50.0f : 1.0f);
+    rc |= write(argv[1], "imatrix.f32", qw, sizeof qw);
+    static uint8_t wq[ROWS * COLS * 2];
+    static const struct { const char *name; size_t (*fn)(const float *, void *, int64_t, int64_t, const float *); } weighted[] = {
+        { "q2_K.imatrix.bin", quantize_q2_K }, { "q3_K.imatrix.bin", quantize_q3_K },
+        { "q4_K.imatrix.bin", quantize_q4_K }, { "q5_K.imatrix.bin", quantize_q5_K },
+        { "q6_K.imatrix.bin", quantize_q6_K }, { "q4_0.imatrix.bin", quantize_q4_0 },
+        { "q4_1.imatrix.bin", quantize_q4_1 }, { "q5_0.imatrix.bin", quantize_q5_0 },
+        { "q5_1.imatrix.bin", quantize_q5_1 }, { "q8_0.imatrix.bin", quantize_q8_0 },
+        { "iq4_nl.imatrix.bin", quantize_iq4_nl }, { "iq4_xs.imatrix.bin", quantize_iq4_xs },
+    };
+    for (size_t i = 0; i < sizeof weighted / sizeof weighted[0]; i++) {
+        const size_t n = weighted[i].fn(x, wq, ROWS, COLS, qw);
+        rc |= write(argv[1], weighted[i].name, wq, n);
     }
     rc |= write(argv[1], "q2_K.bin", q2, sizeof q2);
     rc |= write(argv[1], "q3_K.bin", q3, sizeof q3);

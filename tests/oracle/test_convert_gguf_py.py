@@ -124,7 +124,7 @@ def check_model(kiln, work, model, tag, types=ALL_TYPES):
     checked = 0
     for name, qt in types.items():
         out = os.path.join(work, f"{tag}-{name}.gguf")
-        subprocess.run([kiln, "convert", model, "-o", out, "--type", name, "--no-progress"], check=True,
+        subprocess.run([kiln, "convert", model, "-o", out, "--type", name, "--pure", "--no-progress"], check=True,
                        capture_output=True)
         r = GGUFReader(out)
         f = r.fields

@@ -18,9 +18,11 @@ except ImportError as e:  # the venv of scripts/test.sh has them; a bare python 
 
 TYPES = {"q4_0": T.Q4_0, "q4_1": T.Q4_1, "q5_0": T.Q5_0, "q5_1": T.Q5_1, "q8_0": T.Q8_0,
          "f16": T.F16, "bf16": T.BF16}
-K_TYPES = {"q2_K": T.Q2_K, "q3_K": T.Q3_K, "q4_K": T.Q4_K, "q5_K": T.Q5_K, "q6_K": T.Q6_K}
+K_TYPES = {"q2_K": T.Q2_K, "q3_K": T.Q3_K, "q4_K": T.Q4_K, "q5_K": T.Q5_K, "q6_K": T.Q6_K,
+           "iq4_nl": T.IQ4_NL, "iq4_xs": T.IQ4_XS}
 # Round-trip ceilings on Gaussian data (relative RMSE), loose bounds on what each type achieves.
-K_CEILING = {"q2_K": 0.40, "q3_K": 0.20, "q4_K": 0.10, "q5_K": 0.05, "q6_K": 0.025}
+K_CEILING = {"q2_K": 0.40, "q3_K": 0.20, "q4_K": 0.10, "q5_K": 0.05, "q6_K": 0.025, "iq4_nl": 0.10,
+             "iq4_xs": 0.10}
 COLS = 256
 
 
@@ -61,7 +63,8 @@ def f16_fields(name, size):
     """Byte offsets of the f16 scale fields in one block (spec/ggml-formats.md §2-3)."""
     return {"q4_0": [0], "q4_1": [0, 2], "q5_0": [0], "q5_1": [0, 2], "q8_0": [0],
             "f16": list(range(0, size, 2)), "bf16": [],
-            "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208]}[name]
+            "q2_K": [80, 82], "q3_K": [108], "q4_K": [0, 2], "q5_K": [0, 2], "q6_K": [208],
+            "iq4_nl": [0], "iq4_xs": [0]}[name]
 
 
 def run(tool, mode, name, data):
@@ -92,8 +95,8 @@ def main():
                 failed += 1
                 continue
             passed += 1
-    # K-quants: gguf-py dequantizes them but has no quantizer, so kiln's bytes (checked against
-    # ggml's first blocks in test_quant_vectors.c) are dequantized by both, on every case.
+    # K-quants and IQ4: gguf-py dequantizes them but has no quantizer, so kiln's bytes (checked
+    # against ggml's in test_quant_vectors.c) are dequantized by both, on every case.
     for case, x in cases(rng):
         for name, t in K_TYPES.items():
             q = run(tool, "quantize", name, x)
