@@ -12,7 +12,7 @@ data=$(dirname "$0")/data/quant-mixes
 rm -rf "$dir" && mkdir -p "$dir"
 fail() { echo "FAIL: $*"; exit 1; }
 passed=0
-mixes="Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K F16 BF16"
+mixes="Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS F16 BF16"
 plan_types() { awk 'NF >= 5 && $1 != "tensor" && $1 != "total:" { print $1, $3 }' | sort; }
 for preset in quant-mix tiny; do
     "$kiln" synth --preset $preset -o "$dir/$preset" >/dev/null || fail "synth $preset"

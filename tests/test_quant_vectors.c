@@ -317,12 +317,50 @@ static void check_ggml_kquant_vectors(const char *dir) {
     free(x);
 }
 
+// The importance-weighted quantizers against ggml's quantize_<type> with the same weights
+// (tests/data/kquant/<type>.imatrix.bin, imatrix.f32): every block byte-identical.
+static void check_ggml_weighted_vectors(const char *dir) {
+    enum { KR = 8, KC = 1024 };
+    char path[1024];
+    snprintf(path, sizeof path, "%s/input.f32", dir);
+    float *x = read_file(path, sizeof(float) * KR * KC);
+    snprintf(path, sizeof path, "%s/imatrix.f32", dir);
+    float *qw = read_file(path, sizeof(float) * KC);
+    CHECK(x && qw, "%s: weighted vectors' inputs missing", dir);
+    static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K, KILN_TYPE_Q5_K,
+                                            KILN_TYPE_Q6_K, KILN_TYPE_Q4_0, KILN_TYPE_Q4_1, KILN_TYPE_Q5_0,
+                                            KILN_TYPE_Q5_1, KILN_TYPE_IQ4_NL, KILN_TYPE_IQ4_XS };
+    for (size_t t = 0; x && qw && t < sizeof types / sizeof types[0]; t++) {
+        const struct kiln_type_traits *tr = kiln_type_traits(types[t]);
+        const size_t row = kiln_row_size(types[t], KC);
+        snprintf(path, sizeof path, "%s/%s.imatrix.bin", dir, tr->name);
+        uint8_t *want = read_file(path, row * KR), *got = malloc(row);
+        CHECK(want != NULL, "%s: missing or not %zu bytes", path, row * KR);
+        const int per_row = KC / tr->block_size;
+        int bad = 0;
+        for (int r = 0; want && got && r < KR; r++) {
+            kiln_quantize_weighted_fn(types[t])(x + r * KC, got, KC, qw);
+            for (int b = 0; b < per_row; b++)
+                bad += memcmp(got + (size_t)b * tr->type_size, want + r * row + (size_t)b * tr->type_size,
+                              tr->type_size) != 0;
+        }
+        if (want)
+            printf("  %s with an imatrix: %d ggml blocks, %d differ\n", tr->name, KR * per_row, bad);
+        CHECK(want && bad == 0, "%s with an imatrix: %d of %d blocks differ from ggml's", tr->name, bad, KR * per_row);
+        free(want);
+        free(got);
+    }
+    free(x);
+    free(qw);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_quant_vectors tests/data/kquant\n");
         return 2;
     }
     check_ggml_kquant_vectors(argv[1]);
+    check_ggml_weighted_vectors(argv[1]);
     float *x = malloc(sizeof(float) * ROWS * COLS);
     make_tensor(x);
     CHECK(x[0] == 0x1.e6168p-7f && x[2 * COLS + 7] == 0x1.b9ad8p-2f,

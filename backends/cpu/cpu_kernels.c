@@ -103,7 +103,12 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     QROW(MATMUL, KILN_TYPE_Q4_1, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q4_1_avx2_gemv, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q5_0, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_0_avx2_gemv, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q5_1, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_q5_1_avx2_gemv, x_q8_inv127),
+    // The non-linear 4-bit types: pshufb level lookup, x in Q8_0 / Q8_K (matmul_iq4_avx2.c).
+    QROW(MATMUL, KILN_TYPE_IQ4_NL, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_iq4_nl_avx2_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_IQ4_XS, AVX2, SIMD, "avx2", "gemv", GEMV, kiln_matmul_iq4_xs_avx2_gemv, x_q8_k),
     // The packed GEMM for the other types (their dequantizers fill its panels).
+    ROW(MATMUL, KILN_TYPE_IQ4_NL, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
+    ROW(MATMUL, KILN_TYPE_IQ4_XS, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q4_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q5_0, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
     ROW(MATMUL, KILN_TYPE_Q5_1, F32, F32, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_dequant_avx2_gemm),
@@ -158,6 +163,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     X8ROW(Q8_0, AVX512, WIDE, "avx512", "int.gemm", GEMM, kiln_matmul_q32_int_avx512_gemm, x_q8_inv127),
     GEMM512(F32), GEMM512(F16), GEMM512(KILN_TYPE_BF16), GEMM512(KILN_TYPE_Q8_0), GEMM512(KILN_TYPE_Q4_0),
     GEMM512(KILN_TYPE_Q4_1), GEMM512(KILN_TYPE_Q5_0), GEMM512(KILN_TYPE_Q5_1),
+    GEMM512(KILN_TYPE_IQ4_NL), GEMM512(KILN_TYPE_IQ4_XS),
     X8ROW(Q4_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
     X8ROW(Q8_0, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_avx512_gemm, NULL),
     ROW(MATMUL, F32, F32, F32, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_f32_avx512_gemv),
@@ -168,6 +174,8 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     QROW(MATMUL, KILN_TYPE_Q4_1, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q4_1_avx512_gemv, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q5_0, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q5_0_avx512_gemv, x_q8_inv127),
     QROW(MATMUL, KILN_TYPE_Q5_1, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_q5_1_avx512_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_IQ4_NL, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_iq4_nl_avx512_gemv, x_q8_inv127),
+    QROW(MATMUL, KILN_TYPE_IQ4_XS, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_iq4_xs_avx512_gemv, x_q8_k),
     // K-quant GEMM on W unpacked to bytes and an int8 micro-kernel (matmul_kquant_gemm_avx512.c),
     // first so it wins over the tile rows' GEMM below (which `kiln ops` still checks).
 #define KQINT512(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "int.gemm", GEMM, \

@@ -32,6 +32,10 @@ extern const struct kiln_cpu_kernel kiln_matmul_q4_0x8_avx2_gemv, kiln_matmul_q4
 // q4_1, q5_0, q5_1 GEMVs against Q8_0 x from the AVX2 prepare step (matmul_q451_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_1_avx2_gemv, kiln_matmul_q5_0_avx2_gemv,
     kiln_matmul_q5_1_avx2_gemv;
+// IQ4_NL (x in Q8_0) and IQ4_XS (x in Q8_K) GEMVs, AVX2 and AVX-512 (matmul_iq4_avx2.c,
+// matmul_iq4_avx512.c); their GEMMs are the packed f32-panel ones.
+extern const struct kiln_cpu_kernel kiln_matmul_iq4_nl_avx2_gemv, kiln_matmul_iq4_xs_avx2_gemv,
+    kiln_matmul_iq4_nl_avx512_gemv, kiln_matmul_iq4_xs_avx512_gemv;
 // bf16 W against f32 x (matmul_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_bf16_avx2_gemv;
 // The packed GEMM for every other dequantizable W type (matmul_gemm_avx2.c).

@@ -24,3 +24,9 @@ float kiln_make_q3_quants(int n, int nmax, const float *x, int8_t *L);
 float kiln_make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
                             float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep,
                             int use_mad);
+
+// The importance-weighted searches (ggml's make_qkx3_quants and make_qp_quants), used only with
+// an importance matrix (quant_weighted.c). weights may be NULL in make_qkx3 (then x^2).
+float kiln_make_qkx3_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
+                            float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep);
+float kiln_make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *quant_weights);

@@ -39,3 +39,15 @@ void kiln_quantize_iq4_nl_weighted(const float *x, void *out, int64_t n, const f
 void kiln_quantize_iq4_xs_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_dequantize_iq4_nl_ref(const void *in, float *y, int64_t n);
 void kiln_dequantize_iq4_xs_ref(const void *in, float *y, int64_t n);
+
+// With an importance matrix (quant_weighted.c): ggml's quantize_row_<type>_impl, x one whole row
+// of n elements (the 32-block types' weights depend on the row's mean square), qw its n weights.
+void kiln_quantize_q2_K_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q3_K_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q4_K_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q5_K_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q6_K_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q4_0_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q4_1_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q5_0_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q5_1_weighted(const float *x, void *out, int64_t n, const float *qw);

@@ -87,6 +87,12 @@ size_t kiln_row_size(enum kiln_type type, int64_t n);
 int kiln_type_block_size(enum kiln_type type);
 bool kiln_type_can_dequantize(enum kiln_type type);
 
+// The quantizer with an importance matrix (one weight per element of a whole row of n: ggml's
+// quantize_<type> with quant_weights); NULL for types whose bytes do not depend on one (f32, f16,
+// bf16, q8_0: use kiln_quantize_fn) and types kiln cannot write.
+typedef void (*kiln_from_float_weighted_fn)(const float *src, void *dst, int64_t n, const float *qw);
+kiln_from_float_weighted_fn kiln_quantize_weighted_fn(enum kiln_type type);
+
 // The fastest quantizer for a type on this CPU (quantize_fast.c); same bytes as from_float.
 kiln_from_float_fn kiln_quantize_fn(enum kiln_type type);
 bool kiln_type_can_quantize(enum kiln_type type);
