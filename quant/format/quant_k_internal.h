@@ -13,6 +13,24 @@ void kiln_kquant_q45_finish(const float *x, const float *scales, const float *mi
 // Q5_K's bit layout: low nibbles into ql[128], 5th bits into qh[32].
 void kiln_kquant_q5_pack(const uint8_t *L, uint8_t *qh, uint8_t *ql);
 
+// Q4_K/Q5_K 6-bit codes: sub-block j's scale and min (spec §6.12).
+static inline void kiln_get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+    }
+}
+
+// The 2-bit code layout of Q2_K and Q3_K: four codes per byte, 128 elements per 32 bytes.
+static inline void kiln_pack_2bit(const uint8_t *L, uint8_t *qs) {
+    for (int j = 0; j < 256; j += 128)
+        for (int l = 0; l < 32; ++l)
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
+
 // AVX2 versions (quant_k_avx2.c), byte-identical to the reference.
 void kiln_quantize_q4_K_avx2(const float *x, void *out, int64_t k);
 void kiln_quantize_q5_K_avx2(const float *x, void *out, int64_t k);

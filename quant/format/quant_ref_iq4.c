@@ -56,14 +56,8 @@ static void quantize_super_block(int sb, const float *x, kiln_half *dh, uint8_t 
         uint8_t *Lb = L + ib * BS;
         for (int j = 0; j < BS; ++j)
             weight[j] = qw ? qw[ib * BS + j] * sqrtf(sigma2 + xb[j] * xb[j]) : xb[j] * xb[j];
-        float amax = 0, max = 0;
-        for (int j = 0; j < BS; ++j) {
-            const float ax = fabsf(xb[j]);
-            if (ax > amax) {
-                amax = ax;
-                max = xb[j];
-            }
-        }
+        float amax;
+        const float max = kiln_block_max(xb, BS, &amax);
         if (amax < KILN_GROUP_MAX_EPS) {
             scales[ib] = 0;
             continue;

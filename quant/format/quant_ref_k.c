@@ -14,23 +14,7 @@
 
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-// Q4_K/Q5_K 6-bit codes: unpack sub-block j's scale and min (spec §6.12).
-static inline void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
 
-// The 2-bit code layout of Q2_K and Q3_K: four codes per byte, 128 elements per 32 bytes.
-static void pack_2bit(const uint8_t *L, uint8_t *qs) {
-    for (int j = 0; j < KILN_QK_K; j += 128)
-        for (int l = 0; l < 32; ++l)
-            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-}
 
 void kiln_quantize_q2_K_ref(const float *x, void *out, int64_t k) {
     struct kiln_block_q2_K *y = out;
@@ -72,7 +56,7 @@ void kiln_quantize_q2_K_ref(const float *x, void *out, int64_t k) {
             for (int ii = 0; ii < 16; ++ii)
                 L[16 * j + ii] = (uint8_t)clampi(kiln_nearest_int((x[16 * j + ii] + dm) / d), 0, 3);
         }
-        pack_2bit(L, y[i].qs);
+        kiln_pack_2bit(L, y[i].qs);
     }
 }
 
@@ -129,7 +113,7 @@ void kiln_quantize_q3_K_ref(const float *x, void *out, int64_t k) {
                 hm = (uint8_t)(hm << 1);
             }
         }
-        pack_2bit((const uint8_t *)L, y[i].qs);
+        kiln_pack_2bit((const uint8_t *)L, y[i].qs);
     }
 }
 
@@ -162,7 +146,7 @@ void kiln_kquant_q45_finish(const float *x, const float *scales, const float *mi
     *dmin_out = kiln_f32_to_f16(max_min / 63.f);
     for (int j = 0; j < KILN_QK_K / 32; ++j) {
         uint8_t sc, m;
-        get_scale_min_k4(j, sc_out, &sc, &m);
+        kiln_get_scale_min_k4(j, sc_out, &sc, &m);
         const float d = kiln_f16_to_f32(*d_out) * sc;
         if (!d)
             continue;
@@ -348,7 +332,7 @@ void kiln_dequantize_q4_K_ref(const void *in, float *y, int64_t k) {
         const float D = kiln_f16_to_f32(x[i].d), M = kiln_f16_to_f32(x[i].dmin);
         for (int e = 0; e < KILN_QK_K; e++) {
             uint8_t sc, m;
-            get_scale_min_k4(e / 32, x[i].scales, &sc, &m);
+            kiln_get_scale_min_k4(e / 32, x[i].scales, &sc, &m);
             y[e] = D * (float)sc * (float)q45_nibble(x[i].qs, e) - M * (float)m;
         }
     }
@@ -360,7 +344,7 @@ void kiln_dequantize_q5_K_ref(const void *in, float *y, int64_t k) {
         const float D = kiln_f16_to_f32(x[i].d), M = kiln_f16_to_f32(x[i].dmin);
         for (int e = 0; e < KILN_QK_K; e++) {
             uint8_t sc, m;
-            get_scale_min_k4(e / 32, x[i].scales, &sc, &m);
+            kiln_get_scale_min_k4(e / 32, x[i].scales, &sc, &m);
             const int q = q45_nibble(x[i].qs, e) + 16 * ((x[i].qh[e % 32] >> (e / 32)) & 1);
             y[e] = D * (float)sc * (float)q - M * (float)m;
         }

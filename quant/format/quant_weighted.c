@@ -13,24 +13,11 @@
 #include "quant/format/blocks.h"
 #include "quant/format/kquant_search.h"
 #include "quant/format/quant_ref.h"
+#include "quant/format/quant_k_internal.h"
 
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static inline void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
 
-static void pack_2bit(const uint8_t *L, uint8_t *qs) {
-    for (int j = 0; j < KILN_QK_K; j += 128)
-        for (int l = 0; l < 32; ++l)
-            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-}
 
 void kiln_quantize_q2_K_weighted(const float *x, void *out, int64_t n, const float *qw) {
     struct kiln_block_q2_K *y = out;
@@ -66,7 +53,7 @@ void kiln_quantize_q2_K_weighted(const float *x, void *out, int64_t n, const flo
             for (int ii = 0; ii < 16; ++ii)
                 L[16 * j + ii] = (uint8_t)clampi(kiln_nearest_int((x[16 * j + ii] + m) / d), 0, 3);
         }
-        pack_2bit(L, y[i].qs);
+        kiln_pack_2bit(L, y[i].qs);
     }
 }
 
@@ -123,7 +110,7 @@ void kiln_quantize_q3_K_weighted(const float *x, void *out, int64_t n, const flo
                 hm <<= 1;
             }
         }
-        pack_2bit((const uint8_t *)L, y[i].qs);
+        kiln_pack_2bit((const uint8_t *)L, y[i].qs);
     }
 }
 
@@ -166,7 +153,7 @@ static void q45_K_weighted(const float *x, uint8_t *scales_out, kiln_half *d_out
     *dmin_out = kiln_f32_to_f16(m_block);
     for (int j = 0; j < 8; ++j) {
         uint8_t sc, m;
-        get_scale_min_k4(j, scales_out, &sc, &m);
+        kiln_get_scale_min_k4(j, scales_out, &sc, &m);
         const float d = kiln_f16_to_f32(*d_out) * sc;
         if (!d)
             continue;
@@ -193,25 +180,7 @@ void kiln_quantize_q5_K_weighted(const float *x, void *out, int64_t n, const flo
     uint8_t L[KILN_QK_K];
     for (int64_t i = 0; i < n / KILN_QK_K; i++, x += KILN_QK_K) {
         q45_K_weighted(x, y[i].scales, &y[i].d, &y[i].dmin, L, 31, qw + KILN_QK_K * i);
-        uint8_t *qh = y[i].qh, *ql = y[i].qs;
-        memset(qh, 0, 32);
-        uint8_t m1 = 1, m2 = 2;
-        for (int b = 0; b < KILN_QK_K; b += 64, ql += 32) {
-            for (int j = 0; j < 32; ++j) {
-                int l1 = L[b + j], l2 = L[b + j + 32];
-                if (l1 > 15) {
-                    l1 -= 16;
-                    qh[j] |= m1;
-                }
-                if (l2 > 15) {
-                    l2 -= 16;
-                    qh[j] |= m2;
-                }
-                ql[j] = (uint8_t)(l1 | (l2 << 4));
-            }
-            m1 = (uint8_t)(m1 << 2);
-            m2 = (uint8_t)(m2 << 2);
-        }
+        kiln_kquant_q5_pack(L, y[i].qh, y[i].qs);
     }
 }
 
