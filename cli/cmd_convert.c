@@ -14,7 +14,8 @@
 static void help_convert(void) {
     printf("usage: kiln convert HF_DIR -o OUT.gguf [--type T] [--tensor-type NAME=T,...] [--threads N]\n"
            "                   [--pure] [--leave-output-tensor] [--output-tensor-type T]\n"
-           "                   [--token-embedding-type T] [--dry-run] [--progress|--no-progress]\n"
+           "                   [--token-embedding-type T] [--imatrix FILE [--include-weights NAME]...\n"
+           "                   [--exclude-weights NAME]...] [--dry-run] [--progress|--no-progress]\n"
            "       kiln quantize IN.gguf OUT.gguf T [same options]\n"
            "\n"
            "convert: a Hugging Face folder (config.json + *.safetensors, f32/f16/bf16, sharded or\n"
@@ -41,6 +42,13 @@ static void help_convert(void) {
            "  --leave-output-tensor   output.weight keeps its type\n"
            "  --output-tensor-type T  the type of output.weight\n"
            "  --token-embedding-type T  the type of token_embd.weight\n"
+           "  --imatrix FILE          weight each column by its importance (llama-imatrix's or kiln\n"
+           "                          imatrix's file: GGUF, or the legacy .dat), as llama-quantize\n"
+           "                          --imatrix: the same bytes; the mixes' imatrix rules apply\n"
+           "                          (Q2_K_S needs one); written as quantize.imatrix.* keys\n"
+           "  --include-weights NAME  use only the entries whose name contains NAME (repeatable)\n"
+           "  --exclude-weights NAME  drop the entries whose name contains NAME (repeatable; not\n"
+           "                          with --include-weights)\n"
            "  --eval         then measure what the quantization costs: the model converted\n"
            "                 unquantized (f32) against OUT (kiln eval: KL, top-1, delta-p)\n"
            "\n"
@@ -70,6 +78,8 @@ static bool eval_after;
 struct convert_args {
     const char *type, *output_type, *token_embd_type;
     bool pure, leave_output;
+    const char *include[64], *exclude[64];  // --include-weights / --exclude-weights, repeatable
+    int n_include, n_exclude;
     struct kiln_convert_options run;  // threads, dry run, overrides, progress
 };
 
@@ -115,6 +125,18 @@ static int parse(const char *cmd, int argc, char **argv, struct convert_args *a,
         } else if (kiln_arg_value(argc, argv, &i, "--token-embedding-type", &v, &err)) {
             if (!err && !parse_type_option(cmd, "--token-embedding-type", v, &a->token_embd_type))
                 return -1;
+        } else if (kiln_arg_value(argc, argv, &i, "--imatrix", &v, &err)) {
+            o->imatrix_path = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--include-weights", &v, &err) ||
+                   kiln_arg_value(argc, argv, &i, "--exclude-weights", &v, &err)) {
+            const bool inc = !strcmp(argv[i - 1], "--include-weights");
+            int *n_list = inc ? &a->n_include : &a->n_exclude;
+            if (!err && *n_list >= 64) {
+                fprintf(stderr, "kiln %s: at most 64 %s\n", cmd, argv[i - 1]);
+                return -1;
+            }
+            if (!err)
+                (inc ? a->include : a->exclude)[(*n_list)++] = v;
         } else if (kiln_arg_value(argc, argv, &i, "--tensor-type", &v, &err)) {
             o->overrides = v;
         } else if (kiln_arg_value(argc, argv, &i, "--threads", &v, &err)) {
@@ -146,6 +168,11 @@ static bool build_options(const char *cmd, const char *t, const struct convert_a
     o->dry_run = a->run.dry_run;
     o->overrides = a->run.overrides;
     o->progress = a->run.progress;
+    o->imatrix_path = a->run.imatrix_path;
+    o->include_weights = a->include;
+    o->exclude_weights = a->exclude;
+    o->n_include = a->n_include;
+    o->n_exclude = a->n_exclude;
     o->mix.pure |= a->pure;
     o->mix.leave_output = a->leave_output;
     if (a->output_type)

@@ -32,9 +32,18 @@ peer_build() {
     local sdist
     sdist=$(ls "$peer_dir"/llama_cpp_python-*.tar.gz 2>/dev/null | tail -1 || true)
     if [ -z "$sdist" ]; then
-        echo "== fetching llama-cpp-python's source distribution from PyPI"
-        "$py" -m pip download --no-binary :all: --no-deps llama-cpp-python -d "$peer_dir" >/dev/null
-        sdist=$(ls "$peer_dir"/llama_cpp_python-*.tar.gz | tail -1)
+        # The file straight from PyPI's simple index: `pip download --no-binary :all:` would
+        # build the sdist's build backends from source first (minutes) just to read metadata.
+        local v=${KILN_PEER_VERSION:-0.3.36} url
+        echo "== fetching llama-cpp-python $v's source distribution from PyPI"
+        url=$(curl -fsSL https://pypi.org/simple/llama-cpp-python/ |
+            grep -o "https://[^\"#]*/llama_cpp_python-$v\.tar\.gz#sha256=[0-9a-f]*" | head -1)
+        [ -n "$url" ] || die "no llama_cpp_python-$v.tar.gz on PyPI's index (set KILN_PEER_VERSION)"
+        curl -fsSL -o "$peer_dir/llama_cpp_python-$v.tar.gz.part" "${url%%#*}"
+        echo "${url##*sha256=}  $peer_dir/llama_cpp_python-$v.tar.gz.part" | sha256sum -c --quiet ||
+            die "llama_cpp_python-$v.tar.gz: checksum mismatch"
+        mv "$peer_dir/llama_cpp_python-$v.tar.gz.part" "$peer_dir/llama_cpp_python-$v.tar.gz"
+        sdist=$peer_dir/llama_cpp_python-$v.tar.gz
     fi
     local src="$peer_dir/src"
     if [ ! -d "$src/vendor/llama.cpp" ]; then

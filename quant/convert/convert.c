@@ -61,13 +61,19 @@ static void fill_rows(void *arg, int ith, int nth) {
     const struct kiln_type_traits *src = kiln_type_traits(j->src_type), *dst = kiln_type_traits(j->dst_type);
     const size_t src_row = kiln_row_size(j->src_type, j->cols), dst_row = kiln_row_size(j->dst_type, j->cols);
     const kiln_from_float_fn quantize = kiln_quantize_fn(j->dst_type);
+    // With an imatrix, the types ggml weights (K-quants, Q4_0..Q5_1, IQ4) take their row's
+    // column importances; the others (Q8_0, f16, ...) ignore them, as ggml_quantize_chunk.
+    const kiln_from_float_weighted_fn weighted = j->imatrix ? kiln_quantize_weighted_fn(j->dst_type) : NULL;
     float *x = malloc(sizeof(float) * (size_t)j->cols), *y = malloc(sizeof(float) * (size_t)j->cols);
     const int64_t per = (j->rows + nth - 1) / nth, lo = ith * per, hi = lo + per < j->rows ? lo + per : j->rows;
     double e2 = 0, r2 = 0;
     for (int64_t r = lo; r < hi && x && y; r++) {
         src->to_float(j->src + (size_t)source_row(j, r) * src_row, x, j->cols);
         uint8_t *out = t->dst + (size_t)r * dst_row;
-        quantize(x, out, j->cols);
+        if (weighted)  // experts: rows ne[1] per expert, each expert its own importances
+            weighted(x, out, j->cols, j->imatrix + (r / j->ne[1]) * j->cols);
+        else
+            quantize(x, out, j->cols);
         dst->to_float(out, y, j->cols);
         for (int64_t c = 0; c < j->cols; c++) {
             const double d = (double)y[c] - x[c];
@@ -306,9 +312,105 @@ enum kiln_status kiln_convert_add_job(struct plan *p, const struct kiln_convert_
     return KILN_OK;
 }
 
+// --imatrix: loads, filters and checks the file before the plan (the mixes' rules read whether
+// there is one: llama.cpp's has_imatrix, set when entries remain after the filters).
+static enum kiln_status load_imatrix(struct plan *p, const struct kiln_convert_options *o) {
+    if (!o->imatrix_path)
+        return KILN_OK;
+    if (o->n_include > 0 && o->n_exclude > 0)
+        return kiln_fail(KILN_E_INVALID, "--include-weights and --exclude-weights cannot be used together (as "
+                         "llama-quantize)");
+    KILN_TRY(kiln_imatrix_load(o->imatrix_path, &p->imatrix));
+    kiln_imatrix_filter(p->imatrix, o->include_weights, o->n_include, o->exclude_weights, o->n_exclude);
+    // An entry naming no tensor of the model means the file was made for another model: its
+    // other entries cannot be trusted to fit either (llama-quantize does not check this).
+    for (int i = 0; i < p->imatrix->n; i++) {
+        bool found = false;
+        for (int k = 0; k < p->n && !found; k++)
+            found = !strcmp(p->jobs[k].name, p->imatrix->entries[i].name);
+        if (!found)
+            return kiln_fail(KILN_E_INVALID, "%s: entry %s is not a tensor of this model: the imatrix was made "
+                             "for another model", o->imatrix_path, p->imatrix->entries[i].name);
+    }
+    p->model.has_imatrix = p->imatrix->n > 0;
+    if (!p->model.has_imatrix)
+        fprintf(stderr, "note: no entry of %s is left by --include-weights/--exclude-weights: quantizing "
+                "without an imatrix\n", o->imatrix_path);
+    return KILN_OK;
+}
+
+// Gives each quantized tensor its entry, as llama_model_quantize_impl: a size other than ne0 *
+// experts is an error (for token_embd it is ignored, as llama.cpp does: its imatrix rows, when
+// present, are not the matmul's); a tensor without one is quantized unweighted (said), unless
+// its type needs one.
+static enum kiln_status attach_imatrix(struct plan *p, const struct kiln_convert_options *o) {
+    int missing = 0;
+    const char *first_missing = NULL;
+    for (int i = 0; i < p->n; i++) {
+        struct job *j = &p->jobs[i];
+        struct kiln_imatrix_entry *e = p->imatrix && p->imatrix->n ? kiln_imatrix_find(p->imatrix, j->name) : NULL;
+        if (j->dst_type == j->src_type || !kiln_mix_allows_quantization(j->name, j->n_dims, o->mix.leave_output))
+            continue;
+        if (e && e->n != j->ne[0] * j->ne[2]) {
+            if (kiln_tensor_category(j->name) != KILN_CAT_TOKEN_EMBD)
+                return kiln_fail(KILN_E_INVALID, "%s: %s has %" PRId64 " importances, the tensor %" PRId64 " columns%s: "
+                                 "the imatrix was made for another model", o->imatrix_path, j->name, e->n, j->ne[0],
+                                 j->ne[2] > 1 ? " per expert" : "");
+            e = NULL;
+        }
+        if (e) {
+            j->imatrix = e->values;
+            e->used = true;
+        } else if (p->model.has_imatrix) {
+            missing++;
+            first_missing = first_missing ? first_missing : j->name;
+        }
+        if (!e && kiln_mix_requires_imatrix(j->name, j->dst_type, o->mix.ftype))
+            return kiln_fail(KILN_E_INVALID, "%s: no importances for %s, which %s quantizes to %s only with an "
+                             "imatrix (llama-quantize refuses too)", o->imatrix_path, j->name,
+                             kiln_mix_of(o->mix.ftype)->name, kiln_type_name(j->dst_type));
+    }
+    if (missing)
+        fprintf(stderr, "note: %d quantized tensor%s (%s%s) ha%s no imatrix entry: quantized without "
+                "importances, as llama-quantize does\n", missing, missing > 1 ? "s" : "", first_missing,
+                missing > 1 ? ", ..." : "", missing > 1 ? "ve" : "s");
+    return KILN_OK;
+}
+
+// llama-quantize's metadata for an imatrix (after general.file_type): the file as given, the
+// first dataset, the entries used, the chunks (each string cut to 127 bytes, as its overrides).
+static enum kiln_status write_imatrix_keys(const struct plan *p, struct kiln_gguf_writer *w, const char *path) {
+    if (!p->model.has_imatrix)
+        return KILN_OK;
+    char v[128];
+    snprintf(v, sizeof v, "%.127s", path);
+    KILN_TRY(kiln_gguf_add_string(w, "quantize.imatrix.file", v));
+    if (p->imatrix->dataset[0]) {
+        snprintf(v, sizeof v, "%.127s", p->imatrix->dataset);
+        KILN_TRY(kiln_gguf_add_string(w, "quantize.imatrix.dataset", v));
+    }
+    KILN_TRY(kiln_gguf_add_u32(w, "quantize.imatrix.entries_count", (uint32_t)p->imatrix->n));
+    if (p->imatrix->chunk_count > 0)
+        KILN_TRY(kiln_gguf_add_u32(w, "quantize.imatrix.chunks_count", (uint32_t)p->imatrix->chunk_count));
+    return KILN_OK;
+}
+
+static enum kiln_status convert_run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
+                                    const char *out_path);
+
 enum kiln_status kiln_convert_run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
                             const char *out_path) {
+    const enum kiln_status s = convert_run(p, w, o, out_path);
+    kiln_imatrix_free(p->imatrix);
+    p->imatrix = NULL;
+    return s;
+}
+
+static enum kiln_status convert_run(struct plan *p, struct kiln_gguf_writer *w, const struct kiln_convert_options *o,
+                                    const char *out_path) {
+    KILN_TRY(load_imatrix(p, o));
     KILN_TRY(plan_types(p, o));
+    KILN_TRY(attach_imatrix(p, o));
     bool quantized = false;
     for (int i = 0; i < p->n; i++)
         quantized |= kiln_type_traits(p->jobs[i].dst_type)->is_quantized;
@@ -316,6 +418,7 @@ enum kiln_status kiln_convert_run(struct plan *p, struct kiln_gguf_writer *w, co
         KILN_TRY(kiln_gguf_add_u32(w, "general.quantization_version", 2));
     if (o->mix.ftype != KILN_FTYPE_NONE)  // llama-quantize writes its file type, --pure or not
         KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)o->mix.ftype));
+    KILN_TRY(write_imatrix_keys(p, w, o->imatrix_path));
     if (o->dry_run) {
         print_plan(p, false);
         return KILN_OK;
@@ -362,7 +465,9 @@ enum kiln_status kiln_quantize_gguf(const char *in_path, const char *out_path, c
         const struct kiln_gguf_kv *kv = &g->kv[i];
         char key[256];
         snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.data);
-        if (strcmp(key, "general.file_type") && strcmp(key, "general.quantization_version"))
+        // An imatrix's own quantize.imatrix.* keys replace the input's (llama.cpp sets them anew).
+        const bool imatrix_key = o->imatrix_path && !strncmp(key, "quantize.imatrix.", 17);
+        if (strcmp(key, "general.file_type") && strcmp(key, "general.quantization_version") && !imatrix_key)
             s = kiln_gguf_add_value(w, key, &kv->value);
     }
     // The mixes' rules read the block count, heads and experts, under the architecture's prefix.

@@ -25,6 +25,12 @@ struct kiln_convert_options {
     bool dry_run;              // print the plan and the output size, write nothing
     const char *overrides;     // "ffn_down=q8_0,blk\\.[0-3]\\.attn_v=f16": regex=type, last match wins
     int progress;              // 1 always, 0 never, -1 on a TTY (default)
+    // --imatrix FILE (quant/convert/imatrix.h): the quantizers weight each column by its
+    // importance, as ggml's with llama-quantize --imatrix; NULL = none. --include-weights /
+    // --exclude-weights (substrings of entry names; not both) narrow which entries are used.
+    const char *imatrix_path;
+    const char *const *include_weights, *const *exclude_weights;
+    int n_include, n_exclude;
 };
 
 // Options for a --type value: a mix by llama-quantize's name or alias (q4_k_m, Q3_K_S, q4_K =

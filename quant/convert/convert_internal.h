@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "quant/convert/convert.h"
+#include "quant/convert/imatrix.h"
 #include "quant/file/gguf.h"
 
 // One output tensor and where its rows come from.
@@ -16,6 +17,7 @@ struct job {
     uint32_t n_dims;
     int64_t ne[4];
     int64_t perm_heads;        // > 0: rows permuted, heads of rows / perm_heads rows each
+    const float *imatrix;      // the column importances (ne[0] per expert, ne[2] experts) or NULL
     double err2, ref2;         // filled while writing
 };
 
@@ -25,6 +27,7 @@ struct plan {
     struct kiln_mix_model model;  // what the mix's rules read (layers, heads, tied, imatrix)
     const char *arch;             // general.architecture, for the mix's refusals
     int64_t n_experts;            // expert_count (mixes refuse experts)
+    struct kiln_imatrix *imatrix; // --imatrix, after --include/--exclude-weights; NULL if none
     struct kiln_pool *pool;
     int progress;
     double start;
