@@ -78,13 +78,11 @@ peer_bin() {
     echo "$b"
 }
 
-machine_id() {
-    local cpu cores
+machine_id() {  # the id scripts/bench-check.sh names results/<machine>/ with
+    local cpu
     cpu=$(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | tr 'A-Z' 'a-z' |
-        sed -E 's/\((r|tm)\)//g; s/ (cpu|processor)? ?@.*//; s/[0-9]+-core//; s/ +/ /g; s/^ //; s/ $//' |
-        awk '{print $1"-"$2}')
-    cores=$(nproc)
-    echo "${cpu}-${cores}c"
+        sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
+    echo "${cpu}-$(nproc)c"
 }
 
 # llama-bench -o json: one object per test with avg_ts/stddev_ts, n_prompt, n_gen.

@@ -7,11 +7,16 @@
 #   scripts/peer-quantize-check.sh check [--out DIR] [--mixes M,..] [--threads T]
 #       the quant-mix preset (Llama, 16 blocks, GQA 4, FFN 704: not whole 256-blocks) and the
 #       tiny preset (GQA 2): every mix, then --pure, --leave-output-tensor and the
-#       output/token-embedding type options; writes DIR/compare.txt and DIR/README.md
+#       output/token-embedding type options; then all of it again with one importance matrix
+#       given to both (tests/make_imatrix.py), Q2_K_S, the legacy .dat format and the
+#       --include/--exclude-weights options; writes DIR/compare.txt and DIR/README.md
 #       (DIR default results/<machine>/peer-quantize); exit 1 if any file differs
 #   scripts/peer-quantize-check.sh expected
 #       writes tests/data/quant-mixes/<preset>-<MIX>.types from llama-quantize's files (the
 #       per-tensor types tests/quant_mixes.sh holds kiln's --dry-run plans to, in CI)
+#   scripts/peer-quantize-check.sh expected-imatrix
+#       writes tests/data/imatrix/: importance matrices for the tiny preset and the hashes of
+#       llama-quantize's tensors made with them, per mix (what tests/quant_imatrix.sh checks)
 #   scripts/peer-quantize-check.sh time [--mixes M,..] [--threads 1,2] MODEL-F16.gguf
 #       wall time of each tool per mix and thread count on the same file, interleaved
 #       (peer, kiln, peer, kiln): one table
@@ -32,11 +37,10 @@ quantize_bin() {
     echo "$b"
 }
 
-machine_id() {
+machine_id() {  # the id scripts/bench-check.sh names results/<machine>/ with
     local cpu
     cpu=$(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | tr 'A-Z' 'a-z' |
-        sed -E 's/\((r|tm)\)//g; s/ (cpu|processor)? ?@.*//; s/[0-9]+-core//; s/ +/ /g; s/^ //; s/ $//' |
-        awk '{print $1"-"$2}')
+        sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
     echo "${cpu}-$(nproc)c"
 }
 
@@ -63,7 +67,7 @@ one() {
         status=1
         return 0
     fi
-    "$py" scripts/gguf_compare.py "$p" "$k" --label "$label" || status=1
+    "$py" scripts/gguf_compare.py "$p" "$k" --label "$label" --keys quantize.imatrix. || status=1
     rm -f "$p" "$k"
 }
 
@@ -102,6 +106,27 @@ cmd_check() {
             "--output-tensor-type q8_0 --token-embedding-type q4_0" Q5_K_M "$work"
         one "tensor-type-Q4_K_M" "$in" "--tensor-type blk\.0\.attn_v=q8_0" "--tensor-type blk\.0\.attn_v=q8_0" \
             Q4_K_M "$work"
+        # The same importance matrix given to both (tests/make_imatrix.py: llama-imatrix's layout,
+        # seeded values): every mix again, Q2_K_S (which needs one), the legacy .dat format,
+        # --include-weights / --exclude-weights, and an imatrix with output.weight.
+        for preset in quant-mix tiny; do
+            local im="$work/$preset-imatrix.gguf"
+            "$py" tests/make_imatrix.py "$work/$preset-f16.gguf" "$im"
+            echo "## $preset with --imatrix ($(basename "$im"), tests/make_imatrix.py)"
+            for mix in ${mixes//,/ } Q2_K_S; do
+                one "$preset-imatrix-$mix" "$work/$preset-f16.gguf" "--imatrix $im" "--imatrix $im" "$mix" "$work"
+            done
+        done
+        echo "## imatrix options (quant-mix)"
+        "$py" tests/make_imatrix.py "$in" "$work/im.dat" --format dat --seed 2
+        "$py" tests/make_imatrix.py "$in" "$work/im-out.gguf" --process-output --seed 3
+        one "dat-Q4_K_M" "$in" "--imatrix $work/im.dat" "--imatrix $work/im.dat" Q4_K_M "$work"
+        one "dat-IQ4_XS" "$in" "--imatrix $work/im.dat" "--imatrix $work/im.dat" IQ4_XS "$work"
+        one "process-output-Q3_K_M" "$in" "--imatrix $work/im-out.gguf" "--imatrix $work/im-out.gguf" Q3_K_M "$work"
+        one "include-ffn-Q4_0" "$in" "--imatrix $work/im.dat --include-weights ffn_ --include-weights attn_v" \
+            "--imatrix $work/im.dat --include-weights ffn_ --include-weights attn_v" Q4_0 "$work"
+        one "exclude-attn-Q5_K_S" "$in" "--imatrix $work/im.dat --exclude-weights attn" \
+            "--imatrix $work/im.dat --exclude-weights attn" Q5_K_S "$work"
         echo "## refusals (quant-mix)"
         local msg
         msg=$("$q" "$in" "$work/x.gguf" Q2_K_S 2>&1 | grep -m1 "requires an imatrix" || true)
@@ -132,6 +157,29 @@ EOF
             echo "wrote $dest/$preset-$mix.types"
         done
     done
+}
+
+# The data tests/quant_imatrix.sh checks kiln against in CI: importance matrices for the tiny
+# preset (tests/make_imatrix.py, GGUF and .dat) and, per mix, llama-quantize's tensors' hashes.
+imatrix_mixes="Q2_K_S Q3_K_M Q4_K_M Q5_K_S Q6_K Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL IQ4_XS"
+cmd_expected_imatrix() {
+    q=$(quantize_bin)
+    local dest=tests/data/imatrix
+    work=$(mktemp -d /tmp/kiln-peer-quant.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
+    mkdir -p "$dest"
+    make_model tiny "$work"
+    "$py" tests/make_imatrix.py "$work/tiny-f16.gguf" "$dest/tiny.imatrix.gguf" --process-output
+    "$py" tests/make_imatrix.py "$work/tiny-f16.gguf" "$dest/tiny.imatrix.dat" --format dat --seed 2
+    for mix in $imatrix_mixes; do
+        "$q" --imatrix "$dest/tiny.imatrix.gguf" "$work/tiny-f16.gguf" "$work/p.gguf" "$mix" 2 >/dev/null 2>&1 ||
+            die "llama-quantize $mix failed"
+        "$py" tests/gguf_hashes.py "$work/p.gguf" >"$dest/tiny-$mix.sha256"
+        echo "wrote $dest/tiny-$mix.sha256"
+    done
+    "$q" --imatrix "$dest/tiny.imatrix.dat" --exclude-weights attn_k "$work/tiny-f16.gguf" "$work/p.gguf" Q4_K_S 2 \
+        >/dev/null 2>&1 || die "llama-quantize (dat) failed"
+    "$py" tests/gguf_hashes.py "$work/p.gguf" >"$dest/tiny-dat-exclude-Q4_K_S.sha256"
 }
 
 cmd_time() {
@@ -167,6 +215,7 @@ cmd_time() {
 case ${1:-} in
     check) shift; cmd_check "$@" ;;
     expected) shift; cmd_expected ;;
+    expected-imatrix) shift; cmd_expected_imatrix ;;
     time) shift; cmd_time "$@" ;;
-    *) sed -n '2,19p' "$0"; exit 2 ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2 ;;
 esac

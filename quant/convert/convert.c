@@ -329,7 +329,7 @@ static enum kiln_status load_imatrix(struct plan *p, const struct kiln_convert_o
         for (int k = 0; k < p->n && !found; k++)
             found = !strcmp(p->jobs[k].name, p->imatrix->entries[i].name);
         if (!found)
-            return kiln_fail(KILN_E_INVALID, "%s: entry %s is not a tensor of this model: the imatrix was made "
+            return kiln_fail(KILN_E_FORMAT, "%s: entry %s is not a tensor of this model: the imatrix was made "
                              "for another model", o->imatrix_path, p->imatrix->entries[i].name);
     }
     p->model.has_imatrix = p->imatrix->n > 0;
@@ -353,7 +353,7 @@ static enum kiln_status attach_imatrix(struct plan *p, const struct kiln_convert
             continue;
         if (e && e->n != j->ne[0] * j->ne[2]) {
             if (kiln_tensor_category(j->name) != KILN_CAT_TOKEN_EMBD)
-                return kiln_fail(KILN_E_INVALID, "%s: %s has %" PRId64 " importances, the tensor %" PRId64 " columns%s: "
+                return kiln_fail(KILN_E_FORMAT, "%s: %s has %" PRId64 " importances, the tensor %" PRId64 " columns%s: "
                                  "the imatrix was made for another model", o->imatrix_path, j->name, e->n, j->ne[0],
                                  j->ne[2] > 1 ? " per expert" : "");
             e = NULL;
@@ -366,7 +366,7 @@ static enum kiln_status attach_imatrix(struct plan *p, const struct kiln_convert
             first_missing = first_missing ? first_missing : j->name;
         }
         if (!e && kiln_mix_requires_imatrix(j->name, j->dst_type, o->mix.ftype))
-            return kiln_fail(KILN_E_INVALID, "%s: no importances for %s, which %s quantizes to %s only with an "
+            return kiln_fail(KILN_E_FORMAT, "%s: no importances for %s, which %s quantizes to %s only with an "
                              "imatrix (llama-quantize refuses too)", o->imatrix_path, j->name,
                              kiln_mix_of(o->mix.ftype)->name, kiln_type_name(j->dst_type));
     }
