@@ -49,8 +49,15 @@ static void help_convert(void) {
            "  --include-weights NAME  use only the entries whose name contains NAME (repeatable)\n"
            "  --exclude-weights NAME  drop the entries whose name contains NAME (repeatable; not\n"
            "                          with --include-weights)\n"
-           "  --eval         then measure what the quantization costs: the model converted\n"
-           "                 unquantized (f32) against OUT (kiln eval: KL, top-1, delta-p)\n"
+           "  --eval         then measure what the quantization costs (kiln eval on 256 seeded\n"
+           "                 tokens: mean KL, top-1 agreement, RMS delta-p): convert against the\n"
+           "                 folder converted unquantized (f32), quantize against IN\n"
+           "  --dry-run      print the plan (each tensor's type and bytes; the size and bits per\n"
+           "                 weight), write nothing\n"
+           "\n"
+           "quantize's T may be a list, Q4_K_M,Q5_K_M,Q6_K (or all): each mix is written to\n"
+           "OUT-<MIX>.gguf, or only planned with --dry-run, and one line per mix gives its size,\n"
+           "bits per weight, error and, with --eval, its KL against IN: which mix to pick.\n"
            "\n"
            "  types: %s\n"
            "         (or any type kiln writes, alone: every weight, no rules)\n", kiln_mix_names());
@@ -71,6 +78,8 @@ static void help_synth(void) {
            "\n"
            "  presets: %s\n", kiln_model_preset_names());
 }
+
+static enum kiln_status eval_pair(const char *ref, const char *out, struct kiln_eval_result *r);
 
 // Parses the options shared by convert and quantize; positional arguments go to pos[].
 static bool eval_after;
@@ -219,15 +228,11 @@ int kiln_cmd_convert(int argc, char **argv) {
         fflush(stdout);
         dup2(saved, 1);
         close(saved);
-        int32_t tokens[256];
-        struct kiln_rng rng = kiln_rng_seed(1);
-        for (int i = 0; i < 256; i++)
-            tokens[i] = (int32_t)(kiln_rng_next(&rng) % 256);
         struct kiln_eval_result r;
         if (s == KILN_OK)
             s = kiln_init(NULL);
         if (s == KILN_OK)
-            s = kiln_eval_models(ref, out, kiln_device_find("cpu"), tokens, 256, 128, &r);
+            s = eval_pair(ref, out, &r);
         if (s == KILN_OK)
             printf("eval against f32 (256 seeded tokens): mean KL %.6f (max %.6f), top-1 agreement %.2f%%, "
                    "RMS delta-p %.4f%%\n", r.mean_kl, r.max_kl, 100 * r.top1_agreement, 100 * r.rms_dp);
@@ -235,6 +240,75 @@ int kiln_cmd_convert(int argc, char **argv) {
         remove(ref);
     }
     return finish("convert", s);
+}
+
+// kiln eval of `out` against `ref` on 256 seeded tokens (chunks of 128): what --eval prints.
+static enum kiln_status eval_pair(const char *ref, const char *out, struct kiln_eval_result *r) {
+    int32_t tokens[256];
+    struct kiln_rng rng = kiln_rng_seed(1);
+    for (int i = 0; i < 256; i++)
+        tokens[i] = (int32_t)(kiln_rng_next(&rng) % 256);
+    return kiln_eval_models(ref, out, kiln_device_find("cpu"), tokens, 256, 128, r);
+}
+
+// OUT with "-MIX" before its .gguf suffix: the file of one mix of a list.
+static void mix_path(const char *out, const char *mix, char *dst, size_t n) {
+    const size_t len = strlen(out);
+    const bool gguf = len > 5 && !strcmp(out + len - 5, ".gguf");
+    snprintf(dst, n, "%.*s-%s%s", (int)(gguf ? len - 5 : len), out, mix, gguf ? ".gguf" : "");
+}
+
+// A list of mixes (TYPE "Q4_K_M,Q5_K_M,..." or "all"): each planned (--dry-run) or written to
+// OUT-<MIX>.gguf (and evaluated against IN with --eval), then one line per mix.
+static int quantize_list(const char *in, const char *out, const char *types, const struct convert_args *a) {
+    char list[1024];
+    snprintf(list, sizeof list, "%s", !strcmp(types, "all") ? kiln_mix_names() : types);
+    printf("%-8s %10s %6s%s%s\n", "mix", "MiB", "bpw", a->run.dry_run ? "" : "   rel. RMSE",
+           eval_after && !a->run.dry_run ? "    mean KL   top-1   RMS dp" : "");
+    enum kiln_status s = KILN_OK;
+    bool init = false;
+    for (char *save = NULL, *t = strtok_r(list, ", ", &save); t && s == KILN_OK; t = strtok_r(NULL, ", ", &save)) {
+        struct kiln_convert_options o;
+        struct kiln_convert_summary sum;
+        char path[4200];
+        if (!build_options("quantize", t, a, &o))
+            return KILN_EXIT_USAGE;
+        o.quiet = true;
+        o.summary = &sum;
+        o.progress = 0;
+        mix_path(out, t, path, sizeof path);
+        fflush(stdout);
+        const int saved = dup(1);  // the per-mix "wrote" lines would break the table
+        freopen("/dev/null", "w", stdout);
+        s = kiln_quantize_gguf(in, path, &o);
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+        if (s != KILN_OK && !a->run.imatrix_path && strstr(kiln_last_error(), "needs an importance matrix")) {
+            printf("%-8s (needs --imatrix: skipped)\n", t);  // Q2_K_S in "all"
+            s = KILN_OK;
+            continue;
+        }
+        if (s != KILN_OK)
+            break;
+        printf("%-8s %10.2f %6.2f", t, (double)sum.bytes_out / 1048576.0,
+               8.0 * (double)sum.bytes_out / (double)(sum.n_elements ? sum.n_elements : 1));
+        if (!o.dry_run)
+            printf(" %11.3e", sum.rel_rmse);
+        if (eval_after && !o.dry_run) {
+            struct kiln_eval_result r;
+            if (!init && (s = kiln_init(NULL)) == KILN_OK)
+                init = true;
+            if (s == KILN_OK)
+                s = eval_pair(in, path, &r);
+            if (s == KILN_OK)
+                printf("  %9.6f %6.2f%% %7.4f%%", r.mean_kl, 100 * r.top1_agreement, 100 * r.rms_dp);
+        }
+        printf("%s%s\n", o.dry_run ? "" : "   ", o.dry_run ? "" : path);
+    }
+    if (init)
+        kiln_shutdown();
+    return finish("quantize", s);
 }
 
 int kiln_cmd_quantize(int argc, char **argv) {
@@ -249,13 +323,26 @@ int kiln_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "kiln quantize: expected IN.gguf OUT.gguf TYPE (see kiln quantize --help)\n");
         return KILN_EXIT_USAGE;
     }
-    if (!build_options("quantize", pos[2], &a, &o))
-        return KILN_EXIT_USAGE;
     if (!strcmp(pos[0], pos[1])) {
         fprintf(stderr, "kiln quantize: the output would overwrite the input\n");
         return KILN_EXIT_USAGE;
     }
-    return finish("quantize", kiln_quantize_gguf(pos[0], pos[1], &o));
+    if (strchr(pos[2], ',') || !strcmp(pos[2], "all"))
+        return quantize_list(pos[0], pos[1], pos[2], &a);
+    if (!build_options("quantize", pos[2], &a, &o))
+        return KILN_EXIT_USAGE;
+    enum kiln_status s = kiln_quantize_gguf(pos[0], pos[1], &o);
+    if (s == KILN_OK && eval_after && !o.dry_run) {
+        struct kiln_eval_result r;
+        s = kiln_init(NULL);
+        if (s == KILN_OK)
+            s = eval_pair(pos[0], pos[1], &r);
+        if (s == KILN_OK)
+            printf("eval against %s (256 seeded tokens): mean KL %.6f (max %.6f), top-1 agreement %.2f%%, "
+                   "RMS delta-p %.4f%%\n", pos[0], r.mean_kl, r.max_kl, 100 * r.top1_agreement, 100 * r.rms_dp);
+        kiln_shutdown();
+    }
+    return finish("quantize", s);
 }
 
 int kiln_cmd_synth(int argc, char **argv) {

@@ -45,4 +45,17 @@ grep -q "^output.weight q8_0$" "$dir/got" && grep -q "^token_embd.weight q4_0$" 
 "$kiln" quantize "$dir/quant-mix.gguf" "$dir/out.gguf" Q5_K_M --leave-output-tensor --dry-run 2>/dev/null |
     plan_types | grep -q "^output.weight f16$" || fail "--leave-output-tensor"
 passed=$((passed + 3))
+# A list of mixes: the size and bits per weight of each (--dry-run: llama-quantize --dry-run
+# prints 0.85 MiB / 4.95 BPW, 0.77 / 4.48 and 0.56 / 3.27 for these on the tiny preset), then
+# written and evaluated against the input (--eval): fewer bits cost more KL.
+"$kiln" quantize "$dir/tiny.gguf" "$dir/list.gguf" Q4_K_M,IQ4_XS,Q2_K --dry-run >"$dir/got" 2>&1 ||
+    fail "a list of mixes, --dry-run: $(tail -1 "$dir/got")"
+grep -q "^Q4_K_M  *0.85  *4.95$" "$dir/got" && grep -q "^IQ4_XS  *0.77  *4.48$" "$dir/got" &&
+    grep -q "^Q2_K  *0.56  *3.27$" "$dir/got" || fail "list --dry-run: $(cat "$dir/got")"
+"$kiln" quantize "$dir/tiny.gguf" "$dir/list.gguf" Q8_0,Q2_K --eval >"$dir/got" 2>&1 ||
+    fail "a list of mixes, --eval: $(tail -1 "$dir/got")"
+[ -f "$dir/list-Q8_0.gguf" ] && [ -f "$dir/list-Q2_K.gguf" ] || fail "list: OUT-<MIX>.gguf not written"
+awk '$1 == "Q8_0" { a = $5 } $1 == "Q2_K" { b = $5 } END { exit !(a > 0 && b > 10 * a) }' "$dir/got" ||
+    fail "list --eval: Q2_K's KL is not well above Q8_0's: $(cat "$dir/got")"
+passed=$((passed + 2))
 echo "quant_mixes: $passed passed, 0 failed"

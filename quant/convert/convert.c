@@ -273,6 +273,20 @@ static enum kiln_status plan_types(struct plan *p, const struct kiln_convert_opt
     return s;
 }
 
+static void summarize(const struct plan *p, struct kiln_convert_summary *sum) {
+    memset(sum, 0, sizeof *sum);
+    double e2 = 0, r2 = 0;
+    for (int i = 0; i < p->n; i++) {
+        const struct job *j = &p->jobs[i];
+        sum->bytes_in += (uint64_t)j->rows * kiln_row_size(j->src_type, j->cols);
+        sum->bytes_out += (uint64_t)j->rows * kiln_row_size(j->dst_type, j->cols);
+        sum->n_elements += (uint64_t)(j->rows * j->cols);
+        e2 += j->err2;
+        r2 += j->ref2;
+    }
+    sum->rel_rmse = r2 > 0 ? sqrt(e2 / r2) : 0;
+}
+
 static void print_plan(const struct plan *p, bool with_error) {
     uint64_t in = 0, out = 0;
     printf("  %-34s %-6s %-6s %-22s %12s%s\n", "tensor", "from", "to", "shape (ne)", "bytes",
@@ -290,7 +304,11 @@ static void print_plan(const struct plan *p, bool with_error) {
         in += (uint64_t)j->rows * kiln_row_size(j->src_type, j->cols);
         out += b;
     }
-    printf("  total: %.1f MiB in, %.1f MiB out\n", (double)in / 1048576.0, (double)out / 1048576.0);
+    struct kiln_convert_summary sum;
+    summarize(p, &sum);
+    printf("  total: %.1f MiB in, %.1f MiB out, %.2f bits per weight (%.3g weights)\n", (double)in / 1048576.0,
+           (double)out / 1048576.0, 8.0 * (double)sum.bytes_out / (double)(sum.n_elements ? sum.n_elements : 1),
+           (double)sum.n_elements);
 }
 
 enum kiln_status kiln_convert_add_job(struct plan *p, const struct kiln_convert_options *o, const char *name,
@@ -420,7 +438,10 @@ static enum kiln_status convert_run(struct plan *p, struct kiln_gguf_writer *w, 
         KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)o->mix.ftype));
     KILN_TRY(write_imatrix_keys(p, w, o->imatrix_path));
     if (o->dry_run) {
-        print_plan(p, false);
+        if (!o->quiet)
+            print_plan(p, false);
+        if (o->summary)
+            summarize(p, o->summary);
         return KILN_OK;
     }
     for (int i = 0; i < p->n; i++) {
@@ -438,7 +459,12 @@ static enum kiln_status convert_run(struct plan *p, struct kiln_gguf_writer *w, 
         const double el = now() - p->start;
         printf("wrote %s: %d tensors in %.2f s (%.1f MB/s of input)\n", out_path, p->n, el,
                (double)p->bytes_total / 1e6 / (el > 0 ? el : 1e-9));
-        print_plan(p, true);
+        if (!o->quiet)
+            print_plan(p, true);
+        if (o->summary) {
+            summarize(p, o->summary);
+            o->summary->seconds = el;
+        }
     }
     return s;
 }

@@ -28,9 +28,19 @@ struct kiln_convert_options {
     // --imatrix FILE (quant/convert/imatrix.h): the quantizers weight each column by its
     // importance, as ggml's with llama-quantize --imatrix; NULL = none. --include-weights /
     // --exclude-weights (substrings of entry names; not both) narrow which entries are used.
+    bool quiet;                // no per-tensor plan or table (the caller prints a summary)
+    struct kiln_convert_summary *summary;  // filled when not NULL
     const char *imatrix_path;
     const char *const *include_weights, *const *exclude_weights;
     int n_include, n_exclude;
+};
+
+// What a conversion wrote (or, dry run, would write): bytes of tensor data in and out, weights
+// (elements of every tensor: bits per weight = 8 * bytes_out / n_elements, llama-quantize's BPW),
+// the error over every quantized weight (relative RMSE), seconds spent.
+struct kiln_convert_summary {
+    uint64_t bytes_in, bytes_out, n_elements;
+    double rel_rmse, seconds;
 };
 
 // Options for a --type value: a mix by llama-quantize's name or alias (q4_k_m, Q3_K_S, q4_K =
