@@ -62,3 +62,4 @@ int32_t *kiln_cli_encode(const char *cmd, const struct kiln_gguf *g, const char 
                          struct kiln_vocab **vocab);
 int kiln_cmd_bench_model(int argc, char **argv);
 int kiln_cmd_eval(int argc, char **argv);
+int kiln_cmd_imatrix(int argc, char **argv);

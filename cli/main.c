@@ -20,6 +20,7 @@ static const struct command commands[] = {
     { "run", kiln_cmd_run, "run a GGUF model on a prompt or token ids; write its logits" },
     { "tokenize", kiln_cmd_tokenize, "the token ids of a text under a model's vocabulary" },
     { "eval", kiln_cmd_eval, "KL divergence, top-1 agreement, delta-p of QUANT vs BASE" },
+    { "imatrix", kiln_cmd_imatrix, "the importance matrix of a model over a text, for quantize --imatrix" },
     { "info", kiln_cmd_info, "devices, CPU features, cores, caches, NUMA, memory, absent backends" },
     { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
     { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },

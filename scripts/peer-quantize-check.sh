@@ -17,7 +17,7 @@
 #   scripts/peer-quantize-check.sh expected-imatrix
 #       writes tests/data/imatrix/: importance matrices for the tiny preset and the hashes of
 #       llama-quantize's tensors made with them, per mix (what tests/quant_imatrix.sh checks)
-#   scripts/peer-quantize-check.sh time [--mixes M,..] [--threads 1,2] MODEL-F16.gguf
+#   scripts/peer-quantize-check.sh time [--mixes M,..] [--threads 1,2] [--imatrix F] MODEL-F16.gguf
 #       wall time of each tool per mix and thread count on the same file, interleaved
 #       (peer, kiln, peer, kiln): one table
 set -euo pipefail
@@ -133,8 +133,8 @@ cmd_check() {
         echo "Q2_K_S without an imatrix: llama-quantize: ${msg:-(no refusal)}"
         msg=$("$kiln" quantize "$in" "$work/x.gguf" Q2_K_S --no-progress 2>&1 | tail -1 || true)
         echo "Q2_K_S without an imatrix: kiln: $msg"
+        exit $status  # the group is a subshell (the pipe): its status is the pipeline's (pipefail)
     } | tee "$out/compare.txt"
-    return $status
 }
 
 cmd_expected() {
@@ -183,10 +183,11 @@ cmd_expected_imatrix() {
 }
 
 cmd_time() {
-    local mixes=Q4_0,Q8_0,Q2_K,Q3_K_M,Q4_K_M,Q5_K_M,Q6_K thread_list=1,2 model=
+    local mixes=Q4_0,Q8_0,Q2_K,Q3_K_M,Q4_K_M,Q5_K_M,Q6_K thread_list=1,2 model= im=
     while [ $# -gt 0 ]; do
         case $1 in
             --mixes) mixes=$2; shift 2 ;;
+            --imatrix) im=$2; shift 2 ;;
             --threads) thread_list=$2; shift 2 ;;
             -*) die "time: unknown option $1" ;;
             *) model=$1; shift ;;
@@ -194,16 +195,19 @@ cmd_time() {
     done
     [ -f "$model" ] || die "time: give an f16 GGUF"
     q=$(quantize_bin)
-    local out=/tmp/kiln-peer-time.gguf
+    local out=/tmp/kiln-peer-time.gguf popt=() kopt=()
+    [ -n "$im" ] && popt=(--imatrix "$im") && kopt=(--imatrix "$im")
     printf '%-8s %7s %12s %12s %8s\n' mix threads llama-q_s kiln_s ratio
     for mix in ${mixes//,/ }; do
         for t in ${thread_list//,/ }; do
             local s0 s1 s2 s3
-            s0=$(date +%s.%N); "$q" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s1=$(date +%s.%N)
-            "$kiln" quantize "$model" "$out" "$mix" --threads "$t" --no-progress >/dev/null 2>&1; s2=$(date +%s.%N)
-            "$q" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s3=$(date +%s.%N)
+            s0=$(date +%s.%N); "$q" "${popt[@]}" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s1=$(date +%s.%N)
+            "$kiln" quantize "$model" "$out" "$mix" "${kopt[@]}" --threads "$t" --no-progress >/dev/null 2>&1
+            s2=$(date +%s.%N)
+            "$q" "${popt[@]}" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s3=$(date +%s.%N)
             local s4
-            "$kiln" quantize "$model" "$out" "$mix" --threads "$t" --no-progress >/dev/null 2>&1; s4=$(date +%s.%N)
+            "$kiln" quantize "$model" "$out" "$mix" "${kopt[@]}" --threads "$t" --no-progress >/dev/null 2>&1
+            s4=$(date +%s.%N)
             awk -v m="$mix" -v t="$t" -v a="$s0" -v b="$s1" -v c="$s2" -v d="$s3" -v e="$s4" 'BEGIN {
                 p = ((b - a) + (d - c)) / 2; k = ((c - b) + (e - d)) / 2
                 printf "%-8s %7d %12.2f %12.2f %7.2fx\n", m, t, p, k, p / k }'

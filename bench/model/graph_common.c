@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,6 +48,43 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+// The observer's call for one matmul: x downloaded row by row (views may be strided), the
+// weight named from its place in the model.
+static enum kiln_status observe_matmul(struct kiln_model *m, struct kiln_stream *s, const struct kiln_tensor *w,
+                                       const struct kiln_tensor *x, int which) {
+    const int64_t k = x->ne[0], n = x->ne[1];
+    if (x->type != KILN_TYPE_F32)
+        return kiln_fail(KILN_E_UNSUPPORTED, "model: the observer takes f32 activations");
+    const size_t need = sizeof(float) * (size_t)(k * n);
+    if (need > m->observe_cap) {
+        float *b = realloc(m->observe_buf, need);
+        if (!b)
+            return kiln_fail(KILN_E_NOMEM, "out of memory");
+        m->observe_buf = b;
+        m->observe_cap = need;
+    }
+    if (x->nb[1] == sizeof(float) * (size_t)k) {
+        KILN_TRY(kiln_buffer_download(s, x->buffer, x->offset, m->observe_buf, need));
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            KILN_TRY(kiln_buffer_download(s, x->buffer, x->offset + (size_t)j * x->nb[1], m->observe_buf + j * k,
+                                          sizeof(float) * (size_t)k));
+    }
+    char name[96];
+    int64_t layer = -1;
+    if (which == KILN_BLK_COUNT) {
+        snprintf(name, sizeof name, "output.weight");
+    } else {
+        for (int64_t l = 0; l < m->info.n_layer && layer < 0; l++)
+            if (w == &m->layers[l].w[which])
+                layer = l;
+        if (layer < 0)
+            return kiln_fail(KILN_E_INVALID, "model: a matmul weight outside the model's blocks");
+        snprintf(name, sizeof name, "blk.%" PRId64 ".%s", layer, kiln_block_tensors[which].suffix);
+    }
+    return m->observe(m->observe_ctx, layer, name, m->observe_buf, k, n);
+}
+
 // y = x W^T, noting whether a slow path ran (`which`: the block tensor, KILN_BLK_COUNT = output).
 enum kiln_status kiln_graph_matmul(struct kiln_model *m, struct kiln_stream *s, const struct kiln_tensor *y,
                                      const struct kiln_tensor *w, const struct kiln_tensor *x, int which) {
@@ -62,6 +100,8 @@ enum kiln_status kiln_graph_matmul(struct kiln_model *m, struct kiln_stream *s, 
         if (host)
             f->seconds += now_seconds() - t0;
     }
+    if (m->observe && x->ne[1] >= 16)
+        return observe_matmul(m, s, w, x, which);
     return KILN_OK;
 }
 

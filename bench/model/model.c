@@ -234,6 +234,7 @@ void kiln_model_free(struct kiln_model *m) {
         kiln_buffer_free(m->weights[i]);
     kiln_buffer_free(m->cache);
     kiln_buffer_free(m->act);
+    free(m->observe_buf);
     free(m->layers);
     free(m);
 }
@@ -305,3 +306,8 @@ enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s,
 }
 
 void kiln_model_set_graphs(struct kiln_model *m, bool on) { m->no_graphs = !on; }
+
+void kiln_model_set_observer(struct kiln_model *m, kiln_model_observer_fn fn, void *ctx) {
+    m->observe = fn;
+    m->observe_ctx = ctx;
+}

@@ -61,5 +61,13 @@ struct kiln_model_fallback {
 };
 void kiln_model_fallback_take(struct kiln_model *m, struct kiln_model_fallback *out);
 
+// Calls fn after every matmul of a batch of at least 16 tokens (llama-imatrix's threshold) with
+// the weight's GGUF name (blk.N.ffn_down.weight, output.weight), its input activations x
+// [k, n] (f32, token by token, downloaded to the host: one sync per matmul) and `layer` (-1 for
+// output.weight). What kiln imatrix collects; fn's error stops the forward pass. NULL: off.
+typedef enum kiln_status (*kiln_model_observer_fn)(void *ctx, int64_t layer, const char *weight, const float *x,
+                                                   int64_t k, int64_t n);
+void kiln_model_set_observer(struct kiln_model *m, kiln_model_observer_fn fn, void *ctx);
+
 enum kiln_status kiln_model_forward(struct kiln_model *m, struct kiln_stream *s, const int32_t *tokens,
                                     int64_t n, int64_t pos0, float *logits, bool last_only);

@@ -32,6 +32,10 @@ struct kiln_model {
     struct kiln_buffer *weights[KILN_MODEL_MAX_ARENAS], *cache, *act;
     int n_arenas;
     bool no_graphs;  // kiln_model_set_graphs(false): no graph capture of decode steps
+    kiln_model_observer_fn observe;  // kiln_model_set_observer: matmul inputs to the host
+    void *observe_ctx;
+    float *observe_buf;              // the downloaded activations (n_batch x the widest k)
+    size_t observe_cap;
     char path[512];  // for errors
     struct kiln_tensor token_embd, output_norm, output;
     struct layer *layers;

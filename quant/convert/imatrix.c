@@ -125,7 +125,7 @@ static enum kiln_status load_gguf(const char *path, struct kiln_imatrix *m) {
         s = kiln_fail(KILN_E_FORMAT, "%s: %s", path, is_imatrix ? "an imatrix without imatrix.datasets, "
                       "imatrix.chunk_count or imatrix.chunk_size (llama-quantize refuses it too)" :
                       "not an importance matrix (a GGUF file without general.type = imatrix and its keys: "
-                      "make one with llama-imatrix)");
+                      "make one with kiln imatrix or llama-imatrix)");
     }
     if (s == KILN_OK && ds->value.type == KILN_GGUF_ARRAY && ds->value.arr.elem == KILN_GGUF_STRING &&
         ds->value.arr.n > 0) {

@@ -131,6 +131,58 @@ struct symbol {
 
 static size_t utf8_len(uint8_t c) { return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1; }
 
+// A candidate merge: symbols left and right (adjacent when queued), their total bytes, the
+// merged piece's score. The heap's top is the highest score, ties the leftmost.
+struct pair {
+    int left, right;
+    size_t size;
+    float score;
+};
+struct pair_heap {
+    struct pair *p;
+    size_t n;
+};
+
+static bool pair_before(const struct pair *a, const struct pair *b) {
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static void push_pair(struct pair_heap *h, struct pair v) {
+    size_t i = h->n++;
+    while (i > 0 && pair_before(&v, &h->p[(i - 1) / 2])) {
+        h->p[i] = h->p[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->p[i] = v;
+}
+
+static struct pair pop_pair(struct pair_heap *h) {
+    const struct pair top = h->p[0], last = h->p[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && pair_before(&h->p[c + 1], &h->p[c]))
+            c++;
+        if (!pair_before(&h->p[c], &last))
+            break;
+        h->p[i] = h->p[c];
+        i = c;
+    }
+    if (h->n > 0)
+        h->p[i] = last;
+    return top;
+}
+
+// Queues the pair (i, j) if their concatenation is a piece.
+static void queue_pair(const struct kiln_spm *t, const struct symbol *sym, struct pair_heap *h, int i, int j) {
+    const size_t size = sym[i].len + sym[j].len;
+    const int32_t id = lookup(t, sym[i].text, size);
+    if (id >= 0)
+        push_pair(h, (struct pair){ i, j, size, score(t, id) });
+}
+
 int64_t kiln_spm_encode(const struct kiln_spm *t, const char *text, int32_t *out, int64_t max) {
     // normalized text: "▁" + text with every ' ' as "▁" (3 bytes)
     const size_t n = strlen(text);
@@ -168,31 +220,34 @@ int64_t kiln_spm_encode(const struct kiln_spm *t, const char *text, int32_t *out
     }
     if (ns)
         sym[ns - 1].next = -1;
-    // Repeatedly merge the best adjacent pair. O(n^2) in the symbols of the text: prompts are short.
-    for (;;) {
-        int best = -1;
-        float best_score = 0.0f;
-        for (int i = 0; i >= 0 && i < ns; i = sym[i].next) {
-            if (sym[i].len == 0 || sym[i].next < 0)
-                continue;
-            const int j = sym[i].next;
-            if (sym[i].text + sym[i].len != sym[j].text)
-                continue;
-            const int32_t id = lookup(t, sym[i].text, sym[i].len + sym[j].len);
-            if (id >= 0 && (best < 0 || score(t, id) > best_score)) {
-                best = i;
-                best_score = score(t, id);
-            }
-        }
-        if (best < 0)
-            break;
-        const int j = sym[best].next;
-        sym[best].len += sym[j].len;
-        sym[best].next = sym[j].next;
-        if (sym[j].next >= 0)
-            sym[sym[j].next].prev = best;
-        sym[j].len = 0;
+    // Repeatedly merge the best adjacent pair, best first from a heap of candidate pairs (as
+    // llama.cpp's llm_tokenizer_spm: O(n log n), where rescanning every pair was O(n^2) and took
+    // 17 s for a 50 KB calibration text). A popped pair whose symbols changed since it was
+    // queued is stale and skipped; merging queues the new pairs on either side.
+    struct pair_heap h = { malloc((3 * (3 * n + 4) + 8) * sizeof(struct pair)), 0 };  // <= 3 per symbol
+    if (!h.p) {
+        free(norm);
+        free(sym);
+        return -1;
     }
+    for (int i = 0; i + 1 < ns; i++)
+        queue_pair(t, sym, &h, i, i + 1);
+    while (h.n > 0) {
+        const struct pair b = pop_pair(&h);
+        struct symbol *l = &sym[b.left], *r = &sym[b.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != b.size || l->next != b.right)
+            continue;
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0)
+            sym[r->next].prev = b.left;
+        r->len = 0;
+        if (l->prev >= 0)
+            queue_pair(t, sym, &h, l->prev, b.left);
+        if (l->next >= 0)
+            queue_pair(t, sym, &h, b.left, l->next);
+    }
+    free(h.p);
     int64_t count = 0;
     if (t->add_bos) {
         if (count < max)

@@ -45,7 +45,9 @@ def load_hf(model):
     return w
 
 
-def forward(cfg, w, tokens):
+def forward(cfg, w, tokens, observe=None):
+    """observe(gguf_weight_name, x): each matmul's input rows (test_imatrix_numpy.py)."""
+    seen = observe or (lambda name, x: None)
     H, Hkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
     hd, eps, theta, n = D // H, cfg["rms_norm_eps"], cfg.get("rope_theta", 10000.0), len(tokens)
 
@@ -65,6 +67,8 @@ def forward(cfg, w, tokens):
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
         h = rms(x, w[p + "input_layernorm.weight"])
+        for t in ("attn_q", "attn_k", "attn_v"):
+            seen(f"blk.{l}.{t}.weight", h)
         q = rope((h @ w[p + "self_attn.q_proj.weight"].T).reshape(n, H, hd))
         k = rope((h @ w[p + "self_attn.k_proj.weight"].T).reshape(n, Hkv, hd))
         v = (h @ w[p + "self_attn.v_proj.weight"].T).reshape(n, Hkv, hd)
@@ -73,11 +77,17 @@ def forward(cfg, w, tokens):
         s = np.exp(s - s.max(-1, keepdims=True))
         s /= s.sum(-1, keepdims=True)
         o = np.einsum("hqk,khd->qhd", s, v).reshape(n, H * hd)
+        seen(f"blk.{l}.attn_output.weight", o)
         x = x + o @ w[p + "self_attn.o_proj.weight"].T
         h = rms(x, w[p + "post_attention_layernorm.weight"])
+        seen(f"blk.{l}.ffn_gate.weight", h)
+        seen(f"blk.{l}.ffn_up.weight", h)
         g = h @ w[p + "mlp.gate_proj.weight"].T
-        x = x + ((g / (1 + np.exp(-g))) * (h @ w[p + "mlp.up_proj.weight"].T)) @ w[p + "mlp.down_proj.weight"].T
+        a = (g / (1 + np.exp(-g))) * (h @ w[p + "mlp.up_proj.weight"].T)
+        seen(f"blk.{l}.ffn_down.weight", a)
+        x = x + a @ w[p + "mlp.down_proj.weight"].T
     x = rms(x, w["model.norm.weight"])
+    seen("output.weight", x)
     out = w.get("lm_head.weight", w["model.embed_tokens.weight"])
     return x @ out.T
 
