@@ -222,17 +222,26 @@ static void check_round_trip(void) {
 
 // SIMD quantizers (kiln_quantize_fn) give the reference's bytes, on ordinary and hostile data.
 static void check_fast_equals_ref(const float *spec_tensor) {
-    static const enum kiln_type types[] = { KILN_TYPE_Q4_K, KILN_TYPE_Q5_K, KILN_TYPE_Q4_0, KILN_TYPE_Q8_0 };
+    static const enum kiln_type types[] = { KILN_TYPE_Q4_K, KILN_TYPE_Q5_K, KILN_TYPE_Q6_K, KILN_TYPE_Q4_0,
+                                            KILN_TYPE_Q8_0 };
     enum { N = 16 * 4096 };
     static float x[N];
     static uint8_t a[N * 2], b[N * 2];
-    for (int variant = 0; variant < 3; variant++) {
+    for (int variant = 0; variant < 5; variant++) {
         memcpy(x, spec_tensor, sizeof x);
         for (int i = 0; i < N; i++) {
             if (variant == 1 && i % 97 == 0)
                 x[i] = i % 2 ? 1e30f : -3e-39f;  // huge values and denormals
             if (variant == 2 && i % 50 < 5)
                 x[i] = 0.0f;                      // flat and partly flat sub-blocks
+            if (variant == 3 && i % 512 < 48)
+                x[i] = 0.0f;                      // whole zero sub-blocks (16 and 32 wide)
+            if (variant == 3 && i % 512 >= 48 && i % 512 < 64)
+                x[i] = x[i] * 1e-20f;             // sub-blocks below the search's epsilon
+            if (variant == 3 && i % 4096 < 256)
+                x[i] = 0.0f;                      // a whole zero super-block
+            if (variant == 4)                     // exact halves: x * id = k + 0.5 (Q8_0's d = 1)
+                x[i] = i % 32 == 0 ? 127.0f : (float)(i % 32 - 16) + 0.5f;
         }
         if (variant == 1) {
             x[300] = NAN;

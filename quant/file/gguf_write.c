@@ -2,10 +2,13 @@
 // padding to the alignment, then each tensor's bytes padded to the alignment. Written to a
 // temporary file and renamed into place only when everything succeeded.
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "quant/file/gguf.h"
@@ -285,6 +288,9 @@ static enum kiln_status check_metadata(const struct kiln_gguf_writer *w, uint64_
     return KILN_OK;
 }
 
+static enum kiln_status write_data(struct kiln_gguf_writer *w, struct out *o, uint64_t align);
+static enum kiln_status write_data_mapped(struct kiln_gguf_writer *w, struct out *o, uint64_t align, uint64_t size);
+
 static enum kiln_status write_all(struct kiln_gguf_writer *w, struct out *o, uint64_t align) {
     put(o, "GGUF", 4);
     put_le(o, 3, 4);
@@ -307,6 +313,50 @@ static enum kiln_status write_all(struct kiln_gguf_writer *w, struct out *o, uin
         offset += (t->nbytes + align - 1) / align * align;
     }
     put_zeros(o, (align - o->pos % align) % align);
+    if (!o->file.err)
+        return write_data_mapped(w, o, align, offset);
+    return KILN_OK;  // the write error is reported at commit
+}
+
+// The data section written through the page cache directly: the file is sized and its blocks
+// reserved (posix_fallocate: a full disk or `ulimit -f` is an error here, never a SIGBUS on a
+// mapped page), mapped, and each tensor filled in place, which saves the copy write() makes
+// (the better part of a Q8_0 conversion's time). Where the file cannot be mapped (a pipe, a
+// file system without fallocate), the tensors go through write() as before.
+static enum kiln_status write_data_mapped(struct kiln_gguf_writer *w, struct out *o, uint64_t align, uint64_t size) {
+    const uint64_t start = o->pos, total = start + size;
+    const int fd = fileno(o->file.f);
+    struct stat sb;
+    if (size == 0 || fflush(o->file.f) != 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return write_data(w, o, align);
+    const int e = posix_fallocate(fd, 0, (off_t)total);
+    if (e == EOPNOTSUPP || e == EINVAL)
+        return write_data(w, o, align);
+    if (e != 0) {
+        o->file.err = e;
+        return KILN_OK;  // reported at commit, naming the file
+    }
+    uint8_t *map = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        return write_data(w, o, align);
+    enum kiln_status st = KILN_OK;
+    for (size_t i = 0; i < w->n_t && st == KILN_OK; i++) {
+        const struct wtensor *t = &w->t[i];
+        uint8_t *dst = map + start + t->info.offset;
+        if (t->data)
+            memcpy(dst, t->data, (size_t)t->info.nbytes);
+        else
+            st = t->fill(t->ctx, i, dst, t->info.nbytes);
+    }
+    if (munmap(map, (size_t)total) != 0 && !o->file.err)
+        o->file.err = errno;
+    if (fseeko(o->file.f, (off_t)total, SEEK_SET) != 0 && !o->file.err)  // the FILE at the end
+        o->file.err = errno;
+    o->pos = total;
+    return st;
+}
+
+static enum kiln_status write_data(struct kiln_gguf_writer *w, struct out *o, uint64_t align) {
     void *buf = NULL;
     enum kiln_status st = KILN_OK;
     for (size_t i = 0; i < w->n_t && st == KILN_OK && !o->file.err; i++) {

@@ -5,3 +5,6 @@
 
 void kiln_quantize_q4_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q4_K_ref(x, out, k); }
 void kiln_quantize_q5_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q5_K_ref(x, out, k); }
+void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q6_K_ref(x, out, k); }
+void kiln_quantize_q8_0_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q8_0_ref(x, out, n); }
+void kiln_quantize_q4_0_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q4_0_ref(x, out, n); }

@@ -34,3 +34,6 @@ static inline void kiln_pack_2bit(const uint8_t *L, uint8_t *qs) {
 // AVX2 versions (quant_k_avx2.c), byte-identical to the reference.
 void kiln_quantize_q4_K_avx2(const float *x, void *out, int64_t k);
 void kiln_quantize_q5_K_avx2(const float *x, void *out, int64_t k);
+void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k);  // quant_q6_avx2.c
+void kiln_quantize_q8_0_avx2(const float *x, void *out, int64_t n);  // quant_q32_avx2.c
+void kiln_quantize_q4_0_avx2(const float *x, void *out, int64_t n);

@@ -1,0 +1,153 @@
+// Q6_K quantization with AVX2, byte-identical to kiln_quantize_q6_K_ref (quant_ref_k.c).
+//
+// Why this is exact: the reference searches each of a super-block's 16 sub-blocks of 16
+// independently (make_qx_quants with nmax 32 and x^2 weights, spec §6.15). Here 8 searches run
+// side by side, one sub-block per lane: every lane performs the reference's float operations in
+// its order (the sums still go element by element), branches become lane masks, and the
+// nearest-int is the same 1.5 * 2^23 trick. AVX add/mul/div are the IEEE operations the scalar
+// code does; the file is built with -mavx2, no FMA, -ffp-contract=off. The final requantization
+// (x / d per element) runs 8 elements at a time, also exact. tests/test_quant_vectors.c compares
+// the bytes with the reference's on ordinary and hostile data.
+//
+// Versions: v1 (this): the sub-block search and the requantization vectorised; the scale
+// search over the 16 sub-block scales and the bit packing stay scalar.
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "quant/format/blocks.h"
+#include "quant/format/fp16.h"
+#include "quant/format/kquant_search.h"
+#include "quant/format/quant_k_internal.h"
+
+static inline __m256i nearest_int8(__m256 v) {
+    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
+    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x00400000));
+}
+
+static inline __m256i clamp8(__m256i v, int lo, int hi) {
+    return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
+}
+
+// make_qx_quants(16, 32, x, L, NULL) for the 8 sub-blocks x + 16 * lane: scale per lane into
+// scale[8], codes (l + 32) into L[16 * lane + i].
+static void make_qx16_x8(const float *x, float *scale_out, int8_t *L) {
+    enum { N = 16, NMAX = 32 };
+    const __m256i idx = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
+    __m256 xt[N];
+    for (int i = 0; i < N; i++)
+        xt[i] = _mm256_i32gather_ps(x + i, idx, 4);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 amax = _mm256_setzero_ps(), max = _mm256_setzero_ps();
+    for (int i = 0; i < N; i++) {  // the first element of the largest |x| (ax > amax)
+        const __m256 ax = _mm256_andnot_ps(sign, xt[i]);
+        const __m256 gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+        amax = _mm256_blendv_ps(amax, ax, gt);
+        max = _mm256_blendv_ps(max, xt[i], gt);
+    }
+    const __m256 tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(KILN_GROUP_MAX_EPS), _CMP_LT_OQ);
+    __m256 w[N];
+    for (int i = 0; i < N; i++)
+        w[i] = _mm256_mul_ps(xt[i], xt[i]);
+    __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)-NMAX), max);
+    __m256i Lv[N];
+    __m256 sumlx = _mm256_setzero_ps(), suml2 = _mm256_setzero_ps();
+    for (int i = 0; i < N; i++) {
+        const __m256i l = clamp8(nearest_int8(_mm256_mul_ps(iscale, xt[i])), -NMAX, NMAX - 1);
+        Lv[i] = l;
+        const __m256 fl = _mm256_cvtepi32_ps(l);
+        sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], xt[i]), fl));
+        suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 scale = _mm256_blendv_ps(_mm256_div_ps(sumlx, suml2), zero, _mm256_cmp_ps(suml2, zero, _CMP_EQ_OQ));
+    __m256 best = _mm256_mul_ps(scale, sumlx);
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0)
+            continue;
+        const float num = -((float)NMAX + 0.1f * (float)is);
+        iscale = _mm256_div_ps(_mm256_set1_ps(num), max);
+        __m256i lt[N];
+        sumlx = suml2 = zero;
+        for (int i = 0; i < N; i++) {
+            lt[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, xt[i])), -NMAX, NMAX - 1);
+            const __m256 fl = _mm256_cvtepi32_ps(lt[i]);
+            sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], xt[i]), fl));
+            suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
+        }
+        const __m256 take = _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
+                                          _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx), _mm256_mul_ps(best, suml2),
+                                                        _CMP_GT_OQ));
+        if (_mm256_movemask_ps(take) == 0)
+            continue;
+        const __m256i takei = _mm256_castps_si256(take);
+        for (int i = 0; i < N; i++)
+            Lv[i] = _mm256_blendv_epi8(Lv[i], lt[i], takei);
+        scale = _mm256_blendv_ps(scale, _mm256_div_ps(sumlx, suml2), take);
+        best = _mm256_blendv_ps(best, _mm256_mul_ps(scale, sumlx), take);
+    }
+    // Lanes whose sub-block is all (near) zero: scale 0, codes 0 (the reference's early return).
+    scale = _mm256_blendv_ps(scale, zero, tiny);
+    const __m256i tinyi = _mm256_castps_si256(tiny), bias = _mm256_set1_epi32(NMAX);
+    _mm256_storeu_ps(scale_out, scale);
+    for (int i = 0; i < N; i++) {
+        int32_t v[8];
+        _mm256_storeu_si256((__m256i *)v, _mm256_andnot_si256(tinyi, _mm256_add_epi32(Lv[i], bias)));
+        for (int lane = 0; lane < 8; lane++)
+            L[16 * lane + i] = (int8_t)v[lane];
+    }
+}
+
+void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k) {
+    struct kiln_block_q6_K *y = out;
+    int8_t L[KILN_QK_K];
+    float scales[KILN_QK_K / 16];
+    for (int64_t i = 0; i < k / KILN_QK_K; i++, x += KILN_QK_K) {
+        make_qx16_x8(x, scales, L);
+        make_qx16_x8(x + 128, scales + 8, L + 128);
+        float max_scale = 0, max_abs_scale = 0;
+        for (int ib = 0; ib < KILN_QK_K / 16; ++ib) {
+            const float abs_scale = fabsf(scales[ib]);
+            if (abs_scale > max_abs_scale) {
+                max_abs_scale = abs_scale;
+                max_scale = scales[ib];
+            }
+        }
+        if (max_abs_scale < KILN_GROUP_MAX_EPS) {
+            memset(&y[i], 0, sizeof y[i]);
+            y[i].d = kiln_f32_to_f16(0.f);
+            continue;
+        }
+        const float iscale = -128.f / max_scale;
+        y[i].d = kiln_f32_to_f16(1 / iscale);
+        for (int ib = 0; ib < KILN_QK_K / 16; ++ib) {
+            const int v = kiln_nearest_int(iscale * scales[ib]);
+            y[i].scales[ib] = (int8_t)(uint8_t)(v < 127 ? v : 127);
+        }
+        const float dd = kiln_f16_to_f32(y[i].d);
+        for (int j = 0; j < KILN_QK_K / 16; ++j) {
+            const float d = dd * y[i].scales[j];
+            if (!d)
+                continue;  // the sub-block keeps its search codes, as the reference
+            const __m256 vd = _mm256_set1_ps(d);
+            for (int h = 0; h < 16; h += 8) {
+                const __m256i q = clamp8(nearest_int8(_mm256_div_ps(_mm256_loadu_ps(x + 16 * j + h), vd)), -32, 31);
+                int32_t v[8];
+                _mm256_storeu_si256((__m256i *)v, _mm256_add_epi32(q, _mm256_set1_epi32(32)));
+                for (int e = 0; e < 8; e++)
+                    L[16 * j + h + e] = (int8_t)v[e];
+            }
+        }
+        uint8_t *ql = y[i].ql, *qh = y[i].qh;
+        for (int j = 0; j < KILN_QK_K; j += 128, ql += 64, qh += 32) {
+            for (int l = 0; l < 32; ++l) {
+                const uint8_t q1 = L[j + l + 0] & 0xF, q2 = L[j + l + 32] & 0xF;
+                const uint8_t q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+                ql[l + 0] = (uint8_t)(q1 | (q3 << 4));
+                ql[l + 32] = (uint8_t)(q2 | (q4 << 4));
+                qh[l] = (uint8_t)((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) |
+                                  ((L[j + l + 96] >> 4) << 6));
+            }
+        }
+    }
+}
