@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/format/quant_ref.h"
 #include "quant/format/types.h"
 #include "tests/check.h"
 
@@ -223,7 +224,14 @@ static void check_round_trip(void) {
 // SIMD quantizers (kiln_quantize_fn) give the reference's bytes, on ordinary and hostile data.
 static void check_fast_equals_ref(const float *spec_tensor) {
     static const enum kiln_type types[] = { KILN_TYPE_Q4_K, KILN_TYPE_Q5_K, KILN_TYPE_Q6_K, KILN_TYPE_Q4_0,
-                                            KILN_TYPE_Q8_0 };
+                                            KILN_TYPE_Q8_0, KILN_TYPE_IQ4_NL, KILN_TYPE_IQ4_XS };
+    // The weighted forms too (an imatrix row): the fast one against the reference one.
+    static const struct { enum kiln_type type; kiln_from_float_weighted_fn ref; } weighted[] = {
+        { KILN_TYPE_IQ4_NL, kiln_quantize_iq4_nl_weighted }, { KILN_TYPE_IQ4_XS, kiln_quantize_iq4_xs_weighted },
+    };
+    static float qw[16 * 4096];
+    for (int i = 0; i < 16 * 4096; i++)
+        qw[i] = (float)((i * 2654435761u) % 1000) * 0.01f + (i % 7 == 0 ? 0.0f : 0.001f);  // zeros too
     enum { N = 16 * 4096 };
     static float x[N];
     static uint8_t a[N * 2], b[N * 2];
@@ -258,7 +266,26 @@ static void check_fast_equals_ref(const float *spec_tensor) {
             CHECK(diff == 0, "%s: the fast quantizer differs from the reference in %zu bytes (variant %d)",
                   tr->name, diff, variant);
         }
+        for (size_t t = 0; t < sizeof weighted / sizeof weighted[0]; t++) {
+            weighted[t].ref(x, a, N, qw);
+            kiln_quantize_weighted_fn(weighted[t].type)(x, b, N, qw);
+            const size_t bytes = kiln_row_size(weighted[t].type, N);
+            size_t diff = 0;
+            for (size_t i = 0; i < bytes; i++)
+                diff += a[i] != b[i];
+            CHECK(diff == 0, "%s with an imatrix: the fast quantizer differs from the reference in %zu bytes "
+                  "(variant %d)", kiln_type_name(weighted[t].type), diff, variant);
+        }
     }
+}
+
+// IQ4_NL's fast quantizer takes blocks 8 at a time: a row of 13 blocks ends in the reference.
+static void check_iq4_nl_tail(const float *spec_tensor) {
+    enum { N = 13 * 32 };
+    uint8_t a[13 * 18], b[13 * 18];
+    kiln_quantize_iq4_nl_ref(spec_tensor, a, N);
+    kiln_quantize_fn(KILN_TYPE_IQ4_NL)(spec_tensor, b, N);
+    CHECK(!memcmp(a, b, sizeof a), "iq4_nl: a row of 13 blocks differs from the reference");
 }
 
 static void *read_file(const char *path, size_t want) {
@@ -378,6 +405,7 @@ int main(int argc, char **argv) {
     check_hostile();
     check_round_trip();
     check_fast_equals_ref(x);
+    check_iq4_nl_tail(x);
     free(x);
     return test_finish("test_quant_vectors");
 }

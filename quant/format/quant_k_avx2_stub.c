@@ -8,3 +8,11 @@ void kiln_quantize_q5_K_avx2(const float *x, void *out, int64_t k) { kiln_quanti
 void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q6_K_ref(x, out, k); }
 void kiln_quantize_q8_0_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q8_0_ref(x, out, n); }
 void kiln_quantize_q4_0_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q4_0_ref(x, out, n); }
+void kiln_quantize_iq4_xs_avx2(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_iq4_xs_weighted(x, out, n, qw);
+}
+void kiln_quantize_iq4_nl_avx2(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_iq4_nl_weighted(x, out, n, qw);
+}
+void kiln_quantize_iq4_xs_avx2_plain(const float *x, void *out, int64_t n) { kiln_quantize_iq4_xs_ref(x, out, n); }
+void kiln_quantize_iq4_nl_avx2_plain(const float *x, void *out, int64_t n) { kiln_quantize_iq4_nl_ref(x, out, n); }
