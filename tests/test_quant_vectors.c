@@ -223,7 +223,8 @@ static void check_round_trip(void) {
 
 // SIMD quantizers (kiln_quantize_fn) give the reference's bytes, on ordinary and hostile data.
 static void check_fast_equals_ref(const float *spec_tensor) {
-    static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q4_K, KILN_TYPE_Q5_K, KILN_TYPE_Q6_K,
+    static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K, KILN_TYPE_Q5_K,
+                                            KILN_TYPE_Q6_K,
                                             KILN_TYPE_Q4_0, KILN_TYPE_Q8_0, KILN_TYPE_IQ4_NL, KILN_TYPE_IQ4_XS };
     // The weighted forms too (an imatrix row): the fast one against the reference one.
     static const struct { enum kiln_type type; kiln_from_float_weighted_fn ref; } weighted[] = {

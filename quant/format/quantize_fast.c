@@ -15,6 +15,8 @@ kiln_from_float_fn kiln_quantize_fn(enum kiln_type type) {
             return kiln_quantize_q6_K_avx2;
         if (type == KILN_TYPE_Q2_K)
             return kiln_quantize_q2_K_avx2;
+        if (type == KILN_TYPE_Q3_K)
+            return kiln_quantize_q3_K_avx2;
         if (type == KILN_TYPE_Q8_0)
             return kiln_quantize_q8_0_avx2;
         if (type == KILN_TYPE_Q4_0)
