@@ -224,8 +224,8 @@ static void check_round_trip(void) {
 // SIMD quantizers (kiln_quantize_fn) give the reference's bytes, on ordinary and hostile data.
 static void check_fast_equals_ref(const float *spec_tensor) {
     static const enum kiln_type types[] = { KILN_TYPE_Q2_K, KILN_TYPE_Q3_K, KILN_TYPE_Q4_K, KILN_TYPE_Q5_K,
-                                            KILN_TYPE_Q6_K,
-                                            KILN_TYPE_Q4_0, KILN_TYPE_Q8_0, KILN_TYPE_IQ4_NL, KILN_TYPE_IQ4_XS };
+                                            KILN_TYPE_Q6_K, KILN_TYPE_Q4_0, KILN_TYPE_Q4_1, KILN_TYPE_Q5_0,
+                                            KILN_TYPE_Q5_1, KILN_TYPE_Q8_0, KILN_TYPE_IQ4_NL, KILN_TYPE_IQ4_XS };
     // The weighted forms too (an imatrix row): the fast one against the reference one.
     static const struct { enum kiln_type type; kiln_from_float_weighted_fn ref; } weighted[] = {
         { KILN_TYPE_IQ4_NL, kiln_quantize_iq4_nl_weighted }, { KILN_TYPE_IQ4_XS, kiln_quantize_iq4_xs_weighted },
@@ -251,6 +251,8 @@ static void check_fast_equals_ref(const float *spec_tensor) {
                 x[i] = 0.0f;                      // a whole zero super-block
             if (variant == 4)                     // exact halves: x * id = k + 0.5 (Q8_0's d = 1)
                 x[i] = i % 32 == 0 ? 127.0f : (float)(i % 32 - 16) + 0.5f;
+            if (variant == 4 && i % 1024 >= 512)  // blocks whose min or max is a signed zero
+                x[i] = i % 3 == 0 ? -0.0f : i % 3 == 1 ? 0.0f : (float)(i % 5) * (i % 2048 < 1536 ? 1 : -1);
         }
         if (variant == 1) {
             x[300] = NAN;

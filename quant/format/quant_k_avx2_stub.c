@@ -18,3 +18,6 @@ void kiln_quantize_iq4_xs_avx2_plain(const float *x, void *out, int64_t n) { kil
 void kiln_quantize_iq4_nl_avx2_plain(const float *x, void *out, int64_t n) { kiln_quantize_iq4_nl_ref(x, out, n); }
 void kiln_quantize_q2_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q2_K_ref(x, out, k); }
 void kiln_quantize_q3_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q3_K_ref(x, out, k); }
+void kiln_quantize_q4_1_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q4_1_ref(x, out, n); }
+void kiln_quantize_q5_0_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q5_0_ref(x, out, n); }
+void kiln_quantize_q5_1_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q5_1_ref(x, out, n); }

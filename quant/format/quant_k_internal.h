@@ -39,6 +39,9 @@ void kiln_quantize_q2_K_avx2(const float *x, void *out, int64_t k);  // quant_q2
 void kiln_quantize_q3_K_avx2(const float *x, void *out, int64_t k);  // quant_q3_avx2.c
 void kiln_quantize_q8_0_avx2(const float *x, void *out, int64_t n);  // quant_q32_avx2.c
 void kiln_quantize_q4_0_avx2(const float *x, void *out, int64_t n);
+void kiln_quantize_q4_1_avx2(const float *x, void *out, int64_t n);
+void kiln_quantize_q5_0_avx2(const float *x, void *out, int64_t n);
+void kiln_quantize_q5_1_avx2(const float *x, void *out, int64_t n);
 // quant_iq4_avx2.c: qw NULL = no importance matrix; _plain: the kiln_from_float_fn form.
 void kiln_quantize_iq4_xs_avx2(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_iq4_nl_avx2(const float *x, void *out, int64_t n, const float *qw);

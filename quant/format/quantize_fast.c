@@ -21,6 +21,12 @@ kiln_from_float_fn kiln_quantize_fn(enum kiln_type type) {
             return kiln_quantize_q8_0_avx2;
         if (type == KILN_TYPE_Q4_0)
             return kiln_quantize_q4_0_avx2;
+        if (type == KILN_TYPE_Q4_1)
+            return kiln_quantize_q4_1_avx2;
+        if (type == KILN_TYPE_Q5_0)
+            return kiln_quantize_q5_0_avx2;
+        if (type == KILN_TYPE_Q5_1)
+            return kiln_quantize_q5_1_avx2;
         if (type == KILN_TYPE_IQ4_XS)
             return kiln_quantize_iq4_xs_avx2_plain;
         if (type == KILN_TYPE_IQ4_NL)
