@@ -21,3 +21,12 @@ void kiln_quantize_q3_K_avx2(const float *x, void *out, int64_t k) { kiln_quanti
 void kiln_quantize_q4_1_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q4_1_ref(x, out, n); }
 void kiln_quantize_q5_0_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q5_0_ref(x, out, n); }
 void kiln_quantize_q5_1_avx2(const float *x, void *out, int64_t n) { kiln_quantize_q5_1_ref(x, out, n); }
+void kiln_quantize_q6_K_avx2_weighted(const float *x, void *out, int64_t k, const float *qw) {
+    kiln_quantize_q6_K_weighted(x, out, k, qw);
+}
+void kiln_quantize_q4_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q4_0_weighted(x, out, n, qw);
+}
+void kiln_quantize_q5_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q5_0_weighted(x, out, n, qw);
+}

@@ -35,6 +35,9 @@ static inline void kiln_pack_2bit(const uint8_t *L, uint8_t *qs) {
 void kiln_quantize_q4_K_avx2(const float *x, void *out, int64_t k);
 void kiln_quantize_q5_K_avx2(const float *x, void *out, int64_t k);
 void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k);  // quant_q6_avx2.c
+void kiln_quantize_q6_K_avx2_weighted(const float *x, void *out, int64_t k, const float *qw);
+void kiln_quantize_q4_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q5_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q2_K_avx2(const float *x, void *out, int64_t k);  // quant_q2_avx2.c
 void kiln_quantize_q3_K_avx2(const float *x, void *out, int64_t k);  // quant_q3_avx2.c
 void kiln_quantize_q8_0_avx2(const float *x, void *out, int64_t n);  // quant_q32_avx2.c

@@ -9,8 +9,10 @@
 // (x / d per element) runs 8 elements at a time, also exact. tests/test_quant_vectors.c compares
 // the bytes with the reference's on ordinary and hostile data.
 //
-// Versions: v1 (this): the sub-block search and the requantization vectorised; the scale
-// search over the 16 sub-block scales and the bit packing stay scalar.
+// Versions: v1: the sub-block search and the requantization vectorised; the scale search over
+// the 16 sub-block scales and the bit packing stay scalar. v2 (this): the search takes any
+// block size (16, 32) and weights, for Q6_K with an importance matrix and the weighted Q4_0 and
+// Q5_0 (quant_weighted.c's make_qx_quants calls), byte-identical to those too.
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -29,31 +31,31 @@ static inline __m256i clamp8(__m256i v, int lo, int hi) {
     return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
 }
 
-// make_qx_quants(16, 32, x, L, NULL) for the 8 sub-blocks x + 16 * lane: scale per lane into
-// scale[8], codes (l + 32) into L[16 * lane + i].
-static void make_qx16_x8(const float *x, float *scale_out, int8_t *L) {
-    enum { N = 16, NMAX = 32 };
-    const __m256i idx = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
-    __m256 xt[N];
-    for (int i = 0; i < N; i++)
+// make_qx_quants(n, nmax, x, L, w) for the 8 blocks x + n * lane (n = 16 or 32; w: a weight
+// per element laid out as x, or NULL for x^2): scale per lane into scale_out[8], codes
+// (l + nmax; 0 for a block below the epsilon) into L[n * lane + i].
+static void make_qx_x8(const float *x, const float *wts, int n, int nmax, float *scale_out, int8_t *L) {
+    enum { NM = 32 };
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(n));
+    __m256 xt[NM], w[NM];
+    for (int i = 0; i < n; i++) {
         xt[i] = _mm256_i32gather_ps(x + i, idx, 4);
+        w[i] = wts ? _mm256_i32gather_ps(wts + i, idx, 4) : _mm256_mul_ps(xt[i], xt[i]);
+    }
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 amax = _mm256_setzero_ps(), max = _mm256_setzero_ps();
-    for (int i = 0; i < N; i++) {  // the first element of the largest |x| (ax > amax)
+    for (int i = 0; i < n; i++) {  // the first element of the largest |x| (ax > amax)
         const __m256 ax = _mm256_andnot_ps(sign, xt[i]);
         const __m256 gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
         amax = _mm256_blendv_ps(amax, ax, gt);
         max = _mm256_blendv_ps(max, xt[i], gt);
     }
     const __m256 tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(KILN_GROUP_MAX_EPS), _CMP_LT_OQ);
-    __m256 w[N];
-    for (int i = 0; i < N; i++)
-        w[i] = _mm256_mul_ps(xt[i], xt[i]);
-    __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)-NMAX), max);
-    __m256i Lv[N];
+    __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
+    __m256i Lv[NM];
     __m256 sumlx = _mm256_setzero_ps(), suml2 = _mm256_setzero_ps();
-    for (int i = 0; i < N; i++) {
-        const __m256i l = clamp8(nearest_int8(_mm256_mul_ps(iscale, xt[i])), -NMAX, NMAX - 1);
+    for (int i = 0; i < n; i++) {
+        const __m256i l = clamp8(nearest_int8(_mm256_mul_ps(iscale, xt[i])), -nmax, nmax - 1);
         Lv[i] = l;
         const __m256 fl = _mm256_cvtepi32_ps(l);
         sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], xt[i]), fl));
@@ -65,12 +67,12 @@ static void make_qx16_x8(const float *x, float *scale_out, int8_t *L) {
     for (int is = -9; is <= 9; ++is) {
         if (is == 0)
             continue;
-        const float num = -((float)NMAX + 0.1f * (float)is);
+        const float num = -((float)nmax + 0.1f * (float)is);
         iscale = _mm256_div_ps(_mm256_set1_ps(num), max);
-        __m256i lt[N];
+        __m256i lt[NM];
         sumlx = suml2 = zero;
-        for (int i = 0; i < N; i++) {
-            lt[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, xt[i])), -NMAX, NMAX - 1);
+        for (int i = 0; i < n; i++) {
+            lt[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, xt[i])), -nmax, nmax - 1);
             const __m256 fl = _mm256_cvtepi32_ps(lt[i]);
             sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], xt[i]), fl));
             suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
@@ -81,30 +83,32 @@ static void make_qx16_x8(const float *x, float *scale_out, int8_t *L) {
         if (_mm256_movemask_ps(take) == 0)
             continue;
         const __m256i takei = _mm256_castps_si256(take);
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < n; i++)
             Lv[i] = _mm256_blendv_epi8(Lv[i], lt[i], takei);
         scale = _mm256_blendv_ps(scale, _mm256_div_ps(sumlx, suml2), take);
         best = _mm256_blendv_ps(best, _mm256_mul_ps(scale, sumlx), take);
     }
-    // Lanes whose sub-block is all (near) zero: scale 0, codes 0 (the reference's early return).
+    // Lanes whose block is all (near) zero: scale 0, codes 0 (the reference's early return).
     scale = _mm256_blendv_ps(scale, zero, tiny);
-    const __m256i tinyi = _mm256_castps_si256(tiny), bias = _mm256_set1_epi32(NMAX);
+    const __m256i tinyi = _mm256_castps_si256(tiny), bias = _mm256_set1_epi32(nmax);
     _mm256_storeu_ps(scale_out, scale);
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         int32_t v[8];
         _mm256_storeu_si256((__m256i *)v, _mm256_andnot_si256(tinyi, _mm256_add_epi32(Lv[i], bias)));
         for (int lane = 0; lane < 8; lane++)
-            L[16 * lane + i] = (int8_t)v[lane];
+            L[n * lane + i] = (int8_t)v[lane];
     }
 }
 
-void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k) {
+// Q6_K with weights x^2 (qw NULL) or an imatrix row (kiln_quantize_q6_K_weighted's qw).
+static void quantize_q6_K(const float *x, void *out, int64_t k, const float *qw) {
     struct kiln_block_q6_K *y = out;
     int8_t L[KILN_QK_K];
     float scales[KILN_QK_K / 16];
     for (int64_t i = 0; i < k / KILN_QK_K; i++, x += KILN_QK_K) {
-        make_qx16_x8(x, scales, L);
-        make_qx16_x8(x + 128, scales + 8, L + 128);
+        const float *w = qw ? qw + i * KILN_QK_K : NULL;
+        make_qx_x8(x, w, 16, 32, scales, L);
+        make_qx_x8(x + 128, w ? w + 128 : NULL, 16, 32, scales + 8, L + 128);
         float max_scale = 0, max_abs_scale = 0;
         for (int ib = 0; ib < KILN_QK_K / 16; ++ib) {
             const float abs_scale = fabsf(scales[ib]);
@@ -150,4 +154,84 @@ void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k) {
             }
         }
     }
+}
+
+void kiln_quantize_q6_K_avx2(const float *x, void *out, int64_t k) { quantize_q6_K(x, out, k, NULL); }
+void kiln_quantize_q6_K_avx2_weighted(const float *x, void *out, int64_t k, const float *qw) {
+    quantize_q6_K(x, out, k, qw);
+}
+
+// ---- Q4_0 / Q5_0 with an importance matrix (quant_weighted.c): make_qx_quants(32, 8 or 16)
+// with weights qw * sqrt(sigma2 + x^2), sigma2 the row's mean of x^2; 8 blocks per lane group ----
+
+static float row_sigma2(const float *x, int64_t n) {
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; ++j)
+        sum_x2 += x[j] * x[j];
+    return sum_x2 / n;
+}
+
+static void block_weights(const float *x, const float *qw, float sigma2, float *w, int64_t n) {
+    const __m256 s2 = _mm256_set1_ps(sigma2);
+    for (int64_t j = 0; j < n; j += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + j);
+        _mm256_storeu_ps(w + j, _mm256_mul_ps(_mm256_loadu_ps(qw + j),
+                                              _mm256_sqrt_ps(_mm256_add_ps(s2, _mm256_mul_ps(xv, xv)))));
+    }
+}
+
+static void pack4(const int8_t *L, uint8_t *qs) {
+    for (int j = 0; j < 16; ++j)
+        qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
+}
+
+static void pack5(const int8_t *L, uint8_t qs[16], uint8_t qh_out[4]) {
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+        const uint8_t xi0 = (uint8_t)L[j], xi1 = (uint8_t)L[j + 16];
+        qs[j] = (uint8_t)((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+        qh |= ((xi0 & 0x10u) >> 4) << (j + 0);
+        qh |= ((xi1 & 0x10u) >> 4) << (j + 16);
+    }
+    memcpy(qh_out, &qh, 4);
+}
+
+// d (f16) and codes of each block of 32 of the row, 8 blocks at a time, the last ones one by one.
+static void q32_weighted(const float *x, int64_t n, const float *qw, int nmax, kiln_half *d_of, size_t d_stride,
+                         void (*put)(void *y, int64_t ib, const int8_t *L), void *y) {
+    const float sigma2 = row_sigma2(x, n);
+    const int64_t nb = n / 32;
+    float w[8 * 32], scales[8];
+    int8_t L[8 * 32];
+    int64_t ib = 0;
+    for (; ib + 8 <= nb; ib += 8) {
+        block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
+        make_qx_x8(x + 32 * ib, w, 32, nmax, scales, L);
+        for (int b = 0; b < 8; b++) {
+            *(kiln_half *)((uint8_t *)d_of + (size_t)(ib + b) * d_stride) = kiln_f32_to_f16(scales[b]);
+            put(y, ib + b, L + 32 * b);
+        }
+    }
+    for (; ib < nb; ib++) {
+        block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 32);
+        *(kiln_half *)((uint8_t *)d_of + (size_t)ib * d_stride) =
+            kiln_f32_to_f16(kiln_make_qx_quants(32, nmax, x + 32 * ib, L, w));
+        put(y, ib, L);
+    }
+}
+
+static void put_q4_0(void *y, int64_t ib, const int8_t *L) { pack4(L, ((struct kiln_block_q4_0 *)y)[ib].qs); }
+static void put_q5_0(void *y, int64_t ib, const int8_t *L) {
+    struct kiln_block_q5_0 *b = &((struct kiln_block_q5_0 *)y)[ib];
+    pack5(L, b->qs, b->qh);
+}
+
+void kiln_quantize_q4_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    struct kiln_block_q4_0 *y = out;
+    q32_weighted(x, n, qw, 8, &y[0].d, sizeof *y, put_q4_0, y);
+}
+
+void kiln_quantize_q5_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    struct kiln_block_q5_0 *y = out;
+    q32_weighted(x, n, qw, 16, &y[0].d, sizeof *y, put_q5_0, y);
 }

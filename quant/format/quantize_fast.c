@@ -37,10 +37,16 @@ kiln_from_float_fn kiln_quantize_fn(enum kiln_type type) {
 }
 
 kiln_from_float_weighted_fn kiln_quantize_weighted_fn(enum kiln_type type) {
-    if (kiln_cpu_has(KILN_CPU_AVX2) && type == KILN_TYPE_IQ4_XS)
-        return kiln_quantize_iq4_xs_avx2;
-    if (kiln_cpu_has(KILN_CPU_AVX2) && type == KILN_TYPE_IQ4_NL)
-        return kiln_quantize_iq4_nl_avx2;
+    if (kiln_cpu_has(KILN_CPU_AVX2)) {
+        switch (type) {
+        case KILN_TYPE_IQ4_XS: return kiln_quantize_iq4_xs_avx2;
+        case KILN_TYPE_IQ4_NL: return kiln_quantize_iq4_nl_avx2;
+        case KILN_TYPE_Q6_K: return kiln_quantize_q6_K_avx2_weighted;
+        case KILN_TYPE_Q4_0: return kiln_quantize_q4_0_avx2_weighted;
+        case KILN_TYPE_Q5_0: return kiln_quantize_q5_0_avx2_weighted;
+        default: break;
+        }
+    }
     switch (type) {
     case KILN_TYPE_Q2_K: return kiln_quantize_q2_K_weighted;
     case KILN_TYPE_Q3_K: return kiln_quantize_q3_K_weighted;
