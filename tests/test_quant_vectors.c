@@ -230,7 +230,9 @@ static void check_fast_equals_ref(const float *spec_tensor) {
     static const struct { enum kiln_type type; kiln_from_float_weighted_fn ref; } weighted[] = {
         { KILN_TYPE_IQ4_NL, kiln_quantize_iq4_nl_weighted }, { KILN_TYPE_IQ4_XS, kiln_quantize_iq4_xs_weighted },
         { KILN_TYPE_Q6_K, kiln_quantize_q6_K_weighted },     { KILN_TYPE_Q4_0, kiln_quantize_q4_0_weighted },
-        { KILN_TYPE_Q5_0, kiln_quantize_q5_0_weighted },
+        { KILN_TYPE_Q5_0, kiln_quantize_q5_0_weighted },     { KILN_TYPE_Q2_K, kiln_quantize_q2_K_weighted },
+        { KILN_TYPE_Q4_K, kiln_quantize_q4_K_weighted },     { KILN_TYPE_Q5_K, kiln_quantize_q5_K_weighted },
+        { KILN_TYPE_Q4_1, kiln_quantize_q4_1_weighted },     { KILN_TYPE_Q5_1, kiln_quantize_q5_1_weighted },
     };
     static float qw[16 * 4096];
     for (int i = 0; i < 16 * 4096; i++)
@@ -287,7 +289,7 @@ static void check_fast_equals_ref(const float *spec_tensor) {
 // The fast 32-block quantizers take blocks 8 at a time: a row of 13 blocks ends otherwise.
 static void check_iq4_nl_tail(const float *spec_tensor) {
     enum { N = 13 * 32 };
-    uint8_t a[13 * 22], b[13 * 22];
+    uint8_t a[13 * 24], b[13 * 24];
     float qw[N];
     for (int i = 0; i < N; i++)
         qw[i] = 0.5f + (float)(i % 11) * 0.1f;
@@ -300,6 +302,12 @@ static void check_iq4_nl_tail(const float *spec_tensor) {
     kiln_quantize_q5_0_weighted(spec_tensor, a, N, qw);
     kiln_quantize_weighted_fn(KILN_TYPE_Q5_0)(spec_tensor, b, N, qw);
     CHECK(!memcmp(a, b, 13 * 22), "q5_0 with an imatrix: a row of 13 blocks differs from the reference");
+    kiln_quantize_q4_1_weighted(spec_tensor, a, N, qw);
+    kiln_quantize_weighted_fn(KILN_TYPE_Q4_1)(spec_tensor, b, N, qw);
+    CHECK(!memcmp(a, b, 13 * 20), "q4_1 with an imatrix: a row of 13 blocks differs from the reference");
+    kiln_quantize_q5_1_weighted(spec_tensor, a, N, qw);
+    kiln_quantize_weighted_fn(KILN_TYPE_Q5_1)(spec_tensor, b, N, qw);
+    CHECK(!memcmp(a, b, 13 * 24), "q5_1 with an imatrix: a row of 13 blocks differs from the reference");
 }
 
 static void *read_file(const char *path, size_t want) {

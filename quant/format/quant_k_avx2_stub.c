@@ -30,3 +30,18 @@ void kiln_quantize_q4_0_avx2_weighted(const float *x, void *out, int64_t n, cons
 void kiln_quantize_q5_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
     kiln_quantize_q5_0_weighted(x, out, n, qw);
 }
+void kiln_quantize_q2_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q2_K_weighted(x, out, n, qw);
+}
+void kiln_quantize_q4_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q4_K_weighted(x, out, n, qw);
+}
+void kiln_quantize_q5_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q5_K_weighted(x, out, n, qw);
+}
+void kiln_quantize_q4_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q4_1_weighted(x, out, n, qw);
+}
+void kiln_quantize_q5_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q5_1_weighted(x, out, n, qw);
+}

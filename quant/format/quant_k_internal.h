@@ -6,6 +6,8 @@
 
 #include "quant/format/fp16.h"
 
+struct kiln_block_q2_K;
+
 // Q4_K/Q5_K after the sub-block searches: 6-bit scale/min codes, fp16 super-scales, requant of
 // the codes in L (nmax 15 or 31).
 void kiln_kquant_q45_finish(const float *x, const float *scales, const float *mins, kiln_half *d_out,
@@ -39,6 +41,19 @@ void kiln_quantize_q6_K_avx2_weighted(const float *x, void *out, int64_t k, cons
 void kiln_quantize_q4_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q5_0_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q2_K_avx2(const float *x, void *out, int64_t k);  // quant_q2_avx2.c
+// The weighted K-quants' pieces around the sub-block searches (quant_weighted.c), shared with
+// the AVX2 drivers (quant_weighted_avx2.c).
+void kiln_q2_K_weights(const float *x, const float *qw, float *weight, float *sw);
+void kiln_q2_K_weighted_finish(const float *x, const float *scales, const float *mins, const float *sw,
+                               struct kiln_block_q2_K *y, uint8_t *L);
+void kiln_q45_K_weights(const float *x, const float *qw, float *weights, float *sw);
+void kiln_q45_K_weighted_finish(const float *x, const float *scales, const float *mins, const float *sw,
+                                uint8_t *scales_out, kiln_half *d_out, kiln_half *dmin_out, uint8_t *L, int nmax);
+void kiln_quantize_q2_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q4_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q5_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q4_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q5_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q3_K_avx2(const float *x, void *out, int64_t k);  // quant_q3_avx2.c
 void kiln_quantize_q8_0_avx2(const float *x, void *out, int64_t n);  // quant_q32_avx2.c
 void kiln_quantize_q4_0_avx2(const float *x, void *out, int64_t n);

@@ -21,40 +21,55 @@ static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? 
 
 void kiln_quantize_q2_K_weighted(const float *x, void *out, int64_t n, const float *qw) {
     struct kiln_block_q2_K *y = out;
-    uint8_t L[KILN_QK_K], Laux[16], Ls[16], Lm[16];
-    float mins[16], scales[16], sw[16], weight[16];
+    uint8_t L[KILN_QK_K], Laux[16];
+    float mins[16], scales[16], sw[16], weight[KILN_QK_K];
     for (int64_t i = 0; i < n / KILN_QK_K; i++, x += KILN_QK_K) {
-        memset(sw, 0, sizeof sw);
-        float sumx2 = 0;
-        for (int j = 0; j < KILN_QK_K; ++j)
-            sumx2 += x[j] * x[j];
-        const float sigma2 = sumx2 / KILN_QK_K;
-        for (int j = 0; j < 16; ++j) {
-            const float *w = qw + KILN_QK_K * i + 16 * j;
-            for (int l = 0; l < 16; ++l)
-                weight[l] = w[l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
-            for (int l = 0; l < 16; ++l)
-                sw[j] += weight[l];
-            scales[j] = kiln_make_qkx3_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
-        }
-        float dm = kiln_make_qp_quants(16, 15, scales, Ls, sw);
-        float mm = kiln_make_qp_quants(16, 15, mins, Lm, sw);
-        y[i].d = kiln_f32_to_f16(dm);
-        y[i].dmin = kiln_f32_to_f16(mm);
-        dm = kiln_f16_to_f32(y[i].d);
-        mm = kiln_f16_to_f32(y[i].dmin);
+        kiln_q2_K_weights(x, qw + KILN_QK_K * i, weight, sw);
         for (int j = 0; j < 16; ++j)
-            y[i].scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-        for (int j = 0; j < 16; ++j) {  // requantize with the rounded scales
-            const float d = dm * (y[i].scales[j] & 0xF);
-            if (!d)
-                continue;
-            const float m = mm * (y[i].scales[j] >> 4);
-            for (int ii = 0; ii < 16; ++ii)
-                L[16 * j + ii] = (uint8_t)clampi(kiln_nearest_int((x[16 * j + ii] + m) / d), 0, 3);
-        }
-        kiln_pack_2bit(L, y[i].qs);
+            scales[j] = kiln_make_qkx3_quants(16, 3, x + 16 * j, weight + 16 * j, L + 16 * j, &mins[j], Laux, -0.9f,
+                                              0.05f, 36);
+        kiln_q2_K_weighted_finish(x, scales, mins, sw, &y[i], L);
     }
+}
+
+// Q2_K's per-element weights qw * sqrt(sigma2 + x^2) (sigma2: the super-block's mean of x^2)
+// and their sum per sub-block of 16, in ggml's order.
+void kiln_q2_K_weights(const float *x, const float *qw, float *weight, float *sw) {
+    float sumx2 = 0;
+    for (int j = 0; j < KILN_QK_K; ++j)
+        sumx2 += x[j] * x[j];
+    const float sigma2 = sumx2 / KILN_QK_K;
+    for (int j = 0; j < 16; ++j) {
+        sw[j] = 0;
+        for (int l = 0; l < 16; ++l)
+            weight[16 * j + l] = qw[16 * j + l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
+        for (int l = 0; l < 16; ++l)
+            sw[j] += weight[16 * j + l];
+    }
+}
+
+// After the 16 sub-block searches: the 4-bit scales and mins (make_qp_quants), the codes
+// requantized with the rounded scales, packed.
+void kiln_q2_K_weighted_finish(const float *x, const float *scales, const float *mins, const float *sw,
+                               struct kiln_block_q2_K *y, uint8_t *L) {
+    uint8_t Ls[16], Lm[16];
+    float dm = kiln_make_qp_quants(16, 15, scales, Ls, sw);
+    float mm = kiln_make_qp_quants(16, 15, mins, Lm, sw);
+    y->d = kiln_f32_to_f16(dm);
+    y->dmin = kiln_f32_to_f16(mm);
+    dm = kiln_f16_to_f32(y->d);
+    mm = kiln_f16_to_f32(y->dmin);
+    for (int j = 0; j < 16; ++j)
+        y->scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
+    for (int j = 0; j < 16; ++j) {  // requantize with the rounded scales
+        const float d = dm * (y->scales[j] & 0xF);
+        if (!d)
+            continue;
+        const float m = mm * (y->scales[j] >> 4);
+        for (int ii = 0; ii < 16; ++ii)
+            L[16 * j + ii] = (uint8_t)clampi(kiln_nearest_int((x[16 * j + ii] + m) / d), 0, 3);
+    }
+    kiln_pack_2bit(L, y->qs);
 }
 
 void kiln_quantize_q3_K_weighted(const float *x, void *out, int64_t n, const float *qw) {
@@ -114,24 +129,28 @@ void kiln_quantize_q3_K_weighted(const float *x, void *out, int64_t n, const flo
     }
 }
 
-// Q4_K and Q5_K share everything but the code range and the 5th-bit packing.
-static void q45_K_weighted(const float *x, uint8_t *scales_out, kiln_half *d_out, kiln_half *dmin_out,
-                           uint8_t L[KILN_QK_K], int nmax, const float *qw) {
-    uint8_t Laux[32], Ls[8], Lm[8];
-    float weights[32], sw[8], mins[8], scales[8];
+// Q4_K/Q5_K's per-element weights qw * sqrt(sigma2 + x^2) (sigma2: twice the super-block's mean
+// of x^2) and their sum per sub-block of 32, in ggml's order.
+void kiln_q45_K_weights(const float *x, const float *qw, float *weights, float *sw) {
     float sum_x2 = 0;
     for (int l = 0; l < KILN_QK_K; ++l)
         sum_x2 += x[l] * x[l];
     const float sigma2 = 2 * sum_x2 / KILN_QK_K;
     for (int j = 0; j < 8; ++j) {
         for (int l = 0; l < 32; ++l)
-            weights[l] = qw[32 * j + l] * sqrtf(sigma2 + x[32 * j + l] * x[32 * j + l]);
+            weights[32 * j + l] = qw[32 * j + l] * sqrtf(sigma2 + x[32 * j + l] * x[32 * j + l]);
         float sumw = 0;
         for (int l = 0; l < 32; ++l)
-            sumw += weights[l];
+            sumw += weights[32 * j + l];
         sw[j] = sumw;
-        scales[j] = kiln_make_qkx3_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
     }
+}
+
+// After the 8 sub-block searches: the 6-bit scales and mins (make_qp_quants), packed as
+// Q4_K/Q5_K pack them, and the codes requantized with the rounded scales.
+void kiln_q45_K_weighted_finish(const float *x, const float *scales, const float *mins, const float *sw,
+                                uint8_t *scales_out, kiln_half *d_out, kiln_half *dmin_out, uint8_t *L, int nmax) {
+    uint8_t Ls[8], Lm[8];
     const float d_block = kiln_make_qp_quants(8, 63, scales, Ls, sw);
     const float m_block = kiln_make_qp_quants(8, 63, mins, Lm, sw);
     for (int j = 0; j < 8; ++j) {
@@ -161,6 +180,18 @@ static void q45_K_weighted(const float *x, uint8_t *scales_out, kiln_half *d_out
         for (int ii = 0; ii < 32; ++ii)
             L[32 * j + ii] = (uint8_t)clampi(kiln_nearest_int((x[32 * j + ii] + dm) / d), 0, nmax);
     }
+}
+
+// Q4_K and Q5_K share everything but the code range and the 5th-bit packing.
+static void q45_K_weighted(const float *x, uint8_t *scales_out, kiln_half *d_out, kiln_half *dmin_out,
+                           uint8_t L[KILN_QK_K], int nmax, const float *qw) {
+    uint8_t Laux[32];
+    float weights[KILN_QK_K], sw[8], mins[8], scales[8];
+    kiln_q45_K_weights(x, qw, weights, sw);
+    for (int j = 0; j < 8; ++j)
+        scales[j] = kiln_make_qkx3_quants(32, nmax, x + 32 * j, weights + 32 * j, L + 32 * j, &mins[j], Laux, -0.9f,
+                                          0.05f, 36);
+    kiln_q45_K_weighted_finish(x, scales, mins, sw, scales_out, d_out, dmin_out, L, nmax);
 }
 
 void kiln_quantize_q4_K_weighted(const float *x, void *out, int64_t n, const float *qw) {
