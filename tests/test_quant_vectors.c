@@ -233,6 +233,7 @@ static void check_fast_equals_ref(const float *spec_tensor) {
         { KILN_TYPE_Q5_0, kiln_quantize_q5_0_weighted },     { KILN_TYPE_Q2_K, kiln_quantize_q2_K_weighted },
         { KILN_TYPE_Q4_K, kiln_quantize_q4_K_weighted },     { KILN_TYPE_Q5_K, kiln_quantize_q5_K_weighted },
         { KILN_TYPE_Q4_1, kiln_quantize_q4_1_weighted },     { KILN_TYPE_Q5_1, kiln_quantize_q5_1_weighted },
+        { KILN_TYPE_Q3_K, kiln_quantize_q3_K_weighted },
     };
     static float qw[16 * 4096];
     for (int i = 0; i < 16 * 4096; i++)

@@ -1,6 +1,7 @@
 // Non-x86 builds: the AVX2 K-quant entry points exist but are never selected
 // (kiln_cpu_has(KILN_CPU_AVX2) is false there); they forward to the reference.
 #include "quant/format/quant_k_internal.h"
+#include "quant/format/kquant_search.h"
 #include "quant/format/quant_ref.h"
 
 void kiln_quantize_q4_K_avx2(const float *x, void *out, int64_t k) { kiln_quantize_q4_K_ref(x, out, k); }
@@ -44,4 +45,11 @@ void kiln_quantize_q4_1_avx2_weighted(const float *x, void *out, int64_t n, cons
 }
 void kiln_quantize_q5_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
     kiln_quantize_q5_1_weighted(x, out, n, qw);
+}
+void kiln_quantize_q3_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    kiln_quantize_q3_K_weighted(x, out, n, qw);
+}
+void kiln_make_qx_x8_avx2(const float *x, const float *w, int n, int nmax, float *scale, int8_t *L) {
+    for (int b = 0; b < 8; b++)
+        scale[b] = kiln_make_qx_quants(n, nmax, x + n * b, L + n * b, w ? w + n * b : NULL);
 }

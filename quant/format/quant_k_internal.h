@@ -7,6 +7,7 @@
 #include "quant/format/fp16.h"
 
 struct kiln_block_q2_K;
+struct kiln_block_q3_K;
 
 // Q4_K/Q5_K after the sub-block searches: 6-bit scale/min codes, fp16 super-scales, requant of
 // the codes in L (nmax 15 or 31).
@@ -46,10 +47,17 @@ void kiln_quantize_q2_K_avx2(const float *x, void *out, int64_t k);  // quant_q2
 void kiln_q2_K_weights(const float *x, const float *qw, float *weight, float *sw);
 void kiln_q2_K_weighted_finish(const float *x, const float *scales, const float *mins, const float *sw,
                                struct kiln_block_q2_K *y, uint8_t *L);
+void kiln_q3_K_weights(const float *x, const float *qw, float *weight, float *sw);
+void kiln_q3_K_weighted_finish(const float *x, const float *scales, const float *sw, struct kiln_block_q3_K *y,
+                               int8_t *L);
 void kiln_q45_K_weights(const float *x, const float *qw, float *weights, float *sw);
 void kiln_q45_K_weighted_finish(const float *x, const float *scales, const float *mins, const float *sw,
                                 uint8_t *scales_out, kiln_half *d_out, kiln_half *dmin_out, uint8_t *L, int nmax);
 void kiln_quantize_q2_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+void kiln_quantize_q3_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
+// make_qx_quants(n, nmax, x + n * lane, L + n * lane, w + n * lane) for 8 blocks of n = 16 or 32
+// (w NULL: x^2), AVX2 (quant_q6_avx2.c): scale[8], codes + nmax (0 below the epsilon).
+void kiln_make_qx_x8_avx2(const float *x, const float *w, int n, int nmax, float *scale, int8_t *L);
 void kiln_quantize_q4_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q5_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q4_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);

@@ -34,7 +34,7 @@ static inline __m256i clamp8(__m256i v, int lo, int hi) {
 // make_qx_quants(n, nmax, x, L, w) for the 8 blocks x + n * lane (n = 16 or 32; w: a weight
 // per element laid out as x, or NULL for x^2): scale per lane into scale_out[8], codes
 // (l + nmax; 0 for a block below the epsilon) into L[n * lane + i].
-static void make_qx_x8(const float *x, const float *wts, int n, int nmax, float *scale_out, int8_t *L) {
+void kiln_make_qx_x8_avx2(const float *x, const float *wts, int n, int nmax, float *scale_out, int8_t *L) {
     enum { NM = 32 };
     const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(n));
     __m256 xt[NM], w[NM];
@@ -107,8 +107,8 @@ static void quantize_q6_K(const float *x, void *out, int64_t k, const float *qw)
     float scales[KILN_QK_K / 16];
     for (int64_t i = 0; i < k / KILN_QK_K; i++, x += KILN_QK_K) {
         const float *w = qw ? qw + i * KILN_QK_K : NULL;
-        make_qx_x8(x, w, 16, 32, scales, L);
-        make_qx_x8(x + 128, w ? w + 128 : NULL, 16, 32, scales + 8, L + 128);
+        kiln_make_qx_x8_avx2(x, w, 16, 32, scales, L);
+        kiln_make_qx_x8_avx2(x + 128, w ? w + 128 : NULL, 16, 32, scales + 8, L + 128);
         float max_scale = 0, max_abs_scale = 0;
         for (int ib = 0; ib < KILN_QK_K / 16; ++ib) {
             const float abs_scale = fabsf(scales[ib]);
@@ -206,7 +206,7 @@ static void q32_weighted(const float *x, int64_t n, const float *qw, int nmax, k
     int64_t ib = 0;
     for (; ib + 8 <= nb; ib += 8) {
         block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
-        make_qx_x8(x + 32 * ib, w, 32, nmax, scales, L);
+        kiln_make_qx_x8_avx2(x + 32 * ib, w, 32, nmax, scales, L);
         for (int b = 0; b < 8; b++) {
             *(kiln_half *)((uint8_t *)d_of + (size_t)(ib + b) * d_stride) = kiln_f32_to_f16(scales[b]);
             put(y, ib + b, L + 32 * b);

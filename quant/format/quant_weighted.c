@@ -74,59 +74,73 @@ void kiln_q2_K_weighted_finish(const float *x, const float *scales, const float 
 
 void kiln_quantize_q3_K_weighted(const float *x, void *out, int64_t n, const float *qw) {
     struct kiln_block_q3_K *y = out;
-    int8_t L[KILN_QK_K], Ls[16];
-    float scales[16], weight[16], sw[16];
+    int8_t L[KILN_QK_K];
+    float scales[16], weight[KILN_QK_K], sw[16];
     for (int64_t i = 0; i < n / KILN_QK_K; i++, x += KILN_QK_K) {
-        float sumx2 = 0;
-        for (int j = 0; j < KILN_QK_K; ++j)
-            sumx2 += x[j] * x[j];
-        const float sigma2 = 2 * sumx2 / KILN_QK_K;
-        for (int j = 0; j < 16; ++j) {
-            const float *w = qw + KILN_QK_K * i + 16 * j;
-            for (int l = 0; l < 16; ++l)
-                weight[l] = w[l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
-            float sumw = 0;
-            for (int l = 0; l < 16; ++l)
-                sumw += weight[l];
-            sw[j] = sumw;
-            scales[j] = kiln_make_qx_quants(16, 4, x + 16 * j, L + 16 * j, weight);
-        }
-        memset(y[i].scales, 0, 12);
-        const float d_block = kiln_make_qx_quants(16, 32, scales, Ls, sw);
-        for (int j = 0; j < 16; ++j) {
-            int l = Ls[j];
-            if (j < 8)
-                y[i].scales[j] = (uint8_t)(l & 0xF);
-            else
-                y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
-            l >>= 4;
-            y[i].scales[j % 4 + 8] |= (uint8_t)(l << (2 * (j / 4)));
-        }
-        y[i].d = kiln_f32_to_f16(d_block);
-        for (int j = 0; j < 16; ++j) {
-            int8_t sc = (int8_t)(j < 8 ? y[i].scales[j] & 0xF : y[i].scales[j - 8] >> 4);
-            sc = (int8_t)((sc | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
-            const float d = kiln_f16_to_f32(y[i].d) * sc;
-            if (!d)
-                continue;
-            for (int ii = 0; ii < 16; ++ii)
-                L[16 * j + ii] = (int8_t)(clampi(kiln_nearest_int(x[16 * j + ii] / d), -4, 3) + 4);
-        }
-        memset(y[i].hmask, 0, 32);
-        int m = 0;
-        uint8_t hm = 1;
-        for (int j = 0; j < KILN_QK_K; ++j) {
-            if (L[j] > 3) {
-                y[i].hmask[m] |= hm;
-                L[j] -= 4;
-            }
-            if (++m == 32) {
-                m = 0;
-                hm <<= 1;
-            }
-        }
-        kiln_pack_2bit((const uint8_t *)L, y[i].qs);
+        kiln_q3_K_weights(x, qw + KILN_QK_K * i, weight, sw);
+        for (int j = 0; j < 16; ++j)
+            scales[j] = kiln_make_qx_quants(16, 4, x + 16 * j, L + 16 * j, weight + 16 * j);
+        kiln_q3_K_weighted_finish(x, scales, sw, &y[i], L);
     }
+}
+
+// Q3_K's per-element weights qw * sqrt(sigma2 + x^2) (sigma2: twice the super-block's mean of
+// x^2) and their sums per sub-block of 16, in ggml's order.
+void kiln_q3_K_weights(const float *x, const float *qw, float *weight, float *sw) {
+    float sumx2 = 0;
+    for (int j = 0; j < KILN_QK_K; ++j)
+        sumx2 += x[j] * x[j];
+    const float sigma2 = 2 * sumx2 / KILN_QK_K;
+    for (int j = 0; j < 16; ++j) {
+        for (int l = 0; l < 16; ++l)
+            weight[16 * j + l] = qw[16 * j + l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
+        float sumw = 0;
+        for (int l = 0; l < 16; ++l)
+            sumw += weight[16 * j + l];
+        sw[j] = sumw;
+    }
+}
+
+// After the 16 sub-block searches: the 6-bit scales (make_qx_quants over them), the codes
+// requantized with the rounded scales, hmask and packing.
+void kiln_q3_K_weighted_finish(const float *x, const float *scales, const float *sw, struct kiln_block_q3_K *y,
+                               int8_t *L) {
+    int8_t Ls[16];
+    memset(y->scales, 0, 12);
+    const float d_block = kiln_make_qx_quants(16, 32, scales, Ls, sw);
+    for (int j = 0; j < 16; ++j) {
+        int l = Ls[j];
+        if (j < 8)
+            y->scales[j] = (uint8_t)(l & 0xF);
+        else
+            y->scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+        l >>= 4;
+        y->scales[j % 4 + 8] |= (uint8_t)(l << (2 * (j / 4)));
+    }
+    y->d = kiln_f32_to_f16(d_block);
+    for (int j = 0; j < 16; ++j) {
+        int8_t sc = (int8_t)(j < 8 ? y->scales[j] & 0xF : y->scales[j - 8] >> 4);
+        sc = (int8_t)((sc | (((y->scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
+        const float d = kiln_f16_to_f32(y->d) * sc;
+        if (!d)
+            continue;
+        for (int ii = 0; ii < 16; ++ii)
+            L[16 * j + ii] = (int8_t)(clampi(kiln_nearest_int(x[16 * j + ii] / d), -4, 3) + 4);
+    }
+    memset(y->hmask, 0, 32);
+    int m = 0;
+    uint8_t hm = 1;
+    for (int j = 0; j < KILN_QK_K; ++j) {
+        if (L[j] > 3) {
+            y->hmask[m] |= hm;
+            L[j] -= 4;
+        }
+        if (++m == 32) {
+            m = 0;
+            hm <<= 1;
+        }
+    }
+    kiln_pack_2bit((const uint8_t *)L, y->qs);
 }
 
 // Q4_K/Q5_K's per-element weights qw * sqrt(sigma2 + x^2) (sigma2: twice the super-block's mean

@@ -1,4 +1,4 @@
-// The importance-weighted (imatrix) Q2_K, Q4_K, Q5_K, Q4_1 and Q5_1 quantizers with AVX2,
+// The importance-weighted (imatrix) Q2_K, Q3_K, Q4_K, Q5_K, Q4_1 and Q5_1 quantizers with AVX2,
 // byte-identical to quant_weighted.c (ggml's quantize_row_<type>_impl).
 //
 // Why this is exact: what costs is make_qkx3_quants, a search of 37 trial scales per block,
@@ -10,6 +10,8 @@
 // kiln_q45_K_weighted_finish), so only the search is a second implementation. Built with
 // -mavx2, no FMA, -ffp-contract=off; tests/test_quant_vectors.c compares the bytes with the
 // reference on ordinary and hostile data and with ggml's imatrix vectors.
+//
+// Q3_K's sub-block search is make_qx_quants (kiln_make_qx_x8_avx2, quant_q6_avx2.c).
 //
 // Versions: v1 (this): make_qkx3_quants for 8 blocks of 16 or 32.
 #include <immintrin.h>
@@ -115,6 +117,18 @@ void kiln_quantize_q2_K_avx2_weighted(const float *x, void *out, int64_t n, cons
         make_qkx3_x8(x, weight, 16, 3, scales, mins, L);
         make_qkx3_x8(x + 128, weight + 128, 16, 3, scales + 8, mins + 8, L + 128);
         kiln_q2_K_weighted_finish(x, scales, mins, sw, &y[i], L);
+    }
+}
+
+void kiln_quantize_q3_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw) {
+    struct kiln_block_q3_K *y = out;
+    int8_t L[KILN_QK_K];
+    float scales[16], weight[KILN_QK_K], sw[16];
+    for (int64_t i = 0; i < n / KILN_QK_K; i++, x += KILN_QK_K) {
+        kiln_q3_K_weights(x, qw + KILN_QK_K * i, weight, sw);
+        kiln_make_qx_x8_avx2(x, weight, 16, 4, scales, L);
+        kiln_make_qx_x8_avx2(x + 128, weight + 128, 16, 4, scales + 8, L + 128);
+        kiln_q3_K_weighted_finish(x, scales, sw, &y[i], L);
     }
 }
 

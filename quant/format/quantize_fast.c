@@ -45,6 +45,7 @@ kiln_from_float_weighted_fn kiln_quantize_weighted_fn(enum kiln_type type) {
         case KILN_TYPE_Q4_0: return kiln_quantize_q4_0_avx2_weighted;
         case KILN_TYPE_Q5_0: return kiln_quantize_q5_0_avx2_weighted;
         case KILN_TYPE_Q2_K: return kiln_quantize_q2_K_avx2_weighted;
+        case KILN_TYPE_Q3_K: return kiln_quantize_q3_K_avx2_weighted;
         case KILN_TYPE_Q4_K: return kiln_quantize_q4_K_avx2_weighted;
         case KILN_TYPE_Q5_K: return kiln_quantize_q5_K_avx2_weighted;
         case KILN_TYPE_Q4_1: return kiln_quantize_q4_1_avx2_weighted;
