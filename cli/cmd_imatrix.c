@@ -116,7 +116,8 @@ int kiln_cmd_imatrix(int argc, char **argv) {
             text_path = v;
         } else if (kiln_arg_value(argc, argv, &i, "--tokens", &v, &err)) {
             tokens_path = v;
-        } else if (kiln_arg_value(argc, argv, &i, "-o", &v, &err) || kiln_arg_value(argc, argv, &i, "--output", &v, &err)) {
+        } else if (kiln_arg_value(argc, argv, &i, "-o", &v, &err) ||
+                   kiln_arg_value(argc, argv, &i, "--output", &v, &err)) {
             out = v;
         } else if (kiln_arg_value(argc, argv, &i, "--ctx", &v, &err)) {
             if (err || !kiln_arg_int("imatrix", "--ctx", v, 16, 1 << 20, &v_ctx))

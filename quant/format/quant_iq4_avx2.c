@@ -190,5 +190,9 @@ void kiln_quantize_iq4_nl_avx2(const float *x, void *out, int64_t n, const float
                                       qw ? qw + groups * 8 * BS : NULL);
 }
 
-void kiln_quantize_iq4_xs_avx2_plain(const float *x, void *out, int64_t n) { kiln_quantize_iq4_xs_avx2(x, out, n, NULL); }
-void kiln_quantize_iq4_nl_avx2_plain(const float *x, void *out, int64_t n) { kiln_quantize_iq4_nl_avx2(x, out, n, NULL); }
+void kiln_quantize_iq4_xs_avx2_plain(const float *x, void *out, int64_t n) {
+    kiln_quantize_iq4_xs_avx2(x, out, n, NULL);
+}
+void kiln_quantize_iq4_nl_avx2_plain(const float *x, void *out, int64_t n) {
+    kiln_quantize_iq4_nl_avx2(x, out, n, NULL);
+}

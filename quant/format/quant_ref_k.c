@@ -43,7 +43,7 @@ void kiln_quantize_q2_K_ref(const float *x, void *out, int64_t k) {
         if (max_min > 0) {
             const float iscale = q4scale / max_min;
             for (int j = 0; j < KILN_QK_K / 16; ++j)
-                y[i].scales[j] |= (uint8_t)(kiln_nearest_int(iscale * mins[j]) << 4);
+                y[i].scales[j] |= (uint8_t)((unsigned)kiln_nearest_int(iscale * mins[j]) << 4);  // NaN: no UB
             y[i].dmin = kiln_f32_to_f16(max_min / q4scale);
         } else {
             y[i].dmin = kiln_f32_to_f16(0.f);
