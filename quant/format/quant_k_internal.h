@@ -2,6 +2,7 @@
 // (quant_k_avx2.c) share, so the bytes come from one piece of code after the searches.
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "quant/format/fp16.h"
@@ -58,6 +59,10 @@ void kiln_quantize_q3_K_avx2_weighted(const float *x, void *out, int64_t n, cons
 // make_qx_quants(n, nmax, x + n * lane, L + n * lane, w + n * lane) for 8 blocks of n = 16 or 32
 // (w NULL: x^2), AVX2 (quant_q6_avx2.c): scale[8], codes + nmax (0 below the epsilon).
 void kiln_make_qx_x8_avx2(const float *x, const float *w, int n, int nmax, float *scale, int8_t *L);
+// make_qkx2_quants / make_qkx3_quants for 8 blocks of n = 16 or 32 with weights w (laid out as
+// x), AVX2 (quant_weighted_avx2.c): scale[8], the_min[8], codes L[n * lane + i].
+void kiln_make_qkx_x8_avx2(const float *x, const float *w, int n, int nmax, float rmin, float rdelta, int nstep,
+                           bool mad, float *scale, float *the_min, uint8_t *L);
 void kiln_quantize_q4_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q5_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 void kiln_quantize_q4_1_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);

@@ -15,6 +15,7 @@
 //
 // Versions: v1 (this): make_qkx3_quants for 8 blocks of 16 or 32.
 #include <immintrin.h>
+#include <stdbool.h>
 #include <math.h>
 #include <string.h>
 
@@ -32,14 +33,23 @@ static inline __m256i clamp8(__m256i v, int lo, int hi) {
     return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
 }
 
-// kiln_make_qkx3_quants(n, nmax, x + n * lane, w + n * lane, ..., -0.9, 0.05, 36) for 8 lanes
-// (n = 16 or 32): scale[8], the_min[8] (= -min), codes into L[n * lane + i].
-static void make_qkx3_x8(const float *x, const float *wts, int n, int nmax, float *scale_out, float *the_min_out,
-                         uint8_t *Lout) {
-    enum { NM = 32, NSTEP = 36 };
+// make_qkx2_quants / make_qkx3_quants for the 8 blocks x + n * lane (n = 16 or 32) with weights
+// w (laid out as x): the first fit, then nstep + 1 trial scales (rmin + rdelta * is + nmax) /
+// (max - min), each refit by weighted least squares and kept when its weighted error (|diff|
+// with mad, diff^2 otherwise) is lower. Outputs scale[8], the_min[8] (= -min), codes
+// L[n * lane + i]. (qkx2's `max == min` and qkx3's `max <= min` select the same blocks: max >= min
+// unless a NaN, which fails both.) Used by Q4_K/Q5_K (quant_k_avx2.c), Q2_K (quant_q2_avx2.c)
+// and the weighted quantizers here.
+void kiln_make_qkx_x8_avx2(const float *x, const float *wts, int n, int nmax, float rmin, float rdelta, int nstep,
+                           bool mad, float *scale_out, float *the_min_out, uint8_t *Lout) {
+    enum { NM = 32 };
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    n = n < 1 ? 1 : n > NM ? NM : n;  // 16 or 32 here; the bound keeps the arrays in range
     const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(n));
     __m256 xt[NM], wt[NM];
-    for (int i = 0; i < n; i++) {
+    xt[0] = _mm256_i32gather_ps(x, idx, 4);
+    wt[0] = _mm256_i32gather_ps(wts, idx, 4);
+    for (int i = 1; i < n; i++) {
         xt[i] = _mm256_i32gather_ps(x + i, idx, 4);
         wt[i] = _mm256_i32gather_ps(wts + i, idx, 4);
     }
@@ -60,10 +70,10 @@ static void make_qkx3_x8(const float *x, const float *wts, int n, int nmax, floa
     for (int i = 0; i < n; ++i) {
         L[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, _mm256_sub_ps(xt[i], min))), 0, nmax);
         const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(L[i])), min), xt[i]);
-        best = _mm256_add_ps(best, _mm256_mul_ps(wt[i], _mm256_mul_ps(diff, diff)));
+        best = _mm256_add_ps(best, _mm256_mul_ps(wt[i], mad ? _mm256_andnot_ps(sign, diff) : _mm256_mul_ps(diff, diff)));
     }
-    for (int is = 0; is <= NSTEP; ++is) {
-        const float num = -0.9f + 0.05f * is + nmax;  // (rmin + rdelta*is) + nmax, in float
+    for (int is = 0; is <= nstep; ++is) {
+        const float num = rmin + rdelta * is + nmax;  // (rmin + rdelta*is) + nmax, in float
         iscale = _mm256_div_ps(_mm256_set1_ps(num), _mm256_sub_ps(max, min));
         __m256 sum_l = zero, sum_l2 = zero, sum_xl = zero;
         for (int i = 0; i < n; ++i) {
@@ -83,17 +93,17 @@ static void make_qkx3_x8(const float *x, const float *wts, int n, int nmax, floa
         const __m256 pos = _mm256_cmp_ps(this_min, zero, _CMP_GT_OQ);
         this_min = _mm256_blendv_ps(this_min, zero, pos);
         this_scale = _mm256_blendv_ps(this_scale, _mm256_div_ps(sum_xl, sum_l2), pos);
-        __m256 mad = zero;
+        __m256 err = zero;
         for (int i = 0; i < n; ++i) {
             const __m256 diff = _mm256_sub_ps(
                 _mm256_add_ps(_mm256_mul_ps(this_scale, _mm256_cvtepi32_ps(Laux[i])), this_min), xt[i]);
-            mad = _mm256_add_ps(mad, _mm256_mul_ps(wt[i], _mm256_mul_ps(diff, diff)));
+            err = _mm256_add_ps(err, _mm256_mul_ps(wt[i], mad ? _mm256_andnot_ps(sign, diff) : _mm256_mul_ps(diff, diff)));
         }
-        const __m256 take = _mm256_and_ps(dpos, _mm256_cmp_ps(mad, best, _CMP_LT_OQ));
+        const __m256 take = _mm256_and_ps(dpos, _mm256_cmp_ps(err, best, _CMP_LT_OQ));
         const __m256i takei = _mm256_castps_si256(take);
         for (int i = 0; i < n; ++i)
             L[i] = _mm256_blendv_epi8(L[i], Laux[i], takei);
-        best = _mm256_blendv_ps(best, mad, take);
+        best = _mm256_blendv_ps(best, err, take);
         scale = _mm256_blendv_ps(scale, this_scale, take);
         min = _mm256_blendv_ps(min, this_min, take);
     }
@@ -114,8 +124,8 @@ void kiln_quantize_q2_K_avx2_weighted(const float *x, void *out, int64_t n, cons
     float mins[16], scales[16], sw[16], weight[KILN_QK_K];
     for (int64_t i = 0; i < n / KILN_QK_K; i++, x += KILN_QK_K) {
         kiln_q2_K_weights(x, qw + KILN_QK_K * i, weight, sw);
-        make_qkx3_x8(x, weight, 16, 3, scales, mins, L);
-        make_qkx3_x8(x + 128, weight + 128, 16, 3, scales + 8, mins + 8, L + 128);
+        kiln_make_qkx_x8_avx2(x, weight, 16, 3, -0.9f, 0.05f, 36, false, scales, mins, L);
+        kiln_make_qkx_x8_avx2(x + 128, weight + 128, 16, 3, -0.9f, 0.05f, 36, false, scales + 8, mins + 8, L + 128);
         kiln_q2_K_weighted_finish(x, scales, mins, sw, &y[i], L);
     }
 }
@@ -136,7 +146,7 @@ static void q45_K(const float *x, uint8_t *scales_out, kiln_half *d_out, kiln_ha
                   const float *qw) {
     float weights[KILN_QK_K], sw[8], mins[8], scales[8];
     kiln_q45_K_weights(x, qw, weights, sw);
-    make_qkx3_x8(x, weights, 32, nmax, scales, mins, L);
+    kiln_make_qkx_x8_avx2(x, weights, 32, nmax, -0.9f, 0.05f, 36, false, scales, mins, L);
     kiln_q45_K_weighted_finish(x, scales, mins, sw, scales_out, d_out, dmin_out, L, nmax);
 }
 
@@ -210,7 +220,7 @@ static void q32_1_weighted(const float *x, int64_t n, const float *qw, int nmax,
     int64_t ib = 0;
     for (; ib + 8 <= nb; ib += 8) {
         block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
-        make_qkx3_x8(x + 32 * ib, w, 32, nmax, scales, mins, L);
+        kiln_make_qkx_x8_avx2(x + 32 * ib, w, 32, nmax, -0.9f, 0.05f, 36, false, scales, mins, L);
         for (int b = 0; b < 8; b++)
             put(out, ib + b, scales[b], mins[b], L + 32 * b);
     }
