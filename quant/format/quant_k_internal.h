@@ -58,6 +58,10 @@ void kiln_quantize_q2_K_avx2_weighted(const float *x, void *out, int64_t n, cons
 void kiln_quantize_q3_K_avx2_weighted(const float *x, void *out, int64_t n, const float *qw);
 // make_qx_quants(n, nmax, x + n * lane, L + n * lane, w + n * lane) for 8 blocks of n = 16 or 32
 // (w NULL: x^2), AVX2 (quant_q6_avx2.c): scale[8], codes + nmax (0 below the epsilon).
+// The 32-block types' sigma2 with an imatrix: the row's mean of x^2 (quant_weighted.c), and the
+// weights qw * sqrt(sigma2 + x^2) of n elements (n a multiple of 8), AVX2 (quant_weighted_avx2.c).
+float kiln_row_sigma2(const float *x, int64_t n);
+void kiln_block_weights_avx2(const float *x, const float *qw, float sigma2, float *w, int64_t n);
 void kiln_make_qx_x8_avx2(const float *x, const float *w, int n, int nmax, float *scale, int8_t *L);
 // make_qkx2_quants / make_qkx3_quants for 8 blocks of n = 16 or 32 with weights w (laid out as
 // x), AVX2 (quant_weighted_avx2.c): scale[8], the_min[8], codes L[n * lane + i].

@@ -164,22 +164,6 @@ void kiln_quantize_q6_K_avx2_weighted(const float *x, void *out, int64_t k, cons
 // ---- Q4_0 / Q5_0 with an importance matrix (quant_weighted.c): make_qx_quants(32, 8 or 16)
 // with weights qw * sqrt(sigma2 + x^2), sigma2 the row's mean of x^2; 8 blocks per lane group ----
 
-static float row_sigma2(const float *x, int64_t n) {
-    float sum_x2 = 0;
-    for (int64_t j = 0; j < n; ++j)
-        sum_x2 += x[j] * x[j];
-    return sum_x2 / n;
-}
-
-static void block_weights(const float *x, const float *qw, float sigma2, float *w, int64_t n) {
-    const __m256 s2 = _mm256_set1_ps(sigma2);
-    for (int64_t j = 0; j < n; j += 8) {
-        const __m256 xv = _mm256_loadu_ps(x + j);
-        _mm256_storeu_ps(w + j, _mm256_mul_ps(_mm256_loadu_ps(qw + j),
-                                              _mm256_sqrt_ps(_mm256_add_ps(s2, _mm256_mul_ps(xv, xv)))));
-    }
-}
-
 static void pack4(const int8_t *L, uint8_t *qs) {
     for (int j = 0; j < 16; ++j)
         qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
@@ -199,13 +183,13 @@ static void pack5(const int8_t *L, uint8_t qs[16], uint8_t qh_out[4]) {
 // d (f16) and codes of each block of 32 of the row, 8 blocks at a time, the last ones one by one.
 static void q32_weighted(const float *x, int64_t n, const float *qw, int nmax, kiln_half *d_of, size_t d_stride,
                          void (*put)(void *y, int64_t ib, const int8_t *L), void *y) {
-    const float sigma2 = row_sigma2(x, n);
+    const float sigma2 = kiln_row_sigma2(x, n);
     const int64_t nb = n / 32;
     float w[8 * 32], scales[8];
     int8_t L[8 * 32];
     int64_t ib = 0;
     for (; ib + 8 <= nb; ib += 8) {
-        block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
+        kiln_block_weights_avx2(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
         kiln_make_qx_x8_avx2(x + 32 * ib, w, 32, nmax, scales, L);
         for (int b = 0; b < 8; b++) {
             *(kiln_half *)((uint8_t *)d_of + (size_t)(ib + b) * d_stride) = kiln_f32_to_f16(scales[b]);
@@ -213,7 +197,7 @@ static void q32_weighted(const float *x, int64_t n, const float *qw, int nmax, k
         }
     }
     for (; ib < nb; ib++) {
-        block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 32);
+        kiln_block_weights_avx2(x + 32 * ib, qw + 32 * ib, sigma2, w, 32);
         *(kiln_half *)((uint8_t *)d_of + (size_t)ib * d_stride) =
             kiln_f32_to_f16(kiln_make_qx_quants(32, nmax, x + 32 * ib, L, w));
         put(y, ib, L);

@@ -277,7 +277,7 @@ void kiln_quantize_q6_K_weighted(const float *x, void *out, int64_t n, const flo
 }
 
 // sigma2 of the 32-block types: the mean of x^2 over the whole row.
-static float row_sigma2(const float *x, int64_t n) {
+float kiln_row_sigma2(const float *x, int64_t n) {
     float sum_x2 = 0;
     for (int64_t j = 0; j < n; ++j)
         sum_x2 += x[j] * x[j];
@@ -288,7 +288,7 @@ void kiln_quantize_q4_0_weighted(const float *x, void *out, int64_t n, const flo
     struct kiln_block_q4_0 *y = out;
     float weight[32];
     int8_t L[32];
-    const float sigma2 = row_sigma2(x, n);
+    const float sigma2 = kiln_row_sigma2(x, n);
     for (int64_t ib = 0; ib < n / 32; ++ib) {
         const float *xb = x + 32 * ib, *w = qw + 32 * ib;
         for (int j = 0; j < 32; ++j)
@@ -303,7 +303,7 @@ void kiln_quantize_q4_1_weighted(const float *x, void *out, int64_t n, const flo
     struct kiln_block_q4_1 *y = out;
     float weight[32];
     uint8_t L[32], Laux[32];
-    const float sigma2 = row_sigma2(x, n);
+    const float sigma2 = kiln_row_sigma2(x, n);
     for (int64_t ib = 0; ib < n / 32; ++ib) {
         const float *xb = x + 32 * ib, *w = qw + 32 * ib;
         for (int j = 0; j < 32; ++j)
@@ -332,7 +332,7 @@ void kiln_quantize_q5_0_weighted(const float *x, void *out, int64_t n, const flo
     struct kiln_block_q5_0 *y = out;
     float weight[32];
     int8_t L[32];
-    const float sigma2 = row_sigma2(x, n);
+    const float sigma2 = kiln_row_sigma2(x, n);
     for (int64_t ib = 0; ib < n / 32; ++ib) {
         const float *xb = x + 32 * ib, *w = qw + 32 * ib;
         for (int j = 0; j < 32; ++j)
@@ -346,7 +346,7 @@ void kiln_quantize_q5_1_weighted(const float *x, void *out, int64_t n, const flo
     struct kiln_block_q5_1 *y = out;
     float weight[32];
     uint8_t L[32], Laux[32];
-    const float sigma2 = row_sigma2(x, n);
+    const float sigma2 = kiln_row_sigma2(x, n);
     for (int64_t ib = 0; ib < n / 32; ++ib) {
         const float *xb = x + 32 * ib, *w = qw + 32 * ib;
         for (int j = 0; j < 32; ++j)

@@ -174,14 +174,7 @@ void kiln_quantize_q5_K_avx2_weighted(const float *x, void *out, int64_t n, cons
 // ---- Q4_1 / Q5_1: make_qkx3_quants(32, 15 or 31) per block, weights qw * sqrt(sigma2 + x^2)
 // with sigma2 the row's mean of x^2 (quant_weighted.c) ----
 
-static float row_sigma2(const float *x, int64_t n) {
-    float sum_x2 = 0;
-    for (int64_t j = 0; j < n; ++j)
-        sum_x2 += x[j] * x[j];
-    return sum_x2 / n;
-}
-
-static void block_weights(const float *x, const float *qw, float sigma2, float *w, int64_t n) {
+void kiln_block_weights_avx2(const float *x, const float *qw, float sigma2, float *w, int64_t n) {
     const __m256 s2 = _mm256_set1_ps(sigma2);
     for (int64_t j = 0; j < n; j += 8) {
         const __m256 xv = _mm256_loadu_ps(x + j);
@@ -213,19 +206,19 @@ static void put_q5_1(void *out, int64_t ib, float d, float min, const uint8_t *L
 
 static void q32_1_weighted(const float *x, int64_t n, const float *qw, int nmax, void *out,
                            void (*put)(void *, int64_t, float, float, const uint8_t *)) {
-    const float sigma2 = row_sigma2(x, n);
+    const float sigma2 = kiln_row_sigma2(x, n);
     const int64_t nb = n / 32;
     float w[8 * 32], scales[8], mins[8];
     uint8_t L[8 * 32], Laux[32];
     int64_t ib = 0;
     for (; ib + 8 <= nb; ib += 8) {
-        block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
+        kiln_block_weights_avx2(x + 32 * ib, qw + 32 * ib, sigma2, w, 8 * 32);
         kiln_make_qkx_x8_avx2(x + 32 * ib, w, 32, nmax, -0.9f, 0.05f, 36, false, scales, mins, L);
         for (int b = 0; b < 8; b++)
             put(out, ib + b, scales[b], mins[b], L + 32 * b);
     }
     for (; ib < nb; ib++) {  // the last blocks, fewer than a lane group: the scalar search
-        block_weights(x + 32 * ib, qw + 32 * ib, sigma2, w, 32);
+        kiln_block_weights_avx2(x + 32 * ib, qw + 32 * ib, sigma2, w, 32);
         float min;
         const float d = kiln_make_qkx3_quants(32, nmax, x + 32 * ib, w, L, &min, Laux, -0.9f, 0.05f, 36);
         put(out, ib, d, min, L);
