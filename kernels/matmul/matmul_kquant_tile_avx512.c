@@ -9,10 +9,17 @@
 // while vpdpbusd would need a separate 32-bit multiply per sub-block.
 // The integer block sums are exact, as in the AVX2 tile; the float lanes they are converted in
 // differ (16, not 8), so results agree with the AVX2 rows to rounding, not bit for bit.
-// Versions: v1; v2 (this) q4_K's codes unpacked by a broadcast load and one variable shift (two
+// Versions: v1; v2 q4_K's codes unpacked by a broadcast load and one variable shift (two
 // ops per 64 codes instead of four): GEMV m=4096 k=14336, one thread, AVX-512 Xeon 3320-3380 ->
-// 3120-3240 us. Since the integer GEMMs (matmul_kquant_gemm_avx512.c) the GEMM rows here are
-// checked but not chosen. 32 zmm registers would allow NC > 4 without spills: to sweep.
+// 3120-3240 us; v3 (this) q5_K's 5th bits added under a byte mask (vptestmb + masked add: 2 ops
+// per 64 codes instead of 9), q6_K's runs unpacked in zmm (one 64-byte ql load and one variable
+// shift of qh per run pair instead of ymm halves and inserts), and the driver's prefetch 16
+// super-blocks ahead (matmul_kquant_tile.h): one thread, same shape, q4_K 3350 -> 2810 us, q5_K
+// 4690 -> 3530, q6_K 4470 -> 4030. Still vector-port bound (in L2: ~8 ns per q4_K block, 52
+// vector uops on ports 0 and 5, the scale unpacking and the mins a third of them): a load-time
+// repack with pre-unpacked scales (ggml's Q4_K_8x8) is what would take it further.
+// Since the integer GEMMs (matmul_kquant_gemm_avx512.c) the GEMM rows here are checked but not
+// chosen. 32 zmm registers would allow NC > 4 without spills: to sweep.
 // Test: `kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K,q6_K --kernel avx512`.
 #include <string.h>
 
@@ -54,22 +61,22 @@ static inline __attribute__((always_inline)) void q45_k_block(const uint8_t *blk
     const uint8_t *qs = five ? w5->qs : w4->qs;
     const __m256i sm = kiln_q45_k_scales_mins(five ? w5->scales : w4->scales);
     const __m128i mins = _mm256_extracti128_si256(sm, 1);
-    const __m256i h = five ? _mm256_loadu_si256((const __m256i *)w5->qh) : _mm256_setzero_si256();
+    // q5_K: the 32 qh bytes in both halves; bit 2j (low half) or 2j + 1 (high half) of each
+    // byte is its element's 5th bit, added as 16 under a byte mask (vptestmb + masked add).
+    const __m512i h2 = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)w5->qh)) : _mm512_setzero_si512();
     __m512i sum[NC];
     for (int c = 0; c < nc; c++)
         sum[c] = _mm512_setzero_si512();
     #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {  // 64 elements: sub-blocks 2j (low nibbles) and 2j+1 (high)
-        __m512i codes;
+        // The 32 bytes in both halves (a load), the high half shifted by 4: two ops.
+        const __m512i q2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)));
+        const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+        __m512i codes = _mm512_and_si512(_mm512_srlv_epi16(q2, shift), _mm512_set1_epi8(0x0F));
         if (five) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-            __m256i lo, hi;
-            kiln_q45_k_codes(q, h, five, j, &lo, &hi);
-            codes = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-        } else {  // q4_K: the 32 bytes in both halves (a load), the high half shifted by 4: two ops
-            const __m512i q2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)));
-            const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
-            codes = _mm512_and_si512(_mm512_srlv_epi16(q2, shift), _mm512_set1_epi8(0x0F));
+            const __m512i bits = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi8((char)(1 << (2 * j)))),
+                                                    _mm256_set1_epi8((char)(2 << (2 * j))), 1);
+            codes = _mm512_mask_add_epi8(codes, _mm512_test_epi8_mask(h2, bits), codes, _mm512_set1_epi8(16));
         }
         const __m512i sc = pick16_pair(sm, 2 * j, 2 * j + 1);
         #pragma GCC unroll 4
@@ -104,11 +111,22 @@ static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *blk,
     }
     #pragma GCC unroll 2
     for (int half = 0; half < 2; half++) {
-        __m256i q[4];  // codes 0..63 of the four 32-element runs
-        kiln_q6_k_codes(w->ql + 64 * half, w->qh + 32 * half, q);
+        // Runs 0 and 1 of the half: the low nibbles of its 64 ql bytes (one load), high bits
+        // 0-1 (low 256 bits) and 2-3 (high) of its 32 qh bytes (in both halves) moved to bits
+        // 4-5 by one variable shift; runs 2 and 3: the high nibbles, qh bits 4-5 and 6-7.
+        const __m512i l = _mm512_loadu_si512((const void *)(w->ql + 64 * half));
+        const __m512i h2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w->qh + 32 * half)));
+        const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
+        const __m512i sh01 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+        const __m512i sh23 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+        const __m512i codes2[2] = {
+            _mm512_or_si512(_mm512_and_si512(l, low4), _mm512_and_si512(_mm512_sllv_epi16(h2, sh01), bits45)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
+                            _mm512_and_si512(_mm512_srlv_epi16(h2, sh23), bits45)),
+        };
         #pragma GCC unroll 2
         for (int r = 0; r < 4; r += 2) {
-            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(q[r]), q[r + 1], 1);
+            const __m512i codes = codes2[r / 2];
             const __m512i sc = pick16_quad(sc16, 8 * half + 2 * r);
             #pragma GCC unroll 4
             for (int c = 0; c < nc; c++) {
