@@ -98,6 +98,7 @@ enum kiln_layout {
     KILN_LAYOUT_ROWS = 0,
     KILN_LAYOUT_Q4_0_X8 = 1,  // Q4_0 in tiles of 8 rows (quant/format/repack.h); matmul weights only
     KILN_LAYOUT_Q8_0_X8 = 2,  // Q8_0 in tiles of 8 rows, codes offset by 128 (quant/format/repack.h)
+    KILN_LAYOUT_Q4_K_X16 = 3, // Q4_K in tiles of 16 rows, one record per super-block (quant/format/repack.h)
 };
 
 struct kiln_tensor {
@@ -150,7 +151,7 @@ enum kiln_layout kiln_weight_layout(const struct kiln_device *device, enum kiln_
 // KILN_OK if `t` (type, shape, strides) can be stored in `layout`, else KILN_E_UNSUPPORTED
 // saying why (repacked layouts need whole contiguous tiles of rows).
 enum kiln_status kiln_layout_fits(enum kiln_layout layout, const struct kiln_tensor *t);
-// "x8" for the x8 layouts, "" for rows: the suffix kernel names and reports give a type.
+// "x8" / "x16" for the repacked layouts, "" for rows: the suffix kernel names and reports give a type.
 const char *kiln_layout_suffix(enum kiln_layout layout);
 // Uploads a weight given in GGUF row order (`rows`, the bytes of dst's rows) into dst's buffer
 // range, rearranged into dst->layout on the way (in chunks through a host buffer).

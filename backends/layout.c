@@ -15,30 +15,49 @@
 #include "quant/format/repack.h"
 
 const char *kiln_layout_suffix(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_ROWS ? "" : "x8";
+    return layout == KILN_LAYOUT_ROWS ? "" : layout == KILN_LAYOUT_Q4_K_X16 ? "x16" : "x8";
 }
 
-// The one type each repacked layout holds.
+// The one type each repacked layout holds, and its rows per tile.
 static enum kiln_type layout_type(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_Q4_0_X8 ? KILN_TYPE_Q4_0 : KILN_TYPE_Q8_0;
+    return layout == KILN_LAYOUT_Q4_0_X8 ? KILN_TYPE_Q4_0 : layout == KILN_LAYOUT_Q8_0_X8 ? KILN_TYPE_Q8_0 : KILN_TYPE_Q4_K;
+}
+static int64_t layout_rows(enum kiln_layout layout) {
+    return layout == KILN_LAYOUT_Q4_K_X16 ? KILN_Q4_K_X16_ROWS : KILN_X8_ROWS;
+}
+static size_t layout_tile_bytes(enum kiln_layout layout, int64_t k) {
+    switch (layout) {
+    case KILN_LAYOUT_Q4_0_X8: return kiln_x8_tile_bytes(k);
+    case KILN_LAYOUT_Q8_0_X8: return kiln_x8q8_tile_bytes(k);
+    default: return kiln_q4_K_x16_tile_bytes(k);
+    }
 }
 
 enum kiln_status kiln_layout_fits(enum kiln_layout layout, const struct kiln_tensor *t) {
     if (layout == KILN_LAYOUT_ROWS)
         return KILN_OK;
-    if (layout != KILN_LAYOUT_Q4_0_X8 && layout != KILN_LAYOUT_Q8_0_X8)
+    if (layout != KILN_LAYOUT_Q4_0_X8 && layout != KILN_LAYOUT_Q8_0_X8 && layout != KILN_LAYOUT_Q4_K_X16)
         return kiln_fail(KILN_E_INVALID, "unknown tensor layout %d", (int)layout);
+    const char *name = kiln_layout_suffix(layout);
     if (t->type != layout_type(layout))
-        return kiln_fail(KILN_E_INVALID, "this x8 layout holds %s weights, not %s",
+        return kiln_fail(KILN_E_INVALID, "this %s layout holds %s weights, not %s", name,
                          kiln_type_name(layout_type(layout)), kiln_type_name(t->type));
-    if (t->ne[1] % KILN_X8_ROWS || t->ne[2] != 1 || t->ne[3] != 1)
-        return kiln_fail(KILN_E_INVALID, "the x8 layout needs a matrix of whole 8-row tiles; this one "
-                         "is [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "]",
+    if (t->ne[1] % layout_rows(layout) || t->ne[2] != 1 || t->ne[3] != 1)
+        return kiln_fail(KILN_E_INVALID, "the %s layout needs a matrix of whole %" PRId64 "-row tiles; this one "
+                         "is [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "]", name, layout_rows(layout),
                          t->ne[0], t->ne[1], t->ne[2], t->ne[3]);
     if (t->nb[1] != kiln_row_size(t->type, t->ne[0]))
-        return kiln_fail(KILN_E_INVALID, "the x8 layout needs contiguous rows (row stride %zu, row "
-                         "size %zu)", t->nb[1], kiln_row_size(t->type, t->ne[0]));
+        return kiln_fail(KILN_E_INVALID, "the %s layout needs contiguous rows (row stride %zu, row "
+                         "size %zu)", name, t->nb[1], kiln_row_size(t->type, t->ne[0]));
     return KILN_OK;
+}
+
+// "gemm" or "<how>.gemm" (int.gemm, dpbf16.gemm): the part after the last dot names the n range.
+static bool is_variant(const char *variant, const char *kind) {
+    if (!variant)
+        return false;
+    const char *dot = strrchr(variant, '.');
+    return strcmp(dot ? dot + 1 : variant, kind) == 0;
 }
 
 enum kiln_layout kiln_weight_layout(const struct kiln_device *device, enum kiln_type type, int64_t k,
@@ -60,8 +79,8 @@ enum kiln_layout kiln_weight_layout(const struct kiln_device *device, enum kiln_
             kr->comparator || !kiln_kernel_usable(device, kr))
             continue;
         found = kr->w_layout;
-        gemv |= kr->variant && strcmp(kr->variant, "gemv") == 0;
-        gemm |= kr->variant && strcmp(kr->variant, "gemm") == 0;
+        gemv |= is_variant(kr->variant, "gemv");
+        gemm |= is_variant(kr->variant, "gemm");
     }
     if (!gemv || !gemm)
         return KILN_LAYOUT_ROWS;
@@ -81,17 +100,18 @@ enum kiln_status kiln_weight_upload(struct kiln_stream *s, const struct kiln_ten
     if (dst->layout == KILN_LAYOUT_ROWS)
         return kiln_buffer_upload(s, dst->buffer, dst->offset, rows, bytes);
     KILN_TRY(kiln_layout_fits(dst->layout, dst));
-    const int64_t k = dst->ne[0], m = dst->ne[1];
-    const bool q8 = dst->layout == KILN_LAYOUT_Q8_0_X8;
-    const size_t tile = kiln_x8_tile_bytes_of(k, q8 ? 32 : 16);
+    const int64_t k = dst->ne[0], m = dst->ne[1], tr = layout_rows(dst->layout);
+    const size_t tile = layout_tile_bytes(dst->layout, k);
+    void (*repack)(const void *, void *, int64_t, int64_t) =
+        dst->layout == KILN_LAYOUT_Q8_0_X8 ? kiln_repack_q8_0_x8
+        : dst->layout == KILN_LAYOUT_Q4_0_X8 ? kiln_repack_q4_0_x8 : kiln_repack_q4_K_x16;
     uint8_t *chunk = malloc(tile * TILES_PER_CHUNK);
     if (!chunk)
         return kiln_fail(KILN_E_NOMEM, "out of host memory repacking a weight");
     enum kiln_status st = KILN_OK;
-    for (int64_t t0 = 0; st == KILN_OK && t0 < m / KILN_X8_ROWS; t0 += TILES_PER_CHUNK) {
-        const int64_t tiles = m / KILN_X8_ROWS - t0 < TILES_PER_CHUNK ? m / KILN_X8_ROWS - t0 : TILES_PER_CHUNK;
-        (q8 ? kiln_repack_q8_0_x8 : kiln_repack_q4_0_x8)((const uint8_t *)rows + (size_t)t0 * tile, chunk, k,
-                                                         tiles * KILN_X8_ROWS);
+    for (int64_t t0 = 0; st == KILN_OK && t0 < m / tr; t0 += TILES_PER_CHUNK) {
+        const int64_t tiles = m / tr - t0 < TILES_PER_CHUNK ? m / tr - t0 : TILES_PER_CHUNK;
+        repack((const uint8_t *)rows + (size_t)t0 * tile, chunk, k, tiles * tr);
         // upload returns once `chunk` may be reused (backend.h)
         st = kiln_buffer_upload(s, dst->buffer, dst->offset + (size_t)t0 * tile, chunk, (size_t)tiles * tile);
     }

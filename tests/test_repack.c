@@ -1,8 +1,8 @@
-// The x8 weight layouts of Q4_0 and Q8_0 (quant/format/repack.h, backends/layout.c): the repack and its inverse move
+// The x8 weight layouts of Q4_0 and Q8_0 and Q4_K's x16 (quant/format/repack.h, backends/layout.c): the repack and its inverse move
 // every byte where the header says; the layout is refused where it cannot hold a tensor and on
 // every op but a matmul weight; a repacked weight only ever meets a kernel row written for it;
 // and where the CPU has those rows, matmul on repacked weights gives bit for bit the result on
-// GGUF rows (the x8 kernels do the same arithmetic in the same order), for decode (gemv) and
+// GGUF rows (the x8/x16 kernels do the same arithmetic in the same order), for decode (gemv) and
 // prefill (gemm) batch sizes.
 #include <string.h>
 
@@ -78,6 +78,48 @@ static void test_round_trip_q8_0(void) {
     CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q8_0 rows");
 }
 
+// Random q4_K blocks: small positive d and dmin, every scale and code byte random.
+static void random_q4_K(struct kiln_block_q4_K *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        b[i].d = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-4f);
+        b[i].dmin = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-5f);
+        for (int j = 0; j < 12; j++)
+            b[i].scales[j] = (uint8_t)next_u32();
+        for (int j = 0; j < 128; j++)
+            b[i].qs[j] = (uint8_t)next_u32();
+    }
+}
+
+static void test_round_trip_q4_K(void) {
+    const int64_t k = 512, m = 32, nb = k / 256;
+    static struct kiln_block_q4_K rows[32 * 2], back[32 * 2];
+    static uint8_t tiles[sizeof rows];
+    random_q4_K(rows, (size_t)(m * nb));
+    kiln_repack_q4_K_x16(rows, tiles, k, m);
+    CHECK(kiln_q4_K_x16_tile_bytes(k) * 2 == sizeof tiles, "q4_K tiles fill the rows' bytes exactly");
+    bool placed = true;
+    for (int64_t i = 0; i < m; i++) {
+        const uint8_t *tile = tiles + (size_t)(i / 16) * kiln_q4_K_x16_tile_bytes(k);
+        const int r = (int)(i % 16);
+        for (int64_t b = 0; b < nb; b++) {
+            const struct kiln_block_q4_K *w = &rows[i * nb + b];
+            const uint8_t *rec = tile + b * KILN_Q4_K_X16_RECORD;
+            placed &= memcmp(rec + 2 * r, &w->d, 2) == 0 && memcmp(rec + 32 + 2 * r, &w->dmin, 2) == 0;
+            for (int a = 0; a < 3; a++)
+                placed &= memcmp(rec + 64 + 64 * a + 4 * r, w->scales + 4 * a, 4) == 0;
+            for (int j = 0; j < 4; j++)
+                for (int q = 0; q < 8; q++)
+                    placed &= memcmp(rec + 256 + (8 * j + q) * 64 + 4 * r, w->qs + 32 * j + 4 * q, 4) == 0;
+            struct kiln_block_q4_K one;
+            kiln_q4_K_x16_block(tile, b, r, &one);
+            placed &= memcmp(&one, w, sizeof one) == 0;
+        }
+    }
+    CHECK(placed, "each q4_K row's d, dmin, scales and codes sit where repack.h says");
+    kiln_unpack_q4_K_x16(tiles, back, k, m);
+    CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q4_K rows");
+}
+
 static void test_fits(struct kiln_device *cpu) {
     struct kiln_buffer *buf;
     CHECK(kiln_buffer_alloc(cpu, 1 << 16, &buf) == KILN_OK, "buffer");
@@ -92,6 +134,12 @@ static void test_fits(struct kiln_device *cpu) {
     t = kiln_tensor_make(buf, 0, KILN_TYPE_Q4_0, 64, 16, 1, 1);
     t.nb[1] += 32;
     CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "strided rows do not");
+    t = kiln_tensor_make(buf, 0, KILN_TYPE_Q4_K, 256, 32, 1, 1);
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_K_X16, &t) == KILN_OK, "32 rows of q4_K fit x16");
+    t.ne[1] = 24;
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_K_X16, &t) != KILN_OK && strstr(kiln_last_error(), "16-row"),
+          "24 rows do not: %s", kiln_last_error());
+    CHECK(kiln_layout_fits(KILN_LAYOUT_Q4_0_X8, &t) != KILN_OK, "q4_K does not fit q4_0's");
 
     // only a matmul weight may be repacked
     struct kiln_buffer *f;
@@ -107,7 +155,7 @@ static void test_fits(struct kiln_device *cpu) {
     kiln_buffer_free(buf);
 }
 
-// y = W x for W [k, m] q4_0 and x [k, n], with W in `layout`.
+// y = W x for W [k, m] of `type` and x [k, n], with W in `layout`.
 static void matmul(struct kiln_stream *s, enum kiln_type type, const void *w, const float *x, int64_t k, int64_t m,
                    int64_t n, enum kiln_layout layout, float *y, char *kernel, size_t kernel_size) {
     struct kiln_device *dev = kiln_stream_device(s);
@@ -132,26 +180,31 @@ static void matmul(struct kiln_stream *s, enum kiln_type type, const void *w, co
 
 // For each type with an x8 layout: x8 weights run an x8 kernel and give the rows result bit for bit.
 static void test_same_results(struct kiln_device *cpu) {
-    const int64_t k = 256, m = 40;
+    const int64_t k = 512, m = 48;
     CHECK(kiln_weight_layout(cpu, KILN_TYPE_F16, k, m) == KILN_LAYOUT_ROWS, "f16 stays rows");
     CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q4_0, k, 33) == KILN_LAYOUT_ROWS, "33 rows stay rows");
+    CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q4_K, k, 40) == KILN_LAYOUT_ROWS, "40 q4_K rows stay rows");
     static const struct { enum kiln_type type; enum kiln_layout layout; const char *name; } types[] = {
-        { KILN_TYPE_Q4_0, KILN_LAYOUT_Q4_0_X8, "q4_0x8" }, { KILN_TYPE_Q8_0, KILN_LAYOUT_Q8_0_X8, "q8_0x8" } };
+        { KILN_TYPE_Q4_0, KILN_LAYOUT_Q4_0_X8, "q4_0x8" }, { KILN_TYPE_Q8_0, KILN_LAYOUT_Q8_0_X8, "q8_0x8" },
+        { KILN_TYPE_Q4_K, KILN_LAYOUT_Q4_K_X16, "q4_Kx16" } };
     struct kiln_stream *s;
     CHECK(kiln_stream_new(cpu, &s) == KILN_OK, "stream");
-    static struct kiln_block_q4_0 w4[40 * 8];
-    static struct kiln_block_q8_0 w8[40 * 8];
-    static float x[45 * 256], y_rows[45 * 40], y_x8[45 * 40];
+    static struct kiln_block_q4_0 w4[48 * 16];
+    static struct kiln_block_q8_0 w8[48 * 16];
+    static struct kiln_block_q4_K wk[48 * 2];
+    static float x[45 * 512], y_rows[45 * 48], y_x8[45 * 48];
     random_q4_0(w4, sizeof w4 / sizeof w4[0]);
     random_q8_0(w8, sizeof w8 / sizeof w8[0]);
+    random_q4_K(wk, sizeof wk / sizeof wk[0]);
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)((int)(next_u32() % 2001) - 1000) * 1e-3f;
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < 3; ti++) {
         if (kiln_weight_layout(cpu, types[ti].type, k, m) != types[ti].layout) {
             printf("note: this CPU has no %s kernels (kiln_weight_layout keeps rows); skipping them\n", types[ti].name);
             continue;
         }
-        const void *w = types[ti].type == KILN_TYPE_Q4_0 ? (const void *)w4 : (const void *)w8;
+        const void *w = types[ti].type == KILN_TYPE_Q4_0 ? (const void *)w4
+                        : types[ti].type == KILN_TYPE_Q8_0 ? (const void *)w8 : (const void *)wk;
         // gemv, gemv with several x rows, gemm (one panel of the integer GEMM with a column
         // tail; several panels with a tail)
         const int64_t batches[] = { 1, 3, 20, 45 };
@@ -161,7 +214,7 @@ static void test_same_results(struct kiln_device *cpu) {
             matmul(s, types[ti].type, w, x, k, m, n, KILN_LAYOUT_ROWS, y_rows, k_rows, sizeof k_rows);
             matmul(s, types[ti].type, w, x, k, m, n, types[ti].layout, y_x8, k_x8, sizeof k_x8);
             CHECK(strstr(k_x8, types[ti].name) && !strstr(k_rows, types[ti].name),
-                  "n=%lld: x8 weights ran %s, rows ran %s", (long long)n, k_x8, k_rows);
+                  "n=%lld: repacked weights ran %s, rows ran %s", (long long)n, k_x8, k_rows);
             CHECK(memcmp(y_rows, y_x8, (size_t)(m * n) * 4) == 0, "n=%lld: %s gives %s's results bit for bit",
                   (long long)n, k_x8, k_rows);
         }
@@ -172,6 +225,7 @@ static void test_same_results(struct kiln_device *cpu) {
 int main(void) {
     test_round_trip();
     test_round_trip_q8_0();
+    test_round_trip_q4_K();
     if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK) {
         fprintf(stderr, "kiln_init: %s\n", kiln_last_error());
         return 1;

@@ -25,6 +25,9 @@ static const struct kiln_check_case matmul_shapes[] = {
     // more than one window of rows and panel of x columns of the integer GEMMs (64 x 256 for the
     // K-quants, 32-column panels for the x8 types), both with tails
     MM(72, 300, 256, false),
+    // whole 16-row tiles of whole super-blocks, for q4_K repacked into the x16 layout: GEMV with
+    // one and several x rows, GEMM over more than one 64-row window with a tail
+    MM(48, 1, 512, false), MM(32, 7, 256, false), MM(80, 33, 768, false),
     // batched x and y (run slice by slice, as the entry point does), permuted so that each
     // slice's rows are strided by the batch, and views 2-4 bytes past an aligned address
     { .op = KILN_OP_MATMUL, .m = 33, .n = 5, .k = 256, .batch = 3, .permuted = true },

@@ -15,6 +15,7 @@
 #include "quant/format/blocks.h"
 #include "quant/format/fp16.h"
 #include "quant/format/quant_ref.h"
+#include "quant/format/repack.h"
 
 enum { GC = 16, WR = 64, WC = 256, NGRP = WC / GC, MAX_SUBS = 16 };
 
@@ -179,10 +180,18 @@ static void kq_gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
                 memset(sc->acc[r], 0, (size_t)(g1 - g0) * GC * sizeof(float));
             for (int64_t b = 0; b < nb; b++) {
                 for (int r = 0; r < WR; r++) {
-                    if (r < rows)
-                        unpack_row(wt->type, (const uint8_t *)KILN_ROW(wt, i0 + r, 0, 0) + (size_t)b * bsz, &sc->w, r);
-                    else
+                    if (r >= rows) {
                         zero_row(&sc->w, r);
+                    } else if (wt->layout == KILN_LAYOUT_Q4_K_X16) {  // the row's block back to GGUF's bytes
+                        struct kiln_block_q4_K blk;
+                        const int64_t i = i0 + r;
+                        kiln_q4_K_x16_block((const uint8_t *)KILN_ROW(wt, 0, 0, 0) +
+                                                (size_t)(i / KILN_Q4_K_X16_ROWS) * kiln_q4_K_x16_tile_bytes(k),
+                                            b, (int)(i % KILN_Q4_K_X16_ROWS), &blk);
+                        unpack_row(wt->type, (const uint8_t *)&blk, &sc->w, r);
+                    } else {
+                        unpack_row(wt->type, (const uint8_t *)KILN_ROW(wt, i0 + r, 0, 0) + (size_t)b * bsz, &sc->w, r);
+                    }
                 }
                 for (int64_t g = g0; g < g1; g += NXG) {
                     const int nx = (int)(g1 - g < NXG ? g1 - g : NXG);

@@ -86,6 +86,22 @@ static inline __attribute__((always_inline)) void q45_k_block(const uint8_t *blk
         }
     }
     const float d = kiln_f16_scalar(five ? w5->d : w4->d), dmin = kiln_f16_scalar(five ? w5->dmin : w4->dmin);
+    if (!five) {
+        // q4_K: the block's integer totals, then one FMA pair on lane 0, in the order of the x16
+        // layout's GEMV (matmul_q4_K_x16_avx512.c) so that repacked and row weights give the
+        // same results bit for bit (tests/test_repack.c); the other lanes stay 0.
+        #pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) {
+            const float dx = x[c][b].d;
+            const __m128i pm = _mm_madd_epi16(mins, kiln_q8_k_sums32(&x[c][b]));
+            const int32_t t = _mm512_reduce_add_epi32(sum[c]);
+            const int32_t mt = _mm_cvtsi128_si32(_mm_hadd_epi32(_mm_hadd_epi32(pm, pm), pm));
+            __m128 a = _mm_fmadd_ss(_mm_set_ss(d * dx), _mm_set_ss((float)t), _mm512_castps512_ps128(acc[c]));
+            a = _mm_fnmadd_ss(_mm_set_ss(dmin * dx), _mm_set_ss((float)mt), a);
+            acc[c] = _mm512_zextps128_ps512(a);
+        }
+        return;
+    }
     #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
         const float dx = x[c][b].d;

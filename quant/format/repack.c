@@ -1,8 +1,9 @@
-// Q4_0 and Q8_0 <-> x8 tile layouts (repack.h). Plain byte moves (Q8_0's codes flipped to
+// Q4_0 and Q8_0 <-> x8 tile layouts, Q4_K <-> x16 tiles (repack.h). Plain byte moves (Q8_0's codes flipped to
 // q + 128): the tests check the round trip and the kernels reading x8 are checked by `kiln ops`
 // against the reference on the row layout.
 #include "quant/format/repack.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 // Both block types are {f16 d; code_bytes codes}; `flip` is XORed into every code byte.
@@ -48,3 +49,34 @@ void kiln_repack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m) { rep
 void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unpack(src, dst, k, m, 16, 0); }
 void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { repack(src, dst, k, m, 32, 0x80); }
 void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unpack(src, dst, k, m, 32, 0x80); }
+
+// Q4_K x16: block_q4_K is {f16 d; f16 dmin; 12 scale bytes; 128 qs bytes} (blocks.h).
+static void q4_K_x16_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
+#define MOVE(tile_off, blk_off, n)                                                                 \
+    (to_tile ? memcpy(rec + (tile_off), blk + (blk_off), n) : memcpy(blk + (blk_off), rec + (tile_off), n))
+    MOVE(2 * r, 0, 2);
+    MOVE(32 + 2 * r, 2, 2);
+    for (int a = 0; a < 3; a++)
+        MOVE(64 + 64 * a + 4 * r, 4 + 4 * a, 4);
+    for (int g = 0; g < 32; g++)  // g = 8j + q: qs bytes 4g .. 4g + 3
+        MOVE(256 + 64 * g + 4 * r, 16 + 4 * g, 4);
+#undef MOVE
+}
+
+static void q4_K_x16(const void *src, void *dst, int64_t k, int64_t m, bool to_tile) {
+    const int64_t nb = k / 256;
+    for (int64_t t = 0; t < m / KILN_Q4_K_X16_ROWS; t++) {
+        uint8_t *tile = (uint8_t *)(to_tile ? dst : src) + (size_t)t * kiln_q4_K_x16_tile_bytes(k);
+        for (int r = 0; r < KILN_Q4_K_X16_ROWS; r++) {
+            uint8_t *row = (uint8_t *)(to_tile ? src : dst) + (size_t)(t * KILN_Q4_K_X16_ROWS + r) * (size_t)nb * 144;
+            for (int64_t b = 0; b < nb; b++)
+                q4_K_x16_move(tile + (size_t)b * KILN_Q4_K_X16_RECORD, row + (size_t)b * 144, r, to_tile);
+        }
+    }
+}
+
+void kiln_repack_q4_K_x16(const void *src, void *dst, int64_t k, int64_t m) { q4_K_x16(src, dst, k, m, true); }
+void kiln_unpack_q4_K_x16(const void *src, void *dst, int64_t k, int64_t m) { q4_K_x16(src, dst, k, m, false); }
+void kiln_q4_K_x16_block(const void *tile, int64_t b, int r, void *out) {
+    q4_K_x16_move((uint8_t *)tile + (size_t)b * KILN_Q4_K_X16_RECORD, out, r, false);
+}

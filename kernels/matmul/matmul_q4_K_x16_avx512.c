@@ -1,0 +1,124 @@
+// matmul for q4_K weights in the x16 layout (quant/format/repack.h: tiles of 16 rows, one
+// 2304-byte record per super-block), AVX-512 (F+BW+VL+VNNI), GEMV (n < 16): y[j][i] = x[j] . W[i]
+// with x quantized to Q8_K rows in the workspace (kiln_matmul_xq8k_prepare).
+//
+// One zmm lane is one of the tile's 16 rows throughout:
+//   codes  each 64-byte group (4 qs bytes of 16 rows) gives the low nibbles (& 0x0F) and the
+//          high nibbles kept in place (& 0xF0, i.e. 16 x the code: the sum is shifted back by 4,
+//          exactly, once per block); vpdpbusd against the 4 x bytes of that group broadcast to
+//          all lanes (embedded {1to16}) adds into S[s], the row's integer dot with sub-block s.
+//   scales the three dword arrays of the record unpack the 8 scales and 8 mins of 16 rows in
+//          one pass of dword masks and shifts (get_scale_min_k4, spec 3.4).
+//   sums   T = sum_s sc_s S_s by vpmulld (exact: |T| < 2^25); the mins term M = sum_s m_s bsum_s
+//          (bsum_s: x's sum over sub-block s) by vpmaddwd of the min bytes as int16 pairs
+//          against broadcast pairs of bsums; then acc += d dx T - dmin dx M in f32 per row.
+// The block's integer sums are the rows kernels' (exact); the float steps are one FMA pair per
+// row and block where the row-layout tile (matmul_kquant_tile_avx512.c) sums 16 lanes, so the
+// two agree to rounding, not bit for bit (tests/test_repack.c checks the bound; the GEMM on this
+// layout, matmul_kquant_gemm.h, unpacks to the same bytes and is bit for bit its rows result).
+//
+// Versions: v1 (this): one thread, m=4096 k=14336, this AVX-512 Xeon: see the commit message
+// and results/; the row-layout kernel is 2810 us there.
+// Test: `kiln ops --op matmul --type q4_K --kernel avx512`.
+#include <string.h>
+
+#include "kernels/common/simd_avx512.h"
+#include "kernels/common/simd_x86.h"
+#include "kernels/matmul/matmul.h"
+#include "quant/format/blocks.h"
+#include "quant/format/repack.h"
+
+// Software prefetch of every line of the record, this many bytes ahead of it, before its dot
+// products: the tile is one sequential stream, but the 36 requests issued at once keep more
+// lines in flight than the hardware prefetcher alone. m=4096 k=14336, one / two threads:
+// none 2620-2820 / 1370-1390 us; 0 bytes ahead 2350-2420 / 1190-1280; 512: 2330-2390 /
+// 1230-1240; 1024: 2390-2440 / 1250-1260; 1536: 2560-2590 / 1330-1350; 2 and 4 whole records
+// ahead 3000 / 1550.
+enum { X16_PREFETCH_BYTES = 512 };
+
+static inline __m512i byte_of(__m512i v, int i) {
+    return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
+}
+
+// One record (16 rows, super-block b) against one Q8_K block: acc[r] += the rows' dots.
+static inline __attribute__((always_inline)) __m512 record(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                            __m512 acc) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F), high4 = _mm512_set1_epi8((char)0xF0);
+    __m512i s[8];
+    for (int i = 0; i < 8; i++)
+        s[i] = _mm512_setzero_si512();
+    const uint8_t *codes = rec + 256;
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        #pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) {
+            const __m512i w = _mm512_loadu_si512((const void *)(codes + (8 * j + q) * 64));
+            int32_t xl, xh;
+            memcpy(&xl, x->qs + 64 * j + 4 * q, 4);
+            memcpy(&xh, x->qs + 64 * j + 32 + 4 * q, 4);
+            s[2 * j] = _mm512_dpbusd_epi32(s[2 * j], _mm512_and_si512(w, low4), _mm512_set1_epi32(xl));
+            s[2 * j + 1] = _mm512_dpbusd_epi32(s[2 * j + 1], _mm512_and_si512(w, high4), _mm512_set1_epi32(xh));
+        }
+    }
+    // Scales and mins of the 16 rows (bytes 0-3, 4-7, 8-11 of each row's packed 12).
+    const __m512i a0 = _mm512_loadu_si512((const void *)(rec + 64));
+    const __m512i a1 = _mm512_loadu_si512((const void *)(rec + 128));
+    const __m512i a2 = _mm512_loadu_si512((const void *)(rec + 192));
+    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f);
+    const __m512i m2 = _mm512_set1_epi32(0x03030303);
+    const __m512i sc03 = _mm512_and_si512(a0, m6), mn03 = _mm512_and_si512(a1, m6);
+    const __m512i sc47 = _mm512_or_si512(_mm512_and_si512(a2, m4),
+                                         _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a0, 6), m2), 4));
+    const __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a2, 4), m4),
+                                         _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(a1, 6), m2), 4));
+    __m512i t_even = _mm512_setzero_si512(), t_odd16 = _mm512_setzero_si512();
+    #pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        t_even = _mm512_add_epi32(t_even, _mm512_mullo_epi32(s[2 * i], byte_of(i < 2 ? sc03 : sc47, 2 * (i % 2))));
+        t_odd16 = _mm512_add_epi32(t_odd16, _mm512_mullo_epi32(s[2 * i + 1], byte_of(i < 2 ? sc03 : sc47, 2 * (i % 2) + 1)));
+    }
+    // Odd sub-blocks were summed over 16 x the codes: every term is a multiple of 16.
+    const __m512i t = _mm512_add_epi32(t_even, _mm512_srai_epi32(t_odd16, 4));
+    // Mins: bytes (m0 m1 m2 m3) of a dword as int16 pairs (m0, m2) and (m1, m3), against the
+    // broadcast pairs (b0, b2) and (b1, b3) of x's 32-element sums.
+    int16_t bs[8];
+    for (int i = 0; i < 8; i++)
+        bs[i] = (int16_t)(x->bsums[2 * i] + x->bsums[2 * i + 1]);
+    const __m512i lo_words = _mm512_set1_epi32(0x00FF00FF);
+#define PAIR(a, b) _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
+    __m512i mn = _mm512_madd_epi16(_mm512_and_si512(mn03, lo_words), PAIR(bs[0], bs[2]));
+    mn = _mm512_add_epi32(mn, _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(mn03, 8), lo_words), PAIR(bs[1], bs[3])));
+    mn = _mm512_add_epi32(mn, _mm512_madd_epi16(_mm512_and_si512(mn47, lo_words), PAIR(bs[4], bs[6])));
+    mn = _mm512_add_epi32(mn, _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(mn47, 8), lo_words), PAIR(bs[5], bs[7])));
+#undef PAIR
+    const __m512 dx = _mm512_set1_ps(x->d);
+    const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)rec)), dx);
+    const __m512 dmin = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + 32))), dx);
+    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
+    return _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(mn), acc);
+}
+
+static void gemv(const struct kiln_op *op, void *ws, int ith, int nth) {
+    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
+    const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
+    const size_t tile_bytes = kiln_q4_K_x16_tile_bytes(k), xrow = kiln_row_size(KILN_TYPE_Q8_K, k);
+    int64_t lo, hi;
+    kiln_split(m / KILN_Q4_K_X16_ROWS, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++) {
+        const uint8_t *tile = (const uint8_t *)KILN_ROW(w, 0, 0, 0) + (size_t)t * tile_bytes;
+        for (int64_t j = 0; j < n; j++) {
+            const struct kiln_block_q8_K *x = (const void *)((const char *)ws + (size_t)j * xrow);
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *rec = tile + (size_t)b * KILN_Q4_K_X16_RECORD;
+                for (int l = 0; l < KILN_Q4_K_X16_RECORD / 64; l++)
+                    _mm_prefetch((const char *)rec + X16_PREFETCH_BYTES + 64 * l, _MM_HINT_T0);
+                acc = record(rec, &x[b], acc);
+            }
+            _mm512_storeu_ps((float *)KILN_ROW(y, j, 0, 0) + t * KILN_Q4_K_X16_ROWS, acc);
+        }
+    }
+}
+
+const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = gemv };
