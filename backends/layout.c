@@ -14,29 +14,36 @@
 #include "backends/backend_impl.h"
 #include "quant/format/repack.h"
 
+static bool is_x16(enum kiln_layout layout) {
+    return layout == KILN_LAYOUT_Q4_K_X16 || layout == KILN_LAYOUT_Q6_K_X16;
+}
+
 const char *kiln_layout_suffix(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_ROWS ? "" : layout == KILN_LAYOUT_Q4_K_X16 ? "x16" : "x8";
+    return layout == KILN_LAYOUT_ROWS ? "" : is_x16(layout) ? "x16" : "x8";
 }
 
 // The one type each repacked layout holds, and its rows per tile.
 static enum kiln_type layout_type(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_Q4_0_X8 ? KILN_TYPE_Q4_0 : layout == KILN_LAYOUT_Q8_0_X8 ? KILN_TYPE_Q8_0 : KILN_TYPE_Q4_K;
+    switch (layout) {
+    case KILN_LAYOUT_Q4_0_X8: return KILN_TYPE_Q4_0;
+    case KILN_LAYOUT_Q8_0_X8: return KILN_TYPE_Q8_0;
+    case KILN_LAYOUT_Q4_K_X16: return KILN_TYPE_Q4_K;
+    default: return KILN_TYPE_Q6_K;
+    }
 }
-static int64_t layout_rows(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_Q4_K_X16 ? KILN_Q4_K_X16_ROWS : KILN_X8_ROWS;
-}
+static int64_t layout_rows(enum kiln_layout layout) { return is_x16(layout) ? KILN_X16_ROWS : KILN_X8_ROWS; }
 static size_t layout_tile_bytes(enum kiln_layout layout, int64_t k) {
     switch (layout) {
     case KILN_LAYOUT_Q4_0_X8: return kiln_x8_tile_bytes(k);
     case KILN_LAYOUT_Q8_0_X8: return kiln_x8q8_tile_bytes(k);
-    default: return kiln_q4_K_x16_tile_bytes(k);
+    default: return kiln_x16_tile_bytes(layout_type(layout), k);
     }
 }
 
 enum kiln_status kiln_layout_fits(enum kiln_layout layout, const struct kiln_tensor *t) {
     if (layout == KILN_LAYOUT_ROWS)
         return KILN_OK;
-    if (layout != KILN_LAYOUT_Q4_0_X8 && layout != KILN_LAYOUT_Q8_0_X8 && layout != KILN_LAYOUT_Q4_K_X16)
+    if (layout != KILN_LAYOUT_Q4_0_X8 && layout != KILN_LAYOUT_Q8_0_X8 && !is_x16(layout))
         return kiln_fail(KILN_E_INVALID, "unknown tensor layout %d", (int)layout);
     const char *name = kiln_layout_suffix(layout);
     if (t->type != layout_type(layout))
@@ -102,16 +109,18 @@ enum kiln_status kiln_weight_upload(struct kiln_stream *s, const struct kiln_ten
     KILN_TRY(kiln_layout_fits(dst->layout, dst));
     const int64_t k = dst->ne[0], m = dst->ne[1], tr = layout_rows(dst->layout);
     const size_t tile = layout_tile_bytes(dst->layout, k);
-    void (*repack)(const void *, void *, int64_t, int64_t) =
-        dst->layout == KILN_LAYOUT_Q8_0_X8 ? kiln_repack_q8_0_x8
-        : dst->layout == KILN_LAYOUT_Q4_0_X8 ? kiln_repack_q4_0_x8 : kiln_repack_q4_K_x16;
+    const enum kiln_type type = layout_type(dst->layout);
     uint8_t *chunk = malloc(tile * TILES_PER_CHUNK);
     if (!chunk)
         return kiln_fail(KILN_E_NOMEM, "out of host memory repacking a weight");
     enum kiln_status st = KILN_OK;
     for (int64_t t0 = 0; st == KILN_OK && t0 < m / tr; t0 += TILES_PER_CHUNK) {
         const int64_t tiles = m / tr - t0 < TILES_PER_CHUNK ? m / tr - t0 : TILES_PER_CHUNK;
-        repack((const uint8_t *)rows + (size_t)t0 * tile, chunk, k, tiles * tr);
+        const uint8_t *from = (const uint8_t *)rows + (size_t)t0 * tile;
+        if (is_x16(dst->layout))
+            kiln_repack_x16(type, from, chunk, k, tiles * tr);
+        else
+            (type == KILN_TYPE_Q8_0 ? kiln_repack_q8_0_x8 : kiln_repack_q4_0_x8)(from, chunk, k, tiles * tr);
         // upload returns once `chunk` may be reused (backend.h)
         st = kiln_buffer_upload(s, dst->buffer, dst->offset + (size_t)t0 * tile, chunk, (size_t)tiles * tile);
     }

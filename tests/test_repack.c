@@ -95,11 +95,11 @@ static void test_round_trip_q4_K(void) {
     static struct kiln_block_q4_K rows[32 * 2], back[32 * 2];
     static uint8_t tiles[sizeof rows];
     random_q4_K(rows, (size_t)(m * nb));
-    kiln_repack_q4_K_x16(rows, tiles, k, m);
-    CHECK(kiln_q4_K_x16_tile_bytes(k) * 2 == sizeof tiles, "q4_K tiles fill the rows' bytes exactly");
+    kiln_repack_x16(KILN_TYPE_Q4_K, rows, tiles, k, m);
+    CHECK(kiln_x16_tile_bytes(KILN_TYPE_Q4_K, k) * 2 == sizeof tiles, "q4_K tiles fill the rows' bytes exactly");
     bool placed = true;
     for (int64_t i = 0; i < m; i++) {
-        const uint8_t *tile = tiles + (size_t)(i / 16) * kiln_q4_K_x16_tile_bytes(k);
+        const uint8_t *tile = tiles + (size_t)(i / 16) * kiln_x16_tile_bytes(KILN_TYPE_Q4_K, k);
         const int r = (int)(i % 16);
         for (int64_t b = 0; b < nb; b++) {
             const struct kiln_block_q4_K *w = &rows[i * nb + b];
@@ -111,13 +111,60 @@ static void test_round_trip_q4_K(void) {
                 for (int q = 0; q < 8; q++)
                     placed &= memcmp(rec + 256 + (8 * j + q) * 64 + 4 * r, w->qs + 32 * j + 4 * q, 4) == 0;
             struct kiln_block_q4_K one;
-            kiln_q4_K_x16_block(tile, b, r, &one);
+            kiln_x16_block(KILN_TYPE_Q4_K, tile, b, r, &one);
             placed &= memcmp(&one, w, sizeof one) == 0;
         }
     }
     CHECK(placed, "each q4_K row's d, dmin, scales and codes sit where repack.h says");
-    kiln_unpack_q4_K_x16(tiles, back, k, m);
+    kiln_unpack_x16(KILN_TYPE_Q4_K, tiles, back, k, m);
     CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q4_K rows");
+}
+
+// Random q6_K blocks: small positive d, every code and scale byte random (scales signed).
+static void random_q6_K(struct kiln_block_q6_K *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < 128; j++)
+            b[i].ql[j] = (uint8_t)next_u32();
+        for (int j = 0; j < 64; j++)
+            b[i].qh[j] = (uint8_t)next_u32();
+        for (int j = 0; j < 16; j++)
+            b[i].scales[j] = (int8_t)next_u32();
+        b[i].d = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-5f);
+    }
+}
+
+static void test_round_trip_q6_K(void) {
+    const int64_t k = 512, m = 32, nb = k / 256;
+    static struct kiln_block_q6_K rows[32 * 2], back[32 * 2];
+    static uint8_t tiles[sizeof rows];
+    random_q6_K(rows, (size_t)(m * nb));
+    kiln_repack_x16(KILN_TYPE_Q6_K, rows, tiles, k, m);
+    CHECK(kiln_x16_tile_bytes(KILN_TYPE_Q6_K, k) * 2 == sizeof tiles, "q6_K tiles fill the rows' bytes exactly");
+    bool placed = true;
+    for (int64_t i = 0; i < m; i++) {
+        const uint8_t *tile = tiles + (size_t)(i / 16) * kiln_x16_tile_bytes(KILN_TYPE_Q6_K, k);
+        const int r = (int)(i % 16);
+        for (int64_t b = 0; b < nb; b++) {
+            const struct kiln_block_q6_K *w = &rows[i * nb + b];
+            const uint8_t *rec = tile + b * KILN_Q6_K_X16_RECORD;
+            for (int h = 0; h < 2; h++)
+                for (int g = 0; g < 8; g++) {
+                    const uint8_t *base = rec + 1536 * h + 192 * g + 4 * r;
+                    placed &= memcmp(base, w->ql + 64 * h + 4 * g, 4) == 0;
+                    placed &= memcmp(base + 64, w->ql + 64 * h + 32 + 4 * g, 4) == 0;
+                    placed &= memcmp(base + 128, w->qh + 32 * h + 4 * g, 4) == 0;
+                }
+            for (int a = 0; a < 4; a++)
+                placed &= memcmp(rec + 3072 + 64 * a + 4 * r, w->scales + 4 * a, 4) == 0;
+            placed &= memcmp(rec + 3328 + 2 * r, &w->d, 2) == 0;
+            struct kiln_block_q6_K one;
+            kiln_x16_block(KILN_TYPE_Q6_K, tile, b, r, &one);
+            placed &= memcmp(&one, w, sizeof one) == 0;
+        }
+    }
+    CHECK(placed, "each q6_K row's codes, scales and d sit where repack.h says");
+    kiln_unpack_x16(KILN_TYPE_Q6_K, tiles, back, k, m);
+    CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q6_K rows");
 }
 
 static void test_fits(struct kiln_device *cpu) {
@@ -186,25 +233,28 @@ static void test_same_results(struct kiln_device *cpu) {
     CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q4_K, k, 40) == KILN_LAYOUT_ROWS, "40 q4_K rows stay rows");
     static const struct { enum kiln_type type; enum kiln_layout layout; const char *name; } types[] = {
         { KILN_TYPE_Q4_0, KILN_LAYOUT_Q4_0_X8, "q4_0x8" }, { KILN_TYPE_Q8_0, KILN_LAYOUT_Q8_0_X8, "q8_0x8" },
-        { KILN_TYPE_Q4_K, KILN_LAYOUT_Q4_K_X16, "q4_Kx16" } };
+        { KILN_TYPE_Q4_K, KILN_LAYOUT_Q4_K_X16, "q4_Kx16" }, { KILN_TYPE_Q6_K, KILN_LAYOUT_Q6_K_X16, "q6_Kx16" } };
     struct kiln_stream *s;
     CHECK(kiln_stream_new(cpu, &s) == KILN_OK, "stream");
     static struct kiln_block_q4_0 w4[48 * 16];
     static struct kiln_block_q8_0 w8[48 * 16];
     static struct kiln_block_q4_K wk[48 * 2];
+    static struct kiln_block_q6_K w6[48 * 2];
     static float x[45 * 512], y_rows[45 * 48], y_x8[45 * 48];
     random_q4_0(w4, sizeof w4 / sizeof w4[0]);
     random_q8_0(w8, sizeof w8 / sizeof w8[0]);
     random_q4_K(wk, sizeof wk / sizeof wk[0]);
+    random_q6_K(w6, sizeof w6 / sizeof w6[0]);
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)((int)(next_u32() % 2001) - 1000) * 1e-3f;
-    for (int ti = 0; ti < 3; ti++) {
+    for (int ti = 0; ti < 4; ti++) {
         if (kiln_weight_layout(cpu, types[ti].type, k, m) != types[ti].layout) {
             printf("note: this CPU has no %s kernels (kiln_weight_layout keeps rows); skipping them\n", types[ti].name);
             continue;
         }
         const void *w = types[ti].type == KILN_TYPE_Q4_0 ? (const void *)w4
-                        : types[ti].type == KILN_TYPE_Q8_0 ? (const void *)w8 : (const void *)wk;
+                        : types[ti].type == KILN_TYPE_Q8_0 ? (const void *)w8
+                        : types[ti].type == KILN_TYPE_Q4_K ? (const void *)wk : (const void *)w6;
         // gemv, gemv with several x rows, gemm (one panel of the integer GEMM with a column
         // tail; several panels with a tail)
         const int64_t batches[] = { 1, 3, 20, 45 };
@@ -226,6 +276,7 @@ int main(void) {
     test_round_trip();
     test_round_trip_q8_0();
     test_round_trip_q4_K();
+    test_round_trip_q6_K();
     if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK) {
         fprintf(stderr, "kiln_init: %s\n", kiln_last_error());
         return 1;

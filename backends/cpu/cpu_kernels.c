@@ -181,14 +181,16 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #define KQINT512(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "int.gemm", GEMM, \
                           kiln_matmul_kquant_int_avx512_gemm, x_q8_k)
     KQINT512(Q2_K), KQINT512(Q3_K), KQINT512(Q4_K), KQINT512(Q5_K), KQINT512(Q6_K),
-    // q4_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
-    // (matmul_q4_K_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
-    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q4_K, .src1_type = F32, .dst_type = F32, .cpu_features = AVX512,
-      .tier = WIDE, .isa = "avx512", .variant = "int.gemm", .supports = GEMM,
-      .impl = &kiln_matmul_kquant_int_avx512_gemm, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_Q4_K_X16 },
-    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_Q4_K, .src1_type = F32, .dst_type = F32, .cpu_features = AVX512,
-      .tier = WIDE, .isa = "avx512", .variant = "gemv", .supports = GEMV,
-      .impl = &kiln_matmul_q4_Kx16_avx512_gemv, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_Q4_K_X16 },
+    // q4_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
+    // (matmul_kquant_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
+#define X16ROW(T_, variant_, supports_, impl_)                                                        \
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##T_, .src1_type = F32, .dst_type = F32,           \
+      .cpu_features = AVX512, .tier = WIDE, .isa = "avx512", .variant = variant_, .supports = supports_, \
+      .impl = &impl_, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_##T_##_X16 }
+    X16ROW(Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
+    X16ROW(Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_avx512_gemv),
+    X16ROW(Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
+    X16ROW(Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_avx512_gemv),
 #define KQ512(T_, t_)                                                                               \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)

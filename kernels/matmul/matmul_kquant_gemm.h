@@ -182,13 +182,14 @@ static void kq_gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
                 for (int r = 0; r < WR; r++) {
                     if (r >= rows) {
                         zero_row(&sc->w, r);
-                    } else if (wt->layout == KILN_LAYOUT_Q4_K_X16) {  // the row's block back to GGUF's bytes
-                        struct kiln_block_q4_K blk;
+                    } else if (wt->layout == KILN_LAYOUT_Q4_K_X16 || wt->layout == KILN_LAYOUT_Q6_K_X16) {
+                        // the row's block back to GGUF's bytes
+                        uint8_t blk[sizeof(struct kiln_block_q6_K)];
                         const int64_t i = i0 + r;
-                        kiln_q4_K_x16_block((const uint8_t *)KILN_ROW(wt, 0, 0, 0) +
-                                                (size_t)(i / KILN_Q4_K_X16_ROWS) * kiln_q4_K_x16_tile_bytes(k),
-                                            b, (int)(i % KILN_Q4_K_X16_ROWS), &blk);
-                        unpack_row(wt->type, (const uint8_t *)&blk, &sc->w, r);
+                        kiln_x16_block(wt->type, (const uint8_t *)KILN_ROW(wt, 0, 0, 0) +
+                                                     (size_t)(i / KILN_X16_ROWS) * kiln_x16_tile_bytes(wt->type, k),
+                                       b, (int)(i % KILN_X16_ROWS), blk);
+                        unpack_row(wt->type, blk, &sc->w, r);
                     } else {
                         unpack_row(wt->type, (const uint8_t *)KILN_ROW(wt, i0 + r, 0, 0) + (size_t)b * bsz, &sc->w, r);
                     }

@@ -88,7 +88,7 @@ static inline __attribute__((always_inline)) void q45_k_block(const uint8_t *blk
     const float d = kiln_f16_scalar(five ? w5->d : w4->d), dmin = kiln_f16_scalar(five ? w5->dmin : w4->dmin);
     if (!five) {
         // q4_K: the block's integer totals, then one FMA pair on lane 0, in the order of the x16
-        // layout's GEMV (matmul_q4_K_x16_avx512.c) so that repacked and row weights give the
+        // layout's GEMV (matmul_kquant_x16_avx512.c) so that repacked and row weights give the
         // same results bit for bit (tests/test_repack.c); the other lanes stay 0.
         #pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
@@ -151,10 +151,15 @@ static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *blk,
             }
         }
     }
+    // The block's integer total, then one FMA on lane 0: the order of the x16 layout's GEMV
+    // (matmul_kquant_x16_avx512.c), so that repacked and row weights agree bit for bit.
     const float d = kiln_f16_scalar(w->d);
     #pragma GCC unroll 4
-    for (int c = 0; c < nc; c++)
-        acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(d * x[c][b].d), _mm512_cvtepi32_ps(sum[c]), acc[c]);
+    for (int c = 0; c < nc; c++) {
+        const __m128 a = _mm_fmadd_ss(_mm_set_ss(d * x[c][b].d), _mm_set_ss((float)_mm512_reduce_add_epi32(sum[c])),
+                                      _mm512_castps512_ps128(acc[c]));
+        acc[c] = _mm512_zextps128_ps512(a);
+    }
 }
 
 // One q2_K (q3 = false) or q3_K super-block against block b of nc columns (arithmetic: the

@@ -50,33 +50,55 @@ void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unp
 void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { repack(src, dst, k, m, 32, 0x80); }
 void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unpack(src, dst, k, m, 32, 0x80); }
 
-// Q4_K x16: block_q4_K is {f16 d; f16 dmin; 12 scale bytes; 128 qs bytes} (blocks.h).
-static void q4_K_x16_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
+// K-quant x16 (repack.h): the byte moves of one row's block to or from its record.
 #define MOVE(tile_off, blk_off, n)                                                                 \
     (to_tile ? memcpy(rec + (tile_off), blk + (blk_off), n) : memcpy(blk + (blk_off), rec + (tile_off), n))
+// q4_K: {f16 d; f16 dmin; 12 scale bytes; 128 qs bytes}.
+static void q4_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
     MOVE(2 * r, 0, 2);
     MOVE(32 + 2 * r, 2, 2);
     for (int a = 0; a < 3; a++)
         MOVE(64 + 64 * a + 4 * r, 4 + 4 * a, 4);
     for (int g = 0; g < 32; g++)  // g = 8j + q: qs bytes 4g .. 4g + 3
         MOVE(256 + 64 * g + 4 * r, 16 + 4 * g, 4);
-#undef MOVE
 }
+// q6_K: {ql[128]; qh[64]; int8 scales[16]; f16 d}.
+static void q6_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
+    for (int h = 0; h < 2; h++) {
+        for (int g = 0; g < 8; g++) {
+            const int off = 1536 * h + 192 * g + 4 * r, ql = 64 * h + 4 * g, qh = 128 + 32 * h + 4 * g;
+            MOVE(off, ql, 4);
+            MOVE(off + 64, ql + 32, 4);
+            MOVE(off + 128, qh, 4);
+        }
+    }
+    for (int a = 0; a < 4; a++)
+        MOVE(3072 + 64 * a + 4 * r, 192 + 4 * a, 4);
+    MOVE(3328 + 2 * r, 208, 2);
+}
+#undef MOVE
 
-static void q4_K_x16(const void *src, void *dst, int64_t k, int64_t m, bool to_tile) {
+static void x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m, bool to_tile) {
     const int64_t nb = k / 256;
-    for (int64_t t = 0; t < m / KILN_Q4_K_X16_ROWS; t++) {
-        uint8_t *tile = (uint8_t *)(to_tile ? dst : src) + (size_t)t * kiln_q4_K_x16_tile_bytes(k);
-        for (int r = 0; r < KILN_Q4_K_X16_ROWS; r++) {
-            uint8_t *row = (uint8_t *)(to_tile ? src : dst) + (size_t)(t * KILN_Q4_K_X16_ROWS + r) * (size_t)nb * 144;
+    const size_t rec_bytes = kiln_x16_record_bytes(type), blk_bytes = rec_bytes / KILN_X16_ROWS;
+    for (int64_t t = 0; t < m / KILN_X16_ROWS; t++) {
+        uint8_t *tile = (uint8_t *)(to_tile ? dst : src) + (size_t)t * kiln_x16_tile_bytes(type, k);
+        for (int r = 0; r < KILN_X16_ROWS; r++) {
+            uint8_t *row = (uint8_t *)(to_tile ? src : dst) + (size_t)(t * KILN_X16_ROWS + r) * (size_t)nb * blk_bytes;
             for (int64_t b = 0; b < nb; b++)
-                q4_K_x16_move(tile + (size_t)b * KILN_Q4_K_X16_RECORD, row + (size_t)b * 144, r, to_tile);
+                (type == KILN_TYPE_Q6_K ? q6_K_move : q4_K_move)(tile + (size_t)b * rec_bytes, row + (size_t)b * blk_bytes,
+                                                                 r, to_tile);
         }
     }
 }
 
-void kiln_repack_q4_K_x16(const void *src, void *dst, int64_t k, int64_t m) { q4_K_x16(src, dst, k, m, true); }
-void kiln_unpack_q4_K_x16(const void *src, void *dst, int64_t k, int64_t m) { q4_K_x16(src, dst, k, m, false); }
-void kiln_q4_K_x16_block(const void *tile, int64_t b, int r, void *out) {
-    q4_K_x16_move((uint8_t *)tile + (size_t)b * KILN_Q4_K_X16_RECORD, out, r, false);
+void kiln_repack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m) {
+    x16(type, src, dst, k, m, true);
+}
+void kiln_unpack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m) {
+    x16(type, src, dst, k, m, false);
+}
+void kiln_x16_block(enum kiln_type type, const void *tile, int64_t b, int r, void *out) {
+    (type == KILN_TYPE_Q6_K ? q6_K_move : q4_K_move)((uint8_t *)tile + (size_t)b * kiln_x16_record_bytes(type), out, r,
+                                                     false);
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "quant/format/blocks.h"
+#include "quant/format/types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,32 +68,44 @@ void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 
-// ---- Q4_K in tiles of 16 rows (KILN_LAYOUT_Q4_K_X16) ----
+// ---- K-quants in tiles of 16 rows (KILN_LAYOUT_Q4_K_X16, KILN_LAYOUT_Q6_K_X16) ----
 //
-// Why: the row-layout q4_K GEMV (matmul_kquant_tile_avx512.c) spends ~52 vector uops per row and
-// super-block on ports 0 and 5, a third of them unpacking the block's 6-bit scales and its mins
-// term, and stays compute-bound below the read bandwidth. With 16 rows side by side one zmm
-// lane is one row: the 4 x codes of a group are one broadcast for all 16 rows (vpdpbusd's
-// embedded {1to16}), the scales of 16 rows unpack in one pass of dword ops, and the mins term
-// is a few int16 madds for all 16 (matmul_q4_K_x16_avx512.c). ggml's Q4_K_8x8 repack does the same
-// for the same reason; this layout is kiln's own (not byte-compatible with ggml's).
+// Why: the row-layout K-quant GEMV (matmul_kquant_tile_avx512.c) spends ~50 vector uops per row
+// and super-block on ports 0 and 5, a third of them unpacking the block's scales and its mins or
+// offset term, and stays compute-bound below the read bandwidth. With 16 rows side by side one
+// zmm lane is one row: the 4 x codes of a group are one broadcast for all 16 rows (vpdpbusd's
+// embedded {1to16}), and the scales of 16 rows unpack in one pass of dword ops
+// (matmul_kquant_x16_avx512.c). ggml's Q4_K_8x8 repack does the same for the same reason; these
+// layouts are kiln's own (not byte-compatible with ggml's).
 //
-// Tile t holds rows 16t..16t+15 in the bytes those rows occupied (16 x k/256 x 144), as one
-// record of KILN_Q4_K_X16_RECORD bytes per super-block b (record b at b * 2304):
-//   [0, 32)      f16 d of rows 0..15            [32, 64)  f16 dmin of rows 0..15
-//   [64, 256)    the 12 packed scale bytes (spec 3.4) as three dword arrays: bytes 0-3 of row r
-//                at 64 + 4r, bytes 4-7 at 128 + 4r, bytes 8-11 at 192 + 4r
-//   [256, 2304)  codes: for chunk j = 0..3 (qs bytes 32j..32j+31), for group q = 0..7, the 4 qs
-//                bytes 32j + 4q .. 32j + 4q + 3 of rows 0..15 (64 bytes; offset 256 +
-//                (8j + q) * 64 + 4r): low nibbles are elements 64j + 4q + i, high nibbles
-//                64j + 32 + 4q + i
+// Tile t holds rows 16t..16t+15 in the bytes those rows occupied (16 x k/256 blocks), as one
+// record of 16 blocks' bytes per super-block b (record b at b * 16 * block size). In a record,
+// "A[16]" is a 64-byte array of one dword per row (row r at 4r).
+// q4_K (block {d, dmin, scales[12], qs[128]}; record 2304 bytes):
+//   [0, 32) f16 d of rows 0..15; [32, 64) f16 dmin
+//   [64, 256) the 12 packed scale bytes (spec 3.4) as A[16] of bytes 0-3, 4-7, 8-11
+//   [256, 2304) codes: for chunk j = 0..3, group q = 0..7: A[16] of qs bytes 32j + 4q .. + 3
+//                (offset 256 + (8j + q) * 64): low nibbles are elements 64j + 4q + i, high
+//                nibbles 64j + 32 + 4q + i
+// q6_K (block {ql[128], qh[64], scales[16], d}; record 3360 bytes):
+//   [0, 3072) codes: for half h = 0..1, group g = 0..7, at 3072 / 2 h + 192 g: A[16] of ql
+//                bytes 64h + 4g .. + 3, A[16] of ql bytes 64h + 32 + 4g .. + 3, A[16] of qh
+//                bytes 32h + 4g .. + 3 (the four 32-element runs of the half, spec 3.6)
+//   [3072, 3328) the 16 int8 scales as A[16] of bytes 0-3, 4-7, 8-11, 12-15
+//   [3328, 3360) f16 d of rows 0..15
 // m % 16 == 0, k % 256 == 0, rows contiguous (kiln_layout_fits).
-enum { KILN_Q4_K_X16_ROWS = 16, KILN_Q4_K_X16_RECORD = 16 * 144 };
-static inline size_t kiln_q4_K_x16_tile_bytes(int64_t k) { return (size_t)(k / 256) * KILN_Q4_K_X16_RECORD; }
-void kiln_repack_q4_K_x16(const void *src, void *dst, int64_t k, int64_t m);
-void kiln_unpack_q4_K_x16(const void *src, void *dst, int64_t k, int64_t m);
-// Row r's super-block b of one tile, back to GGUF's 144-byte block_q4_K (out).
-void kiln_q4_K_x16_block(const void *tile, int64_t b, int r, void *out);
+enum { KILN_X16_ROWS = 16, KILN_Q4_K_X16_RECORD = 16 * 144, KILN_Q6_K_X16_RECORD = 16 * 210 };
+static inline size_t kiln_x16_record_bytes(enum kiln_type type) {
+    return type == KILN_TYPE_Q6_K ? KILN_Q6_K_X16_RECORD : KILN_Q4_K_X16_RECORD;
+}
+static inline size_t kiln_x16_tile_bytes(enum kiln_type type, int64_t k) {
+    return (size_t)(k / 256) * kiln_x16_record_bytes(type);
+}
+// `type` is KILN_TYPE_Q4_K or KILN_TYPE_Q6_K. src and dst must not overlap.
+void kiln_repack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m);
+void kiln_unpack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m);
+// Row r's super-block b of one tile, back to GGUF's block bytes (out).
+void kiln_x16_block(enum kiln_type type, const void *tile, int64_t b, int r, void *out);
 
 #ifdef __cplusplus
 }

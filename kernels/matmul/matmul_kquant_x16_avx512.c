@@ -40,8 +40,8 @@ static inline __m512i byte_of(__m512i v, int i) {
     return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
 }
 
-// One record (16 rows, super-block b) against one Q8_K block: acc[r] += the rows' dots.
-static inline __attribute__((always_inline)) __m512 record(const uint8_t *rec, const struct kiln_block_q8_K *x,
+// One q4_K record (16 rows, super-block b) against one Q8_K block: acc[r] += the rows' dots.
+static inline __attribute__((always_inline)) __m512 q4_k_record(const uint8_t *rec, const struct kiln_block_q8_K *x,
                                                             __m512 acc) {
     const __m512i low4 = _mm512_set1_epi8(0x0F), high4 = _mm512_set1_epi8((char)0xF0);
     __m512i s[8];
@@ -98,27 +98,88 @@ static inline __attribute__((always_inline)) __m512 record(const uint8_t *rec, c
     return _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(mn), acc);
 }
 
-static void gemv(const struct kiln_op *op, void *ws, int ith, int nth) {
+// One q6_K record against one Q8_K block: acc[r] += d dx T, T = sum_s sc_s (S_s - 32 bsum_s)
+// (codes 0..63 stand for -32..31; bsum_s: x's sum over 16-element sub-block s, Q8_K's bsums).
+static inline __attribute__((always_inline)) __m512 q6_k_record(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                                 __m512 acc) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
+    __m512i s[16];
+    for (int i = 0; i < 16; i++)
+        s[i] = _mm512_setzero_si512();
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            const uint8_t *base = rec + 1536 * h + 192 * g;
+            const __m512i a = _mm512_loadu_si512((const void *)base), b = _mm512_loadu_si512((const void *)(base + 64));
+            const __m512i hb = _mm512_loadu_si512((const void *)(base + 128));
+            // run r of the half: elements 128h + 32r + 4g + i, sub-block 8h + 2r + g / 4; its
+            // low 4 bits from a (runs 0, 2) or b (1, 3), its high 2 from bits 2r, 2r + 1 of hb
+            const __m512i c[4] = {
+                _mm512_or_si512(_mm512_and_si512(a, low4), _mm512_and_si512(_mm512_slli_epi32(hb, 4), bits45)),
+                _mm512_or_si512(_mm512_and_si512(b, low4), _mm512_and_si512(_mm512_slli_epi32(hb, 2), bits45)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a, 4), low4), _mm512_and_si512(hb, bits45)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(b, 4), low4),
+                                _mm512_and_si512(_mm512_srli_epi32(hb, 2), bits45)),
+            };
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                int32_t xv;
+                memcpy(&xv, x->qs + 128 * h + 32 * r + 4 * g, 4);
+                const int sub = 8 * h + 2 * r + g / 4;
+                s[sub] = _mm512_dpbusd_epi32(s[sub], c[r], _mm512_set1_epi32(xv));
+            }
+        }
+    }
+    // sum_s sc_s S_s by vpmulld on the signed scale bytes; 32 sum_s sc_s bsum_s by vpmaddwd of the
+    // scale bytes as int16 pairs (s, s + 2) and (s + 1, s + 3) against broadcast pairs of bsums.
+    __m512i t = _mm512_setzero_si512(), bias = _mm512_setzero_si512();
+#define PAIR(a, b) _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
+    #pragma GCC unroll 4
+    for (int a = 0; a < 4; a++) {
+        const __m512i v = _mm512_loadu_si512((const void *)(rec + 3072 + 64 * a));
+        #pragma GCC unroll 4
+        for (int i = 0; i < 4; i++)
+            t = _mm512_add_epi32(t, _mm512_mullo_epi32(s[4 * a + i], _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * i), 24)));
+        const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(v, 8), 8), odd = _mm512_srai_epi16(v, 8);
+        bias = _mm512_add_epi32(bias, _mm512_madd_epi16(even, PAIR(x->bsums[4 * a], x->bsums[4 * a + 2])));
+        bias = _mm512_add_epi32(bias, _mm512_madd_epi16(odd, PAIR(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
+    }
+#undef PAIR
+    t = _mm512_sub_epi32(t, _mm512_slli_epi32(bias, 5));
+    const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + 3328))), _mm512_set1_ps(x->d));
+    return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
+}
+
+// Tiles split between threads; each tile against each x row, super-block by super-block.
+static inline __attribute__((always_inline)) void gemv(const struct kiln_op *op, void *ws, int ith, int nth,
+                                                        enum kiln_type type) {
     const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
     const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
-    const size_t tile_bytes = kiln_q4_K_x16_tile_bytes(k), xrow = kiln_row_size(KILN_TYPE_Q8_K, k);
+    const size_t rec_bytes = kiln_x16_record_bytes(type), tile_bytes = kiln_x16_tile_bytes(type, k);
+    const size_t xrow = kiln_row_size(KILN_TYPE_Q8_K, k);
     int64_t lo, hi;
-    kiln_split(m / KILN_Q4_K_X16_ROWS, ith, nth, &lo, &hi);
+    kiln_split(m / KILN_X16_ROWS, ith, nth, &lo, &hi);
     for (int64_t t = lo; t < hi; t++) {
         const uint8_t *tile = (const uint8_t *)KILN_ROW(w, 0, 0, 0) + (size_t)t * tile_bytes;
         for (int64_t j = 0; j < n; j++) {
             const struct kiln_block_q8_K *x = (const void *)((const char *)ws + (size_t)j * xrow);
             __m512 acc = _mm512_setzero_ps();
             for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *rec = tile + (size_t)b * KILN_Q4_K_X16_RECORD;
-                for (int l = 0; l < KILN_Q4_K_X16_RECORD / 64; l++)
+                const uint8_t *rec = tile + (size_t)b * rec_bytes;
+                for (size_t l = 0; l < rec_bytes / 64; l++)
                     _mm_prefetch((const char *)rec + X16_PREFETCH_BYTES + 64 * l, _MM_HINT_T0);
-                acc = record(rec, &x[b], acc);
+                acc = type == KILN_TYPE_Q6_K ? q6_k_record(rec, &x[b], acc) : q4_k_record(rec, &x[b], acc);
             }
-            _mm512_storeu_ps((float *)KILN_ROW(y, j, 0, 0) + t * KILN_Q4_K_X16_ROWS, acc);
+            _mm512_storeu_ps((float *)KILN_ROW(y, j, 0, 0) + t * KILN_X16_ROWS, acc);
         }
     }
 }
 
+static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q4_K); }
+static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
+
 const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = gemv };
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
+const struct kiln_cpu_kernel kiln_matmul_q6_Kx16_avx512_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };
