@@ -100,6 +100,7 @@ enum kiln_layout {
     KILN_LAYOUT_Q8_0_X8 = 2,  // Q8_0 in tiles of 8 rows, codes offset by 128 (quant/format/repack.h)
     KILN_LAYOUT_Q4_K_X16 = 3, // Q4_K in tiles of 16 rows, one record per super-block (quant/format/repack.h)
     KILN_LAYOUT_Q6_K_X16 = 4, // Q6_K likewise
+    KILN_LAYOUT_Q5_K_X16 = 5, // Q5_K likewise
 };
 
 struct kiln_tensor {

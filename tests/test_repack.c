@@ -167,6 +167,48 @@ static void test_round_trip_q6_K(void) {
     CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q6_K rows");
 }
 
+// Random q5_K blocks (q4_K's fields plus random 5th bits).
+static void random_q5_K(struct kiln_block_q5_K *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        struct kiln_block_q4_K q4;
+        random_q4_K(&q4, 1);
+        b[i].d = q4.d;
+        b[i].dmin = q4.dmin;
+        memcpy(b[i].scales, q4.scales, 12);
+        memcpy(b[i].qs, q4.qs, 128);
+        for (int j = 0; j < 32; j++)
+            b[i].qh[j] = (uint8_t)next_u32();
+    }
+}
+
+static void test_round_trip_q5_K(void) {
+    const int64_t k = 256, m = 32;
+    static struct kiln_block_q5_K rows[32], back[32];
+    static uint8_t tiles[sizeof rows];
+    random_q5_K(rows, (size_t)m);
+    kiln_repack_x16(KILN_TYPE_Q5_K, rows, tiles, k, m);
+    CHECK(kiln_x16_tile_bytes(KILN_TYPE_Q5_K, k) * 2 == sizeof tiles, "q5_K tiles fill the rows' bytes exactly");
+    bool placed = true;
+    for (int64_t i = 0; i < m; i++) {
+        const uint8_t *rec = tiles + (size_t)(i / 16) * kiln_x16_tile_bytes(KILN_TYPE_Q5_K, k);
+        const int r = (int)(i % 16);
+        const struct kiln_block_q5_K *w = &rows[i];
+        placed &= memcmp(rec + 2 * r, &w->d, 2) == 0 && memcmp(rec + 32 + 2 * r, &w->dmin, 2) == 0;
+        for (int a = 0; a < 3; a++)
+            placed &= memcmp(rec + 64 + 64 * a + 4 * r, w->scales + 4 * a, 4) == 0;
+        for (int g = 0; g < 32; g++)
+            placed &= memcmp(rec + 256 + 64 * g + 4 * r, w->qs + 4 * g, 4) == 0;
+        for (int q = 0; q < 8; q++)
+            placed &= memcmp(rec + 2304 + 64 * q + 4 * r, w->qh + 4 * q, 4) == 0;
+        struct kiln_block_q5_K one;
+        kiln_x16_block(KILN_TYPE_Q5_K, rec, 0, r, &one);
+        placed &= memcmp(&one, w, sizeof one) == 0;
+    }
+    CHECK(placed, "each q5_K row's fields and 5th bits sit where repack.h says");
+    kiln_unpack_x16(KILN_TYPE_Q5_K, tiles, back, k, m);
+    CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q5_K rows");
+}
+
 static void test_fits(struct kiln_device *cpu) {
     struct kiln_buffer *buf;
     CHECK(kiln_buffer_alloc(cpu, 1 << 16, &buf) == KILN_OK, "buffer");
@@ -233,28 +275,32 @@ static void test_same_results(struct kiln_device *cpu) {
     CHECK(kiln_weight_layout(cpu, KILN_TYPE_Q4_K, k, 40) == KILN_LAYOUT_ROWS, "40 q4_K rows stay rows");
     static const struct { enum kiln_type type; enum kiln_layout layout; const char *name; } types[] = {
         { KILN_TYPE_Q4_0, KILN_LAYOUT_Q4_0_X8, "q4_0x8" }, { KILN_TYPE_Q8_0, KILN_LAYOUT_Q8_0_X8, "q8_0x8" },
-        { KILN_TYPE_Q4_K, KILN_LAYOUT_Q4_K_X16, "q4_Kx16" }, { KILN_TYPE_Q6_K, KILN_LAYOUT_Q6_K_X16, "q6_Kx16" } };
+        { KILN_TYPE_Q4_K, KILN_LAYOUT_Q4_K_X16, "q4_Kx16" }, { KILN_TYPE_Q6_K, KILN_LAYOUT_Q6_K_X16, "q6_Kx16" },
+        { KILN_TYPE_Q5_K, KILN_LAYOUT_Q5_K_X16, "q5_Kx16" } };
     struct kiln_stream *s;
     CHECK(kiln_stream_new(cpu, &s) == KILN_OK, "stream");
     static struct kiln_block_q4_0 w4[48 * 16];
     static struct kiln_block_q8_0 w8[48 * 16];
     static struct kiln_block_q4_K wk[48 * 2];
     static struct kiln_block_q6_K w6[48 * 2];
+    static struct kiln_block_q5_K w5[48 * 2];
     static float x[45 * 512], y_rows[45 * 48], y_x8[45 * 48];
     random_q4_0(w4, sizeof w4 / sizeof w4[0]);
     random_q8_0(w8, sizeof w8 / sizeof w8[0]);
     random_q4_K(wk, sizeof wk / sizeof wk[0]);
     random_q6_K(w6, sizeof w6 / sizeof w6[0]);
+    random_q5_K(w5, sizeof w5 / sizeof w5[0]);
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)((int)(next_u32() % 2001) - 1000) * 1e-3f;
-    for (int ti = 0; ti < 4; ti++) {
+    for (int ti = 0; ti < 5; ti++) {
         if (kiln_weight_layout(cpu, types[ti].type, k, m) != types[ti].layout) {
             printf("note: this CPU has no %s kernels (kiln_weight_layout keeps rows); skipping them\n", types[ti].name);
             continue;
         }
         const void *w = types[ti].type == KILN_TYPE_Q4_0 ? (const void *)w4
                         : types[ti].type == KILN_TYPE_Q8_0 ? (const void *)w8
-                        : types[ti].type == KILN_TYPE_Q4_K ? (const void *)wk : (const void *)w6;
+                        : types[ti].type == KILN_TYPE_Q4_K ? (const void *)wk
+                        : types[ti].type == KILN_TYPE_Q6_K ? (const void *)w6 : (const void *)w5;
         // gemv, gemv with several x rows, gemm (one panel of the integer GEMM with a column
         // tail; several panels with a tail)
         const int64_t batches[] = { 1, 3, 20, 45 };
@@ -276,6 +322,7 @@ int main(void) {
     test_round_trip();
     test_round_trip_q8_0();
     test_round_trip_q4_K();
+    test_round_trip_q5_K();
     test_round_trip_q6_K();
     if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK) {
         fprintf(stderr, "kiln_init: %s\n", kiln_last_error());

@@ -181,7 +181,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #define KQINT512(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "int.gemm", GEMM, \
                           kiln_matmul_kquant_int_avx512_gemm, x_q8_k)
     KQINT512(Q2_K), KQINT512(Q3_K), KQINT512(Q4_K), KQINT512(Q5_K), KQINT512(Q6_K),
-    // q4_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
+    // q4_K, q5_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
     // (matmul_kquant_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
 #define X16ROW(T_, variant_, supports_, impl_)                                                        \
     { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##T_, .src1_type = F32, .dst_type = F32,           \
@@ -189,6 +189,8 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
       .impl = &impl_, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_##T_##_X16 }
     X16ROW(Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
     X16ROW(Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_avx512_gemv),
+    X16ROW(Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
+    X16ROW(Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_avx512_gemv),
     X16ROW(Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
     X16ROW(Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_avx512_gemv),
 #define KQ512(T_, t_)                                                                               \

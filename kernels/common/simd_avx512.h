@@ -68,9 +68,25 @@ static inline __m512 kiln_simde_cvtph_ps(__m256i a) {
 #define _mm512_cvtepu8_epi16(a) kiln_simde_cvtepu8_epi16(a)
 #define _mm512_cvtph_ps(a) kiln_simde_cvtph_ps(a)
 #define _mm512_cvtps_ph(a, imm) kiln_simde_cvtps_ph(a, imm)
+// vpsrad zmm, imm (SIMDe 0.7.4's srai.h has the epi16 form only).
+#define _mm512_srai_epi32(a, imm)                                                                  \
+    kiln_simde_join_si512(_mm256_srai_epi32(_mm512_castsi512_si256(a), imm),                       \
+                          _mm256_srai_epi32(_mm512_extracti64x4_epi64(a, 1), imm))
 #elif !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VL__) || !defined(__AVX512VNNI__)
 #error "AVX-512 kernel file compiled without -mavx512f -mavx512bw -mavx512vl -mavx512vnni"
 #endif
+
+// The sum of the 16 int32 lanes (exact, wrapping as the adds do); written with AVX2 halves because
+// SIMDe 0.7.4 has no _mm512_reduce_add_epi32.
+static inline int32_t kiln_hsum512_epi32(__m512i v) {
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(1, 0, 3, 2)));
+    q = _mm_add_epi32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(q);
+}
+// a in lane 0..3, zeros above (SIMDe 0.7.4 has no _mm512_zextps128_ps512).
+static inline __m512 kiln_zext128_ps512(__m128 a) { return _mm512_insertf32x4(_mm512_setzero_ps(), a, 0); }
 
 // The two 256-bit halves of a 512-bit float vector.
 static inline __m256 kiln_lo256(__m512 v) { return _mm512_castps512_ps256(v); }

@@ -90,9 +90,10 @@ extern const struct kiln_cpu_kernel kiln_matmul_q32_int_avx512_gemm;
 // micro-kernel of 4 rows x 32 x columns, against Q8_K x (matmul_kquant_gemm_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_kquant_int_avx512_gemm;
 
-// q4_K and q6_K in the x16 layouts (quant/format/repack.h), GEMV, against Q8_K x
+// q4_K, q5_K and q6_K in the x16 layouts (quant/format/repack.h), GEMV, against Q8_K x
 // (matmul_kquant_x16_avx512.c).
-extern const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv, kiln_matmul_q6_Kx16_avx512_gemv;
+extern const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv, kiln_matmul_q5_Kx16_avx512_gemv,
+    kiln_matmul_q6_Kx16_avx512_gemv;
 
 // bf16 W against x rounded to bf16, vdpbf16ps (AVX512_BF16), GEMM (matmul_gemm_bf16_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_bf16_dpbf16_avx512_gemm;

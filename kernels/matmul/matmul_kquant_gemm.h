@@ -182,7 +182,7 @@ static void kq_gemm(const struct kiln_op *op, void *ws, int ith, int nth) {
                 for (int r = 0; r < WR; r++) {
                     if (r >= rows) {
                         zero_row(&sc->w, r);
-                    } else if (wt->layout == KILN_LAYOUT_Q4_K_X16 || wt->layout == KILN_LAYOUT_Q6_K_X16) {
+                    } else if (wt->layout != KILN_LAYOUT_ROWS) {  // x16 (the table's rows say which)
                         // the row's block back to GGUF's bytes
                         uint8_t blk[sizeof(struct kiln_block_q6_K)];
                         const int64_t i = i0 + r;

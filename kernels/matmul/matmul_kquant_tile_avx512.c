@@ -86,29 +86,18 @@ static inline __attribute__((always_inline)) void q45_k_block(const uint8_t *blk
         }
     }
     const float d = kiln_f16_scalar(five ? w5->d : w4->d), dmin = kiln_f16_scalar(five ? w5->dmin : w4->dmin);
-    if (!five) {
-        // q4_K: the block's integer totals, then one FMA pair on lane 0, in the order of the x16
-        // layout's GEMV (matmul_kquant_x16_avx512.c) so that repacked and row weights give the
-        // same results bit for bit (tests/test_repack.c); the other lanes stay 0.
-        #pragma GCC unroll 4
-        for (int c = 0; c < nc; c++) {
-            const float dx = x[c][b].d;
-            const __m128i pm = _mm_madd_epi16(mins, kiln_q8_k_sums32(&x[c][b]));
-            const int32_t t = _mm512_reduce_add_epi32(sum[c]);
-            const int32_t mt = _mm_cvtsi128_si32(_mm_hadd_epi32(_mm_hadd_epi32(pm, pm), pm));
-            __m128 a = _mm_fmadd_ss(_mm_set_ss(d * dx), _mm_set_ss((float)t), _mm512_castps512_ps128(acc[c]));
-            a = _mm_fnmadd_ss(_mm_set_ss(dmin * dx), _mm_set_ss((float)mt), a);
-            acc[c] = _mm512_zextps128_ps512(a);
-        }
-        return;
-    }
+    // The block's integer totals, then one FMA pair on lane 0, in the order of the x16
+    // layout's GEMV (matmul_kquant_x16_avx512.c) so that repacked and row weights give the
+    // same results bit for bit (tests/test_repack.c); the other lanes stay 0.
     #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
         const float dx = x[c][b].d;
         const __m128i pm = _mm_madd_epi16(mins, kiln_q8_k_sums32(&x[c][b]));
-        const __m512i pm512 = _mm512_inserti32x4(_mm512_setzero_si512(), pm, 0);
-        acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(d * dx), _mm512_cvtepi32_ps(sum[c]), acc[c]);
-        acc[c] = _mm512_fnmadd_ps(_mm512_set1_ps(dmin * dx), _mm512_cvtepi32_ps(pm512), acc[c]);
+        const int32_t t = kiln_hsum512_epi32(sum[c]);
+        const int32_t mt = _mm_cvtsi128_si32(_mm_hadd_epi32(_mm_hadd_epi32(pm, pm), pm));
+        __m128 a = _mm_fmadd_ss(_mm_set_ss(d * dx), _mm_set_ss((float)t), _mm512_castps512_ps128(acc[c]));
+        a = _mm_fnmadd_ss(_mm_set_ss(dmin * dx), _mm_set_ss((float)mt), a);
+        acc[c] = kiln_zext128_ps512(a);
     }
 }
 
@@ -156,9 +145,9 @@ static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *blk,
     const float d = kiln_f16_scalar(w->d);
     #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
-        const __m128 a = _mm_fmadd_ss(_mm_set_ss(d * x[c][b].d), _mm_set_ss((float)_mm512_reduce_add_epi32(sum[c])),
+        const __m128 a = _mm_fmadd_ss(_mm_set_ss(d * x[c][b].d), _mm_set_ss((float)kiln_hsum512_epi32(sum[c])),
                                       _mm512_castps512_ps128(acc[c]));
-        acc[c] = _mm512_zextps128_ps512(a);
+        acc[c] = kiln_zext128_ps512(a);
     }
 }
 

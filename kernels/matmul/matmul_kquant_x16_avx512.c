@@ -40,10 +40,14 @@ static inline __m512i byte_of(__m512i v, int i) {
     return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
 }
 
-// One q4_K record (16 rows, super-block b) against one Q8_K block: acc[r] += the rows' dots.
-static inline __attribute__((always_inline)) __m512 q4_k_record(const uint8_t *rec, const struct kiln_block_q8_K *x,
-                                                            __m512 acc) {
+// One q4_K (five = false) or q5_K record (16 rows, super-block b) against one Q8_K block:
+// acc[r] += the rows' dots. q5_K: each code's 5th bit (element 4q + i of sub-block s: bit s of
+// byte i of the record's qh dword q) added as 16 under a byte mask; its high nibbles are
+// shifted down (16 x a 5-bit code would not fit a byte).
+static inline __attribute__((always_inline)) __m512 q45_k_record(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                                  __m512 acc, bool five) {
     const __m512i low4 = _mm512_set1_epi8(0x0F), high4 = _mm512_set1_epi8((char)0xF0);
+    const __m512i sixteen = _mm512_set1_epi8(16);
     __m512i s[8];
     for (int i = 0; i < 8; i++)
         s[i] = _mm512_setzero_si512();
@@ -56,8 +60,17 @@ static inline __attribute__((always_inline)) __m512 q4_k_record(const uint8_t *r
             int32_t xl, xh;
             memcpy(&xl, x->qs + 64 * j + 4 * q, 4);
             memcpy(&xh, x->qs + 64 * j + 32 + 4 * q, 4);
-            s[2 * j] = _mm512_dpbusd_epi32(s[2 * j], _mm512_and_si512(w, low4), _mm512_set1_epi32(xl));
-            s[2 * j + 1] = _mm512_dpbusd_epi32(s[2 * j + 1], _mm512_and_si512(w, high4), _mm512_set1_epi32(xh));
+            __m512i lo = _mm512_and_si512(w, low4), hi;
+            if (five) {
+                const __m512i h = _mm512_loadu_si512((const void *)(rec + 2304 + 64 * q));
+                hi = _mm512_and_si512(_mm512_srli_epi32(w, 4), low4);
+                lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(h, _mm512_set1_epi8((char)(1 << (2 * j)))), lo, sixteen);
+                hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(h, _mm512_set1_epi8((char)(2 << (2 * j)))), hi, sixteen);
+            } else {
+                hi = _mm512_and_si512(w, high4);  // 16 x the code
+            }
+            s[2 * j] = _mm512_dpbusd_epi32(s[2 * j], lo, _mm512_set1_epi32(xl));
+            s[2 * j + 1] = _mm512_dpbusd_epi32(s[2 * j + 1], hi, _mm512_set1_epi32(xh));
         }
     }
     // Scales and mins of the 16 rows (bytes 0-3, 4-7, 8-11 of each row's packed 12).
@@ -77,8 +90,8 @@ static inline __attribute__((always_inline)) __m512 q4_k_record(const uint8_t *r
         t_even = _mm512_add_epi32(t_even, _mm512_mullo_epi32(s[2 * i], byte_of(i < 2 ? sc03 : sc47, 2 * (i % 2))));
         t_odd16 = _mm512_add_epi32(t_odd16, _mm512_mullo_epi32(s[2 * i + 1], byte_of(i < 2 ? sc03 : sc47, 2 * (i % 2) + 1)));
     }
-    // Odd sub-blocks were summed over 16 x the codes: every term is a multiple of 16.
-    const __m512i t = _mm512_add_epi32(t_even, _mm512_srai_epi32(t_odd16, 4));
+    // q4_K's odd sub-blocks were summed over 16 x the codes: every term is a multiple of 16.
+    const __m512i t = _mm512_add_epi32(t_even, five ? t_odd16 : _mm512_srai_epi32(t_odd16, 4));
     // Mins: bytes (m0 m1 m2 m3) of a dword as int16 pairs (m0, m2) and (m1, m3), against the
     // broadcast pairs (b0, b2) and (b1, b3) of x's 32-element sums.
     int16_t bs[8];
@@ -169,7 +182,8 @@ static inline __attribute__((always_inline)) void gemv(const struct kiln_op *op,
                 const uint8_t *rec = tile + (size_t)b * rec_bytes;
                 for (size_t l = 0; l < rec_bytes / 64; l++)
                     _mm_prefetch((const char *)rec + X16_PREFETCH_BYTES + 64 * l, _MM_HINT_T0);
-                acc = type == KILN_TYPE_Q6_K ? q6_k_record(rec, &x[b], acc) : q4_k_record(rec, &x[b], acc);
+                acc = type == KILN_TYPE_Q6_K ? q6_k_record(rec, &x[b], acc)
+                                             : q45_k_record(rec, &x[b], acc, type == KILN_TYPE_Q5_K);
             }
             _mm512_storeu_ps((float *)KILN_ROW(y, j, 0, 0) + t * KILN_X16_ROWS, acc);
         }
@@ -177,9 +191,12 @@ static inline __attribute__((always_inline)) void gemv(const struct kiln_op *op,
 }
 
 static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q4_K); }
+static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
 static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
 
 const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv = {
     .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
+const struct kiln_cpu_kernel kiln_matmul_q5_Kx16_avx512_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q5_k_gemv };
 const struct kiln_cpu_kernel kiln_matmul_q6_Kx16_avx512_gemv = {
     .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };

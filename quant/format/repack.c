@@ -53,15 +53,21 @@ void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m) { unp
 // K-quant x16 (repack.h): the byte moves of one row's block to or from its record.
 #define MOVE(tile_off, blk_off, n)                                                                 \
     (to_tile ? memcpy(rec + (tile_off), blk + (blk_off), n) : memcpy(blk + (blk_off), rec + (tile_off), n))
-// q4_K: {f16 d; f16 dmin; 12 scale bytes; 128 qs bytes}.
-static void q4_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
+// q4_K: {f16 d; f16 dmin; 12 scale bytes; 128 qs bytes}; q5_K (five): {f16 d; f16 dmin; 12 scale
+// bytes; 32 qh bytes; 128 qs bytes}.
+static void q45_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile, bool five) {
+    const int qs = five ? 48 : 16;
     MOVE(2 * r, 0, 2);
     MOVE(32 + 2 * r, 2, 2);
     for (int a = 0; a < 3; a++)
         MOVE(64 + 64 * a + 4 * r, 4 + 4 * a, 4);
     for (int g = 0; g < 32; g++)  // g = 8j + q: qs bytes 4g .. 4g + 3
-        MOVE(256 + 64 * g + 4 * r, 16 + 4 * g, 4);
+        MOVE(256 + 64 * g + 4 * r, qs + 4 * g, 4);
+    for (int q = 0; five && q < 8; q++)
+        MOVE(2304 + 64 * q + 4 * r, 16 + 4 * q, 4);
 }
+static void q4_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) { q45_K_move(rec, blk, r, to_tile, false); }
+static void q5_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) { q45_K_move(rec, blk, r, to_tile, true); }
 // q6_K: {ql[128]; qh[64]; int8 scales[16]; f16 d}.
 static void q6_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
     for (int h = 0; h < 2; h++) {
@@ -78,6 +84,10 @@ static void q6_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
 }
 #undef MOVE
 
+static void (*move_of(enum kiln_type type))(uint8_t *, uint8_t *, int, bool) {
+    return type == KILN_TYPE_Q6_K ? q6_K_move : type == KILN_TYPE_Q5_K ? q5_K_move : q4_K_move;
+}
+
 static void x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m, bool to_tile) {
     const int64_t nb = k / 256;
     const size_t rec_bytes = kiln_x16_record_bytes(type), blk_bytes = rec_bytes / KILN_X16_ROWS;
@@ -86,8 +96,7 @@ static void x16(enum kiln_type type, const void *src, void *dst, int64_t k, int6
         for (int r = 0; r < KILN_X16_ROWS; r++) {
             uint8_t *row = (uint8_t *)(to_tile ? src : dst) + (size_t)(t * KILN_X16_ROWS + r) * (size_t)nb * blk_bytes;
             for (int64_t b = 0; b < nb; b++)
-                (type == KILN_TYPE_Q6_K ? q6_K_move : q4_K_move)(tile + (size_t)b * rec_bytes, row + (size_t)b * blk_bytes,
-                                                                 r, to_tile);
+                move_of(type)(tile + (size_t)b * rec_bytes, row + (size_t)b * blk_bytes, r, to_tile);
         }
     }
 }
@@ -99,6 +108,5 @@ void kiln_unpack_x16(enum kiln_type type, const void *src, void *dst, int64_t k,
     x16(type, src, dst, k, m, false);
 }
 void kiln_x16_block(enum kiln_type type, const void *tile, int64_t b, int r, void *out) {
-    (type == KILN_TYPE_Q6_K ? q6_K_move : q4_K_move)((uint8_t *)tile + (size_t)b * kiln_x16_record_bytes(type), out, r,
-                                                     false);
+    move_of(type)((uint8_t *)tile + (size_t)b * kiln_x16_record_bytes(type), out, r, false);
 }

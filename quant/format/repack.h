@@ -68,7 +68,7 @@ void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 
-// ---- K-quants in tiles of 16 rows (KILN_LAYOUT_Q4_K_X16, KILN_LAYOUT_Q6_K_X16) ----
+// ---- K-quants in tiles of 16 rows (KILN_LAYOUT_Q4_K_X16, _Q5_K_X16, _Q6_K_X16) ----
 //
 // Why: the row-layout K-quant GEMV (matmul_kquant_tile_avx512.c) spends ~50 vector uops per row
 // and super-block on ports 0 and 5, a third of them unpacking the block's scales and its mins or
@@ -87,6 +87,9 @@ void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 //   [256, 2304) codes: for chunk j = 0..3, group q = 0..7: A[16] of qs bytes 32j + 4q .. + 3
 //                (offset 256 + (8j + q) * 64): low nibbles are elements 64j + 4q + i, high
 //                nibbles 64j + 32 + 4q + i
+// q5_K (block {d, dmin, scales[12], qh[32], qs[128]}; record 2816 bytes): q4_K's record, then
+//   [2304, 2816) the 5th bits: for group q = 0..7, A[16] of qh bytes 4q .. 4q + 3 (offset
+//                2304 + 64q): bit s of byte i is the 5th bit of element 4q + i of sub-block s
 // q6_K (block {ql[128], qh[64], scales[16], d}; record 3360 bytes):
 //   [0, 3072) codes: for half h = 0..1, group g = 0..7, at 3072 / 2 h + 192 g: A[16] of ql
 //                bytes 64h + 4g .. + 3, A[16] of ql bytes 64h + 32 + 4g .. + 3, A[16] of qh
@@ -94,14 +97,16 @@ void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 //   [3072, 3328) the 16 int8 scales as A[16] of bytes 0-3, 4-7, 8-11, 12-15
 //   [3328, 3360) f16 d of rows 0..15
 // m % 16 == 0, k % 256 == 0, rows contiguous (kiln_layout_fits).
-enum { KILN_X16_ROWS = 16, KILN_Q4_K_X16_RECORD = 16 * 144, KILN_Q6_K_X16_RECORD = 16 * 210 };
+enum { KILN_X16_ROWS = 16, KILN_Q4_K_X16_RECORD = 16 * 144, KILN_Q5_K_X16_RECORD = 16 * 176,
+       KILN_Q6_K_X16_RECORD = 16 * 210 };
 static inline size_t kiln_x16_record_bytes(enum kiln_type type) {
-    return type == KILN_TYPE_Q6_K ? KILN_Q6_K_X16_RECORD : KILN_Q4_K_X16_RECORD;
+    return type == KILN_TYPE_Q6_K ? KILN_Q6_K_X16_RECORD
+           : type == KILN_TYPE_Q5_K ? KILN_Q5_K_X16_RECORD : KILN_Q4_K_X16_RECORD;
 }
 static inline size_t kiln_x16_tile_bytes(enum kiln_type type, int64_t k) {
     return (size_t)(k / 256) * kiln_x16_record_bytes(type);
 }
-// `type` is KILN_TYPE_Q4_K or KILN_TYPE_Q6_K. src and dst must not overlap.
+// `type` is KILN_TYPE_Q4_K, KILN_TYPE_Q5_K or KILN_TYPE_Q6_K. src and dst must not overlap.
 void kiln_repack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m);
 void kiln_unpack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m);
 // Row r's super-block b of one tile, back to GGUF's block bytes (out).
