@@ -11,13 +11,18 @@
 // differ (16, not 8), so results agree with the AVX2 rows to rounding, not bit for bit.
 // Versions: v1; v2 q4_K's codes unpacked by a broadcast load and one variable shift (two
 // ops per 64 codes instead of four): GEMV m=4096 k=14336, one thread, AVX-512 Xeon 3320-3380 ->
-// 3120-3240 us; v3 (this) q5_K's 5th bits added under a byte mask (vptestmb + masked add: 2 ops
+// 3120-3240 us; v3 q5_K's 5th bits added under a byte mask (vptestmb + masked add: 2 ops
 // per 64 codes instead of 9), q6_K's runs unpacked in zmm (one 64-byte ql load and one variable
 // shift of qh per run pair instead of ymm halves and inserts), and the driver's prefetch 16
 // super-blocks ahead (matmul_kquant_tile.h): one thread, same shape, q4_K 3350 -> 2810 us, q5_K
 // 4690 -> 3530, q6_K 4470 -> 4030. Still vector-port bound (in L2: ~8 ns per q4_K block, 52
 // vector uops on ports 0 and 5, the scale unpacking and the mins a third of them): a load-time
-// repack with pre-unpacked scales (ggml's Q4_K_8x8) is what would take it further.
+// repack with pre-unpacked scales (ggml's Q4_K_8x8) is what would take it further; v4 (this)
+// that repack exists for q4_K/q5_K/q6_K (matmul_kquant_x16_avx512.c), and these three types'
+// blocks now end with the x16 kernel's float steps (the integer totals, one FMA pair on lane 0)
+// so that both layouts agree bit for bit: the price is a lane reduction per block (q4_K in L2,
+// 256 x 4096: 42 -> 55 us); these rows now run only where a weight stays in rows (m % 16 != 0,
+// KILN_NO_REPACK=1).
 // Since the integer GEMMs (matmul_kquant_gemm_avx512.c) the GEMM rows here are checked but not
 // chosen. 32 zmm registers would allow NC > 4 without spills: to sweep.
 // Test: `kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K,q6_K --kernel avx512`.

@@ -1,25 +1,32 @@
-// matmul for q4_K weights in the x16 layout (quant/format/repack.h: tiles of 16 rows, one
-// 2304-byte record per super-block), AVX-512 (F+BW+VL+VNNI), GEMV (n < 16): y[j][i] = x[j] . W[i]
+// matmul for q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h: tiles of 16
+// rows, one record per super-block), AVX-512 (F+BW+VL+VNNI), GEMV (n < 16): y[j][i] = x[j] . W[i]
 // with x quantized to Q8_K rows in the workspace (kiln_matmul_xq8k_prepare).
 //
 // One zmm lane is one of the tile's 16 rows throughout:
-//   codes  each 64-byte group (4 qs bytes of 16 rows) gives the low nibbles (& 0x0F) and the
-//          high nibbles kept in place (& 0xF0, i.e. 16 x the code: the sum is shifted back by 4,
-//          exactly, once per block); vpdpbusd against the 4 x bytes of that group broadcast to
-//          all lanes (embedded {1to16}) adds into S[s], the row's integer dot with sub-block s.
-//   scales the three dword arrays of the record unpack the 8 scales and 8 mins of 16 rows in
-//          one pass of dword masks and shifts (get_scale_min_k4, spec 3.4).
-//   sums   T = sum_s sc_s S_s by vpmulld (exact: |T| < 2^25); the mins term M = sum_s m_s bsum_s
-//          (bsum_s: x's sum over sub-block s) by vpmaddwd of the min bytes as int16 pairs
-//          against broadcast pairs of bsums; then acc += d dx T - dmin dx M in f32 per row.
-// The block's integer sums are the rows kernels' (exact); the float steps are one FMA pair per
-// row and block where the row-layout tile (matmul_kquant_tile_avx512.c) sums 16 lanes, so the
-// two agree to rounding, not bit for bit (tests/test_repack.c checks the bound; the GEMM on this
-// layout, matmul_kquant_gemm.h, unpacks to the same bytes and is bit for bit its rows result).
+//   codes  each 64-byte group (4 code bytes of 16 rows) is unpacked with dword/byte masks (q4_K:
+//          low nibbles & 0x0F, high nibbles kept in place & 0xF0, i.e. 16 x the code, the sum
+//          shifted back by 4 exactly once per block; q5_K: both nibbles shifted down, the 5th
+//          bit added as 16 under a vptestmb mask; q6_K: the two high bits or-ed in at bits 4-5),
+//          then vpdpbusd against the 4 x bytes of that group broadcast to all lanes (embedded
+//          {1to16}) adds into S[s], the row's integer dot with sub-block s.
+//   scales q4_K/q5_K: three dword arrays unpack the 8 scales and 8 mins of 16 rows in one pass
+//          of dword masks and shifts (get_scale_min_k4, spec 3.4); q6_K: four dword arrays of
+//          the 16 signed scale bytes, each byte sign-extended by a shift pair.
+//   sums   T = sum_s sc_s S_s by vpmulld (exact: |T| < 2^29); the mins term M = sum_s m_s bsum_s
+//          (q6_K: the offset term 32 sum_s sc_s bsum_s) by vpmaddwd of the bytes as int16 pairs
+//          against broadcast pairs of x's sub-block sums; then acc += d dx T - dmin dx M in f32.
+// The row-layout tile (matmul_kquant_tile_avx512.c) finishes each block with the same exact
+// integer totals and the same float operations in the same order (on lane 0), so the two
+// layouts give the same results bit for bit (tests/test_repack.c); the GEMM on these layouts
+// (matmul_kquant_gemm.h) unpacks each row's block back to GGUF's bytes.
 //
-// Versions: v1 (this): one thread, m=4096 k=14336, this AVX-512 Xeon: see the commit message
-// and results/; the row-layout kernel is 2810 us there.
-// Test: `kiln ops --op matmul --type q4_K --kernel avx512`.
+// Versions: v1 (this). One thread / two threads, m=4096 k=14336, the AVX-512 Xeon of
+// results/intel-xeon-processor-2c, against the row-layout kernel (KILN_NO_REPACK=1) in the same
+// minutes: q4_K 2330-2390 / 1190-1280 us vs 2810 / 1430; q5_K 2780 / 1440-1460 vs 3580-3600 /
+// 1880; q6_K 3590-3740 / 1890-1940 vs 4080-4120 / 2030-2050. Two threads read 25-28 GB/s of a
+// 29 GB/s probe; one thread is at one core's read bandwidth (q4_K in L2: 18 us vs 42 for the
+// row kernel on 256 x 4096).
+// Test: `kiln ops --op matmul --type q4_K,q5_K,q6_K --kernel avx512`; tests/test_repack.c.
 #include <string.h>
 
 #include "kernels/common/simd_avx512.h"
