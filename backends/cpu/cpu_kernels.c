@@ -125,6 +125,17 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #define KQINT2(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX2, SIMD, "avx2", "int.gemm", GEMM, \
                         kiln_matmul_kquant_int_avx2_gemm, x_q8_k)
     KQINT2(Q2_K), KQINT2(Q3_K), KQINT2(Q4_K), KQINT2(Q5_K), KQINT2(Q6_K),
+    // q4_K, q5_K, q6_K in 16-row tiles (matmul_kquant_x16_avx2.c; the AVX-512 rows below say why)
+#define X16ROW2(T_, variant_, supports_, impl_)                                                       \
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##T_, .src1_type = F32, .dst_type = F32,           \
+      .cpu_features = AVX2, .tier = SIMD, .isa = "avx2", .variant = variant_, .supports = supports_, \
+      .impl = &impl_, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_##T_##_X16 }
+    X16ROW2(Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx2_gemm),
+    X16ROW2(Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_avx2_gemv),
+    X16ROW2(Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx2_gemm),
+    X16ROW2(Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_avx2_gemv),
+    X16ROW2(Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx2_gemm),
+    X16ROW2(Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_avx2_gemv),
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q2_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q3_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_K_avx2_gemm, x_q8_k),

@@ -78,13 +78,19 @@ static inline __attribute__((always_inline)) void q45_k_block(const uint8_t *blk
             sum[c] = _mm256_add_epi32(sum[c], _mm256_add_epi32(_mm256_madd_epi16(pl, s_lo), _mm256_madd_epi16(ph, s_hi)));
         }
     }
+    // The block's integer totals, then one FMA pair on lane 0 (the other lanes stay 0): the
+    // order of the x16 layout's GEMV (matmul_kquant_x16_avx2.c), so that repacked and row
+    // weights agree bit for bit (tests/test_repack.c).
     const float d = kiln_f16_scalar(five ? w5->d : w4->d), dmin = kiln_f16_scalar(five ? w5->dmin : w4->dmin);
     #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
         const float dx = x[c][b].d;
-        const __m256i pm = _mm256_zextsi128_si256(_mm_madd_epi16(mins, kiln_q8_k_sums32(&x[c][b])));
-        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(sum[c]), acc[c]);
-        acc[c] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * dx), _mm256_cvtepi32_ps(pm), acc[c]);
+        const __m128i pm = _mm_madd_epi16(mins, kiln_q8_k_sums32(&x[c][b]));
+        const int32_t mt = _mm_cvtsi128_si32(_mm_hadd_epi32(_mm_hadd_epi32(pm, pm), pm));
+        __m128 a = _mm_fmadd_ss(_mm_set_ss(d * dx), _mm_set_ss((float)kiln_hsum256_epi32(sum[c])),
+                                _mm256_castps256_ps128(acc[c]));
+        a = _mm_fnmadd_ss(_mm_set_ss(dmin * dx), _mm_set_ss((float)mt), a);
+        acc[c] = _mm256_zextps128_ps256(a);
     }
 }
 
@@ -118,10 +124,14 @@ static inline __attribute__((always_inline)) void q6_k_block(const uint8_t *blk,
             }
         }
     }
+    // Lane 0 only, as in q45_k_block (bit for bit with the x16 layout).
     const float d = kiln_f16_scalar(w->d);
     #pragma GCC unroll 4
-    for (int c = 0; c < nc; c++)
-        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * x[c][b].d), _mm256_cvtepi32_ps(sum[c]), acc[c]);
+    for (int c = 0; c < nc; c++) {
+        const __m128 a = _mm_fmadd_ss(_mm_set_ss(d * x[c][b].d), _mm_set_ss((float)kiln_hsum256_epi32(sum[c])),
+                                      _mm256_castps256_ps128(acc[c]));
+        acc[c] = _mm256_zextps128_ps256(a);
+    }
 }
 
 // One q2_K (q3 = false) or q3_K super-block against block b of nc columns (spec §3.2-3.3): per

@@ -1,0 +1,173 @@
+// matmul for q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h), AVX2 (no
+// AVX-512: Zen 2/3, Haswell..Comet Lake), GEMV (n < 16), against Q8_K x in the workspace
+// (kiln_matmul_xq8k_prepare). The scheme of matmul_kquant_x16_avx512.c (one lane per row, x
+// groups of 4 broadcast to every lane, scales of 8 rows unpacked at once, exact integer block
+// totals) on each 8-row half of a record, with the int8 dot as maddubs + madd(1) (no VNNI) and
+// q4_K's high nibbles shifted down (16 x a code would overflow maddubs' int16 pairs).
+// Bit for bit with the AVX2 row tile (matmul_kquant_tile_avx2.c finishes its blocks in the
+// same order) and so with repacked vs row weights (tests/test_repack.c).
+// Versions: v1 (this). Measured only under KILN_CPU_ISA=avx2 on an AVX-512 CPU (no AVX2-only
+// machine has run it): see the commit message.
+// Test: `KILN_CPU_ISA=avx2 kiln ops --op matmul --type q4_K,q5_K,q6_K`.
+#include <string.h>
+
+#include "kernels/common/simd_x86.h"
+#include "kernels/matmul/matmul.h"
+#include "quant/format/blocks.h"
+#include "quant/format/repack.h"
+
+// acc += the int32 dots of 8 rows' 4 codes (u8) with the same 4 x bytes.
+static inline __m256i dot4(__m256i acc, __m256i codes, const int8_t *xq) {
+    int32_t xv;
+    memcpy(&xv, xq, 4);
+    const __m256i p = _mm256_maddubs_epi16(codes, _mm256_set1_epi32(xv));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+static inline __m256i byte_of(__m256i v, int i) {
+    return _mm256_and_si256(_mm256_srli_epi32(v, 8 * i), _mm256_set1_epi32(0xFF));
+}
+
+#define PAIR(a, b) _mm256_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
+
+// Rows 8 hv .. 8 hv + 7 of a q4_K (five = false) or q5_K record against one Q8_K block.
+static inline __attribute__((always_inline)) __m256 q45_half(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                              __m256 acc, bool five, int hv) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+    __m256i s[8];
+    for (int i = 0; i < 8; i++)
+        s[i] = _mm256_setzero_si256();
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        #pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) {
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(rec + 256 + (8 * j + q) * 64 + 32 * hv));
+            __m256i lo = _mm256_and_si256(w, low4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low4);
+            if (five) {
+                const __m256i h = _mm256_loadu_si256((const __m256i *)(rec + 2304 + 64 * q + 32 * hv));
+                const __m256i bl = _mm256_set1_epi8((char)(1 << (2 * j))), bh = _mm256_set1_epi8((char)(2 << (2 * j)));
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), sixteen));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen));
+            }
+            s[2 * j] = dot4(s[2 * j], lo, x->qs + 64 * j + 4 * q);
+            s[2 * j + 1] = dot4(s[2 * j + 1], hi, x->qs + 64 * j + 32 + 4 * q);
+        }
+    }
+    const __m256i a0 = _mm256_loadu_si256((const __m256i *)(rec + 64 + 32 * hv));
+    const __m256i a1 = _mm256_loadu_si256((const __m256i *)(rec + 128 + 32 * hv));
+    const __m256i a2 = _mm256_loadu_si256((const __m256i *)(rec + 192 + 32 * hv));
+    const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), m4 = _mm256_set1_epi32(0x0f0f0f0f);
+    const __m256i m2 = _mm256_set1_epi32(0x03030303);
+    const __m256i sc03 = _mm256_and_si256(a0, m6), mn03 = _mm256_and_si256(a1, m6);
+    const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(a2, m4),
+                                         _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a0, 6), m2), 4));
+    const __m256i mn47 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a2, 4), m4),
+                                         _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a1, 6), m2), 4));
+    __m256i t = _mm256_setzero_si256();
+    #pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        t = _mm256_add_epi32(t, _mm256_mullo_epi32(s[i], byte_of(i < 4 ? sc03 : sc47, i % 4)));
+    int16_t bs[8];
+    for (int i = 0; i < 8; i++)
+        bs[i] = (int16_t)(x->bsums[2 * i] + x->bsums[2 * i + 1]);
+    const __m256i lo_words = _mm256_set1_epi32(0x00FF00FF);
+    __m256i mn = _mm256_madd_epi16(_mm256_and_si256(mn03, lo_words), PAIR(bs[0], bs[2]));
+    mn = _mm256_add_epi32(mn, _mm256_madd_epi16(_mm256_and_si256(_mm256_srli_epi32(mn03, 8), lo_words), PAIR(bs[1], bs[3])));
+    mn = _mm256_add_epi32(mn, _mm256_madd_epi16(_mm256_and_si256(mn47, lo_words), PAIR(bs[4], bs[6])));
+    mn = _mm256_add_epi32(mn, _mm256_madd_epi16(_mm256_and_si256(_mm256_srli_epi32(mn47, 8), lo_words), PAIR(bs[5], bs[7])));
+    const __m256 dx = _mm256_set1_ps(x->d);
+    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec + 16 * hv))), dx);
+    const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec + 32 + 16 * hv))), dx);
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(t), acc);
+    return _mm256_fnmadd_ps(dmin, _mm256_cvtepi32_ps(mn), acc);
+}
+
+// Rows 8 hv .. 8 hv + 7 of a q6_K record against one Q8_K block: acc += d dx sum_s sc_s (S_s - 32 bsum_s).
+static inline __attribute__((always_inline)) __m256 q6_half(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                             __m256 acc, int hv) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
+    __m256i s[16];
+    for (int i = 0; i < 16; i++)
+        s[i] = _mm256_setzero_si256();
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            const uint8_t *base = rec + 1536 * h + 192 * g + 32 * hv;
+            const __m256i a = _mm256_loadu_si256((const __m256i *)base);
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(base + 64));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)(base + 128));
+            const __m256i c[4] = {
+                _mm256_or_si256(_mm256_and_si256(a, low4), _mm256_and_si256(_mm256_slli_epi32(hb, 4), bits45)),
+                _mm256_or_si256(_mm256_and_si256(b, low4), _mm256_and_si256(_mm256_slli_epi32(hb, 2), bits45)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a, 4), low4), _mm256_and_si256(hb, bits45)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(b, 4), low4),
+                                _mm256_and_si256(_mm256_srli_epi32(hb, 2), bits45)),
+            };
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                const int sub = 8 * h + 2 * r + g / 4;
+                s[sub] = dot4(s[sub], c[r], x->qs + 128 * h + 32 * r + 4 * g);
+            }
+        }
+    }
+    __m256i t = _mm256_setzero_si256(), bias = _mm256_setzero_si256();
+    #pragma GCC unroll 4
+    for (int a = 0; a < 4; a++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(rec + 3072 + 64 * a + 32 * hv));
+        #pragma GCC unroll 4
+        for (int i = 0; i < 4; i++)
+            t = _mm256_add_epi32(t, _mm256_mullo_epi32(s[4 * a + i], _mm256_srai_epi32(_mm256_slli_epi32(v, 24 - 8 * i), 24)));
+        const __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8), odd = _mm256_srai_epi16(v, 8);
+        bias = _mm256_add_epi32(bias, _mm256_madd_epi16(even, PAIR(x->bsums[4 * a], x->bsums[4 * a + 2])));
+        bias = _mm256_add_epi32(bias, _mm256_madd_epi16(odd, PAIR(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
+    }
+    t = _mm256_sub_epi32(t, _mm256_slli_epi32(bias, 5));
+    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec + 3328 + 16 * hv))),
+                                   _mm256_set1_ps(x->d));
+    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(t), acc);
+}
+#undef PAIR
+
+static inline __attribute__((always_inline)) void gemv(const struct kiln_op *op, void *ws, int ith, int nth,
+                                                        enum kiln_type type) {
+    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
+    const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
+    const size_t rec_bytes = kiln_x16_record_bytes(type), tile_bytes = kiln_x16_tile_bytes(type, k);
+    const size_t xrow = kiln_row_size(KILN_TYPE_Q8_K, k);
+    int64_t lo, hi;
+    kiln_split(m / KILN_X16_ROWS, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++) {
+        const uint8_t *tile = (const uint8_t *)KILN_ROW(w, 0, 0, 0) + (size_t)t * tile_bytes;
+        for (int64_t j = 0; j < n; j++) {
+            const struct kiln_block_q8_K *x = (const void *)((const char *)ws + (size_t)j * xrow);
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *rec = tile + (size_t)b * rec_bytes;
+                for (size_t l = 0; l < rec_bytes / 64; l++)  // as the AVX-512 kernel (its comment)
+                    _mm_prefetch((const char *)rec + 512 + 64 * l, _MM_HINT_T0);
+                if (type == KILN_TYPE_Q6_K) {
+                    acc0 = q6_half(rec, &x[b], acc0, 0);
+                    acc1 = q6_half(rec, &x[b], acc1, 1);
+                } else {
+                    acc0 = q45_half(rec, &x[b], acc0, type == KILN_TYPE_Q5_K, 0);
+                    acc1 = q45_half(rec, &x[b], acc1, type == KILN_TYPE_Q5_K, 1);
+                }
+            }
+            float *yj = (float *)KILN_ROW(y, j, 0, 0) + t * KILN_X16_ROWS;
+            _mm256_storeu_ps(yj, acc0);
+            _mm256_storeu_ps(yj + 8, acc1);
+        }
+    }
+}
+
+static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q4_K); }
+static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
+static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
+
+const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx2_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
+const struct kiln_cpu_kernel kiln_matmul_q5_Kx16_avx2_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q5_k_gemv };
+const struct kiln_cpu_kernel kiln_matmul_q6_Kx16_avx2_gemv = {
+    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };
