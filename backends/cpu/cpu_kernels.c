@@ -37,6 +37,20 @@
       .dst_type = KILN_TYPE_F32, .cpu_features = feat_, .tier = tier_, .isa = isa_,                \
       .variant = variant_, .supports = supports_, .impl = &impl_, .rounding = round_,              \
       .w_layout = KILN_LAYOUT_##type_##_X8 }
+// A row for a K-quant in 16-row tiles (x quantized to Q8_K, as every K-quant row).
+#define X16ROW(feat_, tier_, isa_, T_, variant_, supports_, impl_)                                  \
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##T_, .src1_type = KILN_TYPE_F32,                \
+      .dst_type = KILN_TYPE_F32, .cpu_features = feat_, .tier = tier_, .isa = isa_,                \
+      .variant = variant_, .supports = supports_, .impl = &impl_, .rounding = x_q8_k,             \
+      .w_layout = KILN_LAYOUT_##T_##_X16 }
+// The six x16 rows of one ISA: q4_K, q5_K, q6_K, each an integer GEMM and a GEMV.
+#define X16ROWS(feat_, tier_, isa_)                                                                  \
+    X16ROW(feat_, tier_, #isa_, Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
+    X16ROW(feat_, tier_, #isa_, Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_##isa_##_gemv),            \
+    X16ROW(feat_, tier_, #isa_, Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
+    X16ROW(feat_, tier_, #isa_, Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_##isa_##_gemv),            \
+    X16ROW(feat_, tier_, #isa_, Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
+    X16ROW(feat_, tier_, #isa_, Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_##isa_##_gemv)
 
 // The activation quantizers of the prepare steps: AVX2 (matmul_avx2.c, shared by the x8 GEMVs)
 // multiplies by 127/amax, NEON (matmul_neon.c) by 1/d; both store d as f16.
@@ -126,16 +140,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
                         kiln_matmul_kquant_int_avx2_gemm, x_q8_k)
     KQINT2(Q2_K), KQINT2(Q3_K), KQINT2(Q4_K), KQINT2(Q5_K), KQINT2(Q6_K),
     // q4_K, q5_K, q6_K in 16-row tiles (matmul_kquant_x16_avx2.c; the AVX-512 rows below say why)
-#define X16ROW2(T_, variant_, supports_, impl_)                                                       \
-    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##T_, .src1_type = F32, .dst_type = F32,           \
-      .cpu_features = AVX2, .tier = SIMD, .isa = "avx2", .variant = variant_, .supports = supports_, \
-      .impl = &impl_, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_##T_##_X16 }
-    X16ROW2(Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx2_gemm),
-    X16ROW2(Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_avx2_gemv),
-    X16ROW2(Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx2_gemm),
-    X16ROW2(Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_avx2_gemv),
-    X16ROW2(Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx2_gemm),
-    X16ROW2(Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_avx2_gemv),
+    X16ROWS(AVX2, SIMD, avx2),
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q2_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q3_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q4_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q4_K_avx2_gemm, x_q8_k),
@@ -194,16 +199,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     KQINT512(Q2_K), KQINT512(Q3_K), KQINT512(Q4_K), KQINT512(Q5_K), KQINT512(Q6_K),
     // q4_K, q5_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
     // (matmul_kquant_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
-#define X16ROW(T_, variant_, supports_, impl_)                                                        \
-    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##T_, .src1_type = F32, .dst_type = F32,           \
-      .cpu_features = AVX512, .tier = WIDE, .isa = "avx512", .variant = variant_, .supports = supports_, \
-      .impl = &impl_, .rounding = x_q8_k, .w_layout = KILN_LAYOUT_##T_##_X16 }
-    X16ROW(Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
-    X16ROW(Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_avx512_gemv),
-    X16ROW(Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
-    X16ROW(Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_avx512_gemv),
-    X16ROW(Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
-    X16ROW(Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_avx512_gemv),
+    X16ROWS(AVX512, WIDE, avx512),
 #define KQ512(T_, t_)                                                                               \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)

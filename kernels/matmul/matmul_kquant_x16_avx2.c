@@ -129,45 +129,20 @@ static inline __attribute__((always_inline)) __m256 q6_half(const uint8_t *rec, 
 }
 #undef PAIR
 
-static inline __attribute__((always_inline)) void gemv(const struct kiln_op *op, void *ws, int ith, int nth,
-                                                        enum kiln_type type) {
-    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
-    const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
-    const size_t rec_bytes = kiln_x16_record_bytes(type), tile_bytes = kiln_x16_tile_bytes(type, k);
-    const size_t xrow = kiln_row_size(KILN_TYPE_Q8_K, k);
-    int64_t lo, hi;
-    kiln_split(m / KILN_X16_ROWS, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        const uint8_t *tile = (const uint8_t *)KILN_ROW(w, 0, 0, 0) + (size_t)t * tile_bytes;
-        for (int64_t j = 0; j < n; j++) {
-            const struct kiln_block_q8_K *x = (const void *)((const char *)ws + (size_t)j * xrow);
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *rec = tile + (size_t)b * rec_bytes;
-                for (size_t l = 0; l < rec_bytes / 64; l++)  // as the AVX-512 kernel (its comment)
-                    _mm_prefetch((const char *)rec + 512 + 64 * l, _MM_HINT_T0);
-                if (type == KILN_TYPE_Q6_K) {
-                    acc0 = q6_half(rec, &x[b], acc0, 0);
-                    acc1 = q6_half(rec, &x[b], acc1, 1);
-                } else {
-                    acc0 = q45_half(rec, &x[b], acc0, type == KILN_TYPE_Q5_K, 0);
-                    acc1 = q45_half(rec, &x[b], acc1, type == KILN_TYPE_Q5_K, 1);
-                }
-            }
-            float *yj = (float *)KILN_ROW(y, j, 0, 0) + t * KILN_X16_ROWS;
-            _mm256_storeu_ps(yj, acc0);
-            _mm256_storeu_ps(yj + 8, acc1);
-        }
-    }
+typedef struct {
+    __m256 lo, hi;  // rows 0-7, 8-15
+} x16_acc;
+static inline x16_acc x16_acc_zero(void) { return (x16_acc){ _mm256_setzero_ps(), _mm256_setzero_ps() }; }
+static inline void x16_store(float *y, x16_acc acc) {
+    _mm256_storeu_ps(y, acc.lo);
+    _mm256_storeu_ps(y + 8, acc.hi);
 }
-
-static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q4_K); }
-static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
-static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
-
-const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx2_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
-const struct kiln_cpu_kernel kiln_matmul_q5_Kx16_avx2_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q5_k_gemv };
-const struct kiln_cpu_kernel kiln_matmul_q6_Kx16_avx2_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };
+static inline __attribute__((always_inline)) x16_acc x16_record(enum kiln_type type, const uint8_t *rec,
+                                                                 const struct kiln_block_q8_K *x, x16_acc acc) {
+    if (type == KILN_TYPE_Q6_K)
+        return (x16_acc){ q6_half(rec, x, acc.lo, 0), q6_half(rec, x, acc.hi, 1) };
+    const bool five = type == KILN_TYPE_Q5_K;
+    return (x16_acc){ q45_half(rec, x, acc.lo, five, 0), q45_half(rec, x, acc.hi, five, 1) };
+}
+#define X16_NAME(t) kiln_matmul_##t##x16_avx2_gemv
+#include "kernels/matmul/matmul_kquant_x16.h"

@@ -35,13 +35,6 @@
 #include "quant/format/blocks.h"
 #include "quant/format/repack.h"
 
-// Software prefetch of every line of the record, this many bytes ahead of it, before its dot
-// products: the tile is one sequential stream, but the 36 requests issued at once keep more
-// lines in flight than the hardware prefetcher alone. m=4096 k=14336, one / two threads:
-// none 2620-2820 / 1370-1390 us; 0 bytes ahead 2350-2420 / 1190-1280; 512: 2330-2390 /
-// 1230-1240; 1024: 2390-2440 / 1250-1260; 1536: 2560-2590 / 1330-1350; 2 and 4 whole records
-// ahead 3000 / 1550.
-enum { X16_PREFETCH_BYTES = 512 };
 
 static inline __m512i byte_of(__m512i v, int i) {
     return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
@@ -171,39 +164,12 @@ static inline __attribute__((always_inline)) __m512 q6_k_record(const uint8_t *r
     return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
 }
 
-// Tiles split between threads; each tile against each x row, super-block by super-block.
-static inline __attribute__((always_inline)) void gemv(const struct kiln_op *op, void *ws, int ith, int nth,
-                                                        enum kiln_type type) {
-    const struct kiln_tensor *w = &op->src[0], *y = &op->dst;
-    const int64_t k = w->ne[0], m = w->ne[1], n = op->src[1].ne[1], nb = k / KILN_QK_K;
-    const size_t rec_bytes = kiln_x16_record_bytes(type), tile_bytes = kiln_x16_tile_bytes(type, k);
-    const size_t xrow = kiln_row_size(KILN_TYPE_Q8_K, k);
-    int64_t lo, hi;
-    kiln_split(m / KILN_X16_ROWS, ith, nth, &lo, &hi);
-    for (int64_t t = lo; t < hi; t++) {
-        const uint8_t *tile = (const uint8_t *)KILN_ROW(w, 0, 0, 0) + (size_t)t * tile_bytes;
-        for (int64_t j = 0; j < n; j++) {
-            const struct kiln_block_q8_K *x = (const void *)((const char *)ws + (size_t)j * xrow);
-            __m512 acc = _mm512_setzero_ps();
-            for (int64_t b = 0; b < nb; b++) {
-                const uint8_t *rec = tile + (size_t)b * rec_bytes;
-                for (size_t l = 0; l < rec_bytes / 64; l++)
-                    _mm_prefetch((const char *)rec + X16_PREFETCH_BYTES + 64 * l, _MM_HINT_T0);
-                acc = type == KILN_TYPE_Q6_K ? q6_k_record(rec, &x[b], acc)
-                                             : q45_k_record(rec, &x[b], acc, type == KILN_TYPE_Q5_K);
-            }
-            _mm512_storeu_ps((float *)KILN_ROW(y, j, 0, 0) + t * KILN_X16_ROWS, acc);
-        }
-    }
+typedef __m512 x16_acc;
+static inline x16_acc x16_acc_zero(void) { return _mm512_setzero_ps(); }
+static inline void x16_store(float *y, x16_acc acc) { _mm512_storeu_ps(y, acc); }
+static inline __attribute__((always_inline)) x16_acc x16_record(enum kiln_type type, const uint8_t *rec,
+                                                                 const struct kiln_block_q8_K *x, x16_acc acc) {
+    return type == KILN_TYPE_Q6_K ? q6_k_record(rec, x, acc) : q45_k_record(rec, x, acc, type == KILN_TYPE_Q5_K);
 }
-
-static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q4_K); }
-static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
-static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
-
-const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
-const struct kiln_cpu_kernel kiln_matmul_q5_Kx16_avx512_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q5_k_gemv };
-const struct kiln_cpu_kernel kiln_matmul_q6_Kx16_avx512_gemv = {
-    .workspace = kiln_matmul_xq8k_workspace, .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };
+#define X16_NAME(t) kiln_matmul_##t##x16_avx512_gemv
+#include "kernels/matmul/matmul_kquant_x16.h"
