@@ -32,7 +32,8 @@ static void help_convert(void) {
            "matter); the types written equal llama-quantize's, tensor by tensor, and so do the\n"
            "bytes (ggml's reference quantizers). 1-D tensors stay f32; default f16.\n"
            "--tensor-type REGEX=T overrides tensors whose name matches REGEX (POSIX extended,\n"
-           "anywhere in the name; the last matching override wins).\n"
+           "anywhere in the name, lowercased; repeatable; the first matching override wins, as in\n"
+           "llama-quantize).\n"
            "A row that is not whole blocks of its type falls back as llama.cpp's (Q4_K -> Q5_0,\n"
            "Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0, then f16), said on stderr.\n"
            "After writing, each tensor's error (RMSE relative to its RMS) is printed (measured on\n"
@@ -91,6 +92,7 @@ struct convert_args {
     const char *include[64], *exclude[64];  // --include-weights / --exclude-weights, repeatable
     int n_include, n_exclude;
     struct kiln_convert_options run;  // threads, dry run, overrides, progress
+    char overrides[4096];             // every --tensor-type, in order, joined by commas
 };
 
 static bool parse_type_option(const char *cmd, const char *opt, const char *v, const char **out) {
@@ -148,7 +150,17 @@ static int parse(const char *cmd, int argc, char **argv, struct convert_args *a,
             if (!err)
                 (inc ? a->include : a->exclude)[(*n_list)++] = v;
         } else if (kiln_arg_value(argc, argv, &i, "--tensor-type", &v, &err)) {
-            o->overrides = v;
+            // repeatable, as llama-quantize's: each adds its patterns after the earlier ones
+            if (!err) {
+                const size_t used = strlen(a->overrides);
+                if (used + 1 + strlen(v) >= sizeof a->overrides) {
+                    fprintf(stderr, "kiln %s: --tensor-type: the overrides exceed %zu characters in all\n", cmd,
+                            sizeof a->overrides - 1);
+                    return -1;
+                }
+                snprintf(a->overrides + used, sizeof a->overrides - used, "%s%s", used ? "," : "", v);
+                o->overrides = a->overrides;
+            }
         } else if (kiln_arg_value(argc, argv, &i, "--threads", &v, &err)) {
             if (err || !kiln_arg_int(cmd, "--threads", v, 0, 1024, &n))
                 return -1;

@@ -106,6 +106,9 @@ cmd_check() {
             "--output-tensor-type q8_0 --token-embedding-type q4_0" Q5_K_M "$work"
         one "tensor-type-Q4_K_M" "$in" "--tensor-type blk\.0\.attn_v=q8_0" "--tensor-type blk\.0\.attn_v=q8_0" \
             Q4_K_M "$work"
+        # two overlapping patterns, repeated options, an upper-case pattern: the first match wins
+        one "tensor-type-first-Q4_K_M" "$in" "--tensor-type blk\.0\.attn_v=q8_0 --tensor-type ATTN_V=q5_0" \
+            "--tensor-type blk\.0\.attn_v=q8_0 --tensor-type ATTN_V=q5_0" Q4_K_M "$work"
         # The same importance matrix given to both (tests/make_imatrix.py: llama-imatrix's layout,
         # seeded values): every mix again, Q2_K_S (which needs one), the legacy .dat format,
         # --include-weights / --exclude-weights, and an imatrix with output.weight.

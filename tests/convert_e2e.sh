@@ -41,11 +41,15 @@ for t in q4_K q5_K; do
     passed=$((passed + 1))
 done
 
-# Overrides: a regex per tensor name, the last match wins.
-out=$("$kiln" convert "$dir/tiny" -o "$dir/ov.gguf" --type q4_0 --tensor-type 'blk\.1\.ffn_(up|down)=q8_0,^output=f16' --no-progress) ||
+# Overrides: a regex per tensor name, lowercased, the first match wins (llama-quantize's
+# llama_tensor_get_type stops at the first matching pattern): blk.1.ffn_down matches both of the
+# first two and takes q8_0, not f16; --tensor-type repeats, each adding its patterns after the
+# earlier ones (as llama-quantize's).
+out=$("$kiln" convert "$dir/tiny" -o "$dir/ov.gguf" --type q4_0 --tensor-type 'blk\.1\.ffn_(up|down)=q8_0,ffn_down=f16' --tensor-type '^OUTPUT=f16' --no-progress) ||
     fail "convert with overrides"
 grep -qE "blk.1.ffn_down.weight +f16 +q8_0" <<<"$out" && grep -qE "^  output.weight +f16 +f16" <<<"$out" &&
-    grep -qE "blk.0.ffn_down.weight +f16 +q4_0" <<<"$out" && grep -qE "attn_output.weight +f16 +q4_0" <<<"$out" ||
+    grep -qE "blk.0.ffn_down.weight +f16 +f16" <<<"$out" && grep -qE "attn_output.weight +f16 +q4_0" <<<"$out" &&
+    grep -qE "blk.1.ffn_up.weight +f16 +q8_0" <<<"$out" ||
     fail "overrides not applied as asked: $out"
 passed=$((passed + 1))
 

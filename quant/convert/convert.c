@@ -2,6 +2,7 @@
 #include "quant/convert/convert.h"
 #include "quant/convert/convert_internal.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <regex.h>
@@ -119,28 +120,42 @@ static enum kiln_status fill(void *ctx, uint64_t index, void *dst, uint64_t nbyt
     return KILN_OK;
 }
 
-// An override's type for `name` (--tensor-type REGEX=T,...: the last match wins), or t;
-// *matched says whether any did (llama.cpp then skips the mix's rules and counters).
+// One REGEX=TYPE of --tensor-type against `name` (tok is modified): sets *t on the first hit
+// only (*matched already true: an earlier pattern won).
+static enum kiln_status override_one(char *tok, const char *name, enum kiln_type *t, bool *matched) {
+    char *eq = strchr(tok, '=');
+    enum kiln_type ot;
+    if (!eq || !kiln_type_from_name(eq + 1, &ot))
+        return kiln_fail(KILN_E_INVALID, "--tensor-type '%s': expected NAME=TYPE", tok);
+    *eq = '\0';
+    for (char *c = tok; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    regex_t re;  // POSIX extended regex, searched anywhere in the name (as llama-quantize)
+    if (regcomp(&re, tok, REG_EXTENDED | REG_NOSUB) != 0)
+        return kiln_fail(KILN_E_INVALID, "--tensor-type: '%s' is not a valid regex", tok);
+    const bool hit = regexec(&re, name, 0, NULL, 0) == 0;
+    regfree(&re);
+    if (hit && !*matched)
+        *t = ot;
+    *matched |= hit;
+    return KILN_OK;
+}
+
+// An override's type for `name` (--tensor-type REGEX=T,...: the first match wins, as in
+// llama-quantize's llama_tensor_get_type, which stops at the first pattern that matches), or t;
+// *matched says whether any did (llama.cpp then skips the mix's rules and counters). Patterns
+// are lowercased first, as llama-quantize's parse_tensor_type does; every pattern is parsed
+// (a bad one is refused even after a match).
 static enum kiln_status override_type(const char *overrides, const char *name, enum kiln_type *t, bool *matched) {
     *matched = false;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", overrides);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(tok, '=');
-        enum kiln_type ot;
-        if (!eq || !kiln_type_from_name(eq + 1, &ot))
-            return kiln_fail(KILN_E_INVALID, "--tensor-type '%s': expected NAME=TYPE", tok);
-        *eq = '\0';
-        regex_t re;  // POSIX extended regex, searched anywhere in the name (as llama-quantize)
-        if (regcomp(&re, tok, REG_EXTENDED | REG_NOSUB) != 0)
-            return kiln_fail(KILN_E_INVALID, "--tensor-type: '%s' is not a valid regex", tok);
-        const bool hit = regexec(&re, name, 0, NULL, 0) == 0;
-        regfree(&re);
-        if (hit)
-            *t = ot;
-        *matched |= hit;
-    }
-    return KILN_OK;
+    char *buf = strdup(overrides);
+    if (!buf)
+        return kiln_fail(KILN_E_NOMEM, "out of memory reading --tensor-type");
+    enum kiln_status st = KILN_OK;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && st == KILN_OK; tok = strtok_r(NULL, ",", &save))
+        st = override_one(tok, name, t, matched);
+    free(buf);
+    return st;
 }
 
 // The type of one tensor, as llama_tensor_get_type: tensors llama.cpp does not quantize keep

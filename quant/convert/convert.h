@@ -23,7 +23,7 @@ struct kiln_convert_options {
     struct kiln_mix_choice mix;
     int threads;               // 0 = one per core
     bool dry_run;              // print the plan and the output size, write nothing
-    const char *overrides;     // "ffn_down=q8_0,blk\\.[0-3]\\.attn_v=f16": regex=type, last match wins
+    const char *overrides;     // "ffn_down=q8_0,blk\\.[0-3]\\.attn_v=f16": regex=type, first match wins
     int progress;              // 1 always, 0 never, -1 on a TTY (default)
     // --imatrix FILE (quant/convert/imatrix.h): the quantizers weight each column by its
     // importance, as ggml's with llama-quantize --imatrix; NULL = none. --include-weights /
