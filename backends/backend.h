@@ -101,6 +101,8 @@ enum kiln_layout {
     KILN_LAYOUT_Q4_K_X16 = 3, // Q4_K in tiles of 16 rows, one record per super-block (quant/format/repack.h)
     KILN_LAYOUT_Q6_K_X16 = 4, // Q6_K likewise
     KILN_LAYOUT_Q5_K_X16 = 5, // Q5_K likewise
+    KILN_LAYOUT_Q2_K_X16 = 6, // Q2_K likewise
+    KILN_LAYOUT_Q3_K_X16 = 7, // Q3_K likewise
 };
 
 struct kiln_tensor {

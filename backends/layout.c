@@ -15,7 +15,7 @@
 #include "quant/format/repack.h"
 
 static bool is_x16(enum kiln_layout layout) {
-    return layout == KILN_LAYOUT_Q4_K_X16 || layout == KILN_LAYOUT_Q5_K_X16 || layout == KILN_LAYOUT_Q6_K_X16;
+    return layout >= KILN_LAYOUT_Q4_K_X16 && layout <= KILN_LAYOUT_Q3_K_X16;
 }
 
 const char *kiln_layout_suffix(enum kiln_layout layout) {
@@ -29,6 +29,8 @@ static enum kiln_type layout_type(enum kiln_layout layout) {
     case KILN_LAYOUT_Q8_0_X8: return KILN_TYPE_Q8_0;
     case KILN_LAYOUT_Q4_K_X16: return KILN_TYPE_Q4_K;
     case KILN_LAYOUT_Q5_K_X16: return KILN_TYPE_Q5_K;
+    case KILN_LAYOUT_Q2_K_X16: return KILN_TYPE_Q2_K;
+    case KILN_LAYOUT_Q3_K_X16: return KILN_TYPE_Q3_K;
     default: return KILN_TYPE_Q6_K;
     }
 }

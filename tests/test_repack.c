@@ -209,6 +209,57 @@ static void test_round_trip_q5_K(void) {
     CHECK(memcmp(rows, back, sizeof rows) == 0, "unpack restores q5_K rows");
 }
 
+// Random q2_K / q3_K blocks: every byte random but d and dmin (small positive).
+static void random_q23_K(void *blocks, size_t n, bool q3) {
+    const size_t size = q3 ? sizeof(struct kiln_block_q3_K) : sizeof(struct kiln_block_q2_K);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *b = (uint8_t *)blocks + i * size;
+        for (size_t j = 0; j < size; j++)
+            b[j] = (uint8_t)next_u32();
+        const kiln_half d = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-4f);
+        const kiln_half dmin = kiln_f32_to_f16((float)(next_u32() % 1000 + 1) * 1e-5f);
+        memcpy(b + (q3 ? 108 : 80), &d, 2);
+        if (!q3)
+            memcpy(b + 82, &dmin, 2);
+    }
+}
+
+// q2_K and q3_K x16: every byte of each row's block where repack.h says, and back.
+static void test_round_trip_q23_K(bool q3) {
+    const enum kiln_type type = q3 ? KILN_TYPE_Q3_K : KILN_TYPE_Q2_K;
+    const int64_t k = 256, m = 32;
+    const size_t bsz = q3 ? 110 : 84;
+    static uint8_t rows[32 * 110], back[32 * 110], tiles[32 * 110];
+    random_q23_K(rows, (size_t)m, q3);
+    kiln_repack_x16(type, rows, tiles, k, m);
+    bool placed = true;
+    for (int64_t i = 0; i < m; i++) {
+        const uint8_t *rec = tiles + (size_t)(i / 16) * kiln_x16_tile_bytes(type, k), *w = rows + i * bsz;
+        const int r = (int)(i % 16);
+        const int qs = q3 ? 32 : 16;
+        for (int h = 0; h < 2; h++)
+            for (int g = 0; g < 8; g++)
+                placed &= memcmp(rec + 512 * h + 64 * g + 4 * r, w + qs + 32 * h + 4 * g, 4) == 0;
+        if (q3) {
+            for (int g = 0; g < 8; g++)
+                placed &= memcmp(rec + 1024 + 64 * g + 4 * r, w + 4 * g, 4) == 0;
+            for (int a = 0; a < 3; a++)
+                placed &= memcmp(rec + 1536 + 64 * a + 4 * r, w + 96 + 4 * a, 4) == 0;
+            placed &= memcmp(rec + 1728 + 2 * r, w + 108, 2) == 0;
+        } else {
+            for (int a = 0; a < 4; a++)
+                placed &= memcmp(rec + 1024 + 64 * a + 4 * r, w + 4 * a, 4) == 0;
+            placed &= memcmp(rec + 1280 + 2 * r, w + 80, 2) == 0 && memcmp(rec + 1312 + 2 * r, w + 82, 2) == 0;
+        }
+        uint8_t one[110];
+        kiln_x16_block(type, rec, 0, r, one);
+        placed &= memcmp(one, w, bsz) == 0;
+    }
+    CHECK(placed, "each %s row's bytes sit where repack.h says", q3 ? "q3_K" : "q2_K");
+    kiln_unpack_x16(type, tiles, back, k, m);
+    CHECK(memcmp(rows, back, (size_t)m * bsz) == 0, "unpack restores %s rows", q3 ? "q3_K" : "q2_K");
+}
+
 static void test_fits(struct kiln_device *cpu) {
     struct kiln_buffer *buf;
     CHECK(kiln_buffer_alloc(cpu, 1 << 16, &buf) == KILN_OK, "buffer");
@@ -276,7 +327,8 @@ static void test_same_results(struct kiln_device *cpu) {
     static const struct { enum kiln_type type; enum kiln_layout layout; const char *name; } types[] = {
         { KILN_TYPE_Q4_0, KILN_LAYOUT_Q4_0_X8, "q4_0x8" }, { KILN_TYPE_Q8_0, KILN_LAYOUT_Q8_0_X8, "q8_0x8" },
         { KILN_TYPE_Q4_K, KILN_LAYOUT_Q4_K_X16, "q4_Kx16" }, { KILN_TYPE_Q6_K, KILN_LAYOUT_Q6_K_X16, "q6_Kx16" },
-        { KILN_TYPE_Q5_K, KILN_LAYOUT_Q5_K_X16, "q5_Kx16" } };
+        { KILN_TYPE_Q5_K, KILN_LAYOUT_Q5_K_X16, "q5_Kx16" }, { KILN_TYPE_Q2_K, KILN_LAYOUT_Q2_K_X16, "q2_Kx16" },
+        { KILN_TYPE_Q3_K, KILN_LAYOUT_Q3_K_X16, "q3_Kx16" } };
     struct kiln_stream *s;
     CHECK(kiln_stream_new(cpu, &s) == KILN_OK, "stream");
     static struct kiln_block_q4_0 w4[48 * 16];
@@ -284,15 +336,19 @@ static void test_same_results(struct kiln_device *cpu) {
     static struct kiln_block_q4_K wk[48 * 2];
     static struct kiln_block_q6_K w6[48 * 2];
     static struct kiln_block_q5_K w5[48 * 2];
+    static struct kiln_block_q2_K w2[48 * 2];
+    static struct kiln_block_q3_K w3[48 * 2];
     static float x[45 * 512], y_rows[45 * 48], y_x8[45 * 48];
     random_q4_0(w4, sizeof w4 / sizeof w4[0]);
     random_q8_0(w8, sizeof w8 / sizeof w8[0]);
     random_q4_K(wk, sizeof wk / sizeof wk[0]);
     random_q6_K(w6, sizeof w6 / sizeof w6[0]);
     random_q5_K(w5, sizeof w5 / sizeof w5[0]);
+    random_q23_K(w2, sizeof w2 / sizeof w2[0], false);
+    random_q23_K(w3, sizeof w3 / sizeof w3[0], true);
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
         x[i] = (float)((int)(next_u32() % 2001) - 1000) * 1e-3f;
-    for (int ti = 0; ti < 5; ti++) {
+    for (int ti = 0; ti < 7; ti++) {
         if (kiln_weight_layout(cpu, types[ti].type, k, m) != types[ti].layout) {
             printf("note: this CPU has no %s kernels (kiln_weight_layout keeps rows); skipping them\n", types[ti].name);
             continue;
@@ -300,7 +356,9 @@ static void test_same_results(struct kiln_device *cpu) {
         const void *w = types[ti].type == KILN_TYPE_Q4_0 ? (const void *)w4
                         : types[ti].type == KILN_TYPE_Q8_0 ? (const void *)w8
                         : types[ti].type == KILN_TYPE_Q4_K ? (const void *)wk
-                        : types[ti].type == KILN_TYPE_Q6_K ? (const void *)w6 : (const void *)w5;
+                        : types[ti].type == KILN_TYPE_Q6_K ? (const void *)w6
+                        : types[ti].type == KILN_TYPE_Q5_K ? (const void *)w5
+                        : types[ti].type == KILN_TYPE_Q2_K ? (const void *)w2 : (const void *)w3;
         // gemv, gemv with several x rows, gemm (one panel of the integer GEMM with a column
         // tail; several panels with a tail)
         const int64_t batches[] = { 1, 3, 20, 45 };
@@ -324,6 +382,8 @@ int main(void) {
     test_round_trip_q4_K();
     test_round_trip_q5_K();
     test_round_trip_q6_K();
+    test_round_trip_q23_K(false);
+    test_round_trip_q23_K(true);
     if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK) {
         fprintf(stderr, "kiln_init: %s\n", kiln_last_error());
         return 1;

@@ -200,6 +200,10 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     // q4_K, q5_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
     // (matmul_kquant_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
     X16ROWS(AVX512, WIDE, avx512),
+    X16ROW(AVX512, WIDE, "avx512", Q2_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
+    X16ROW(AVX512, WIDE, "avx512", Q2_K, "gemv", GEMV, kiln_matmul_q2_Kx16_avx512_gemv),
+    X16ROW(AVX512, WIDE, "avx512", Q3_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
+    X16ROW(AVX512, WIDE, "avx512", Q3_K, "gemv", GEMV, kiln_matmul_q3_Kx16_avx512_gemv),
 #define KQ512(T_, t_)                                                                               \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)

@@ -48,7 +48,7 @@ static void release_file_pages(const void *data, size_t n) {
 
 // A weight: its GGUF tensor uploaded at its placement in the weight arenas, checked for shape.
 // Matmul-only weights (`matmul`) are stored in the layout the device wants for them
-// (kiln_weight_layout: Q4_0/Q8_0 in 8-row tiles, Q4_K/Q5_K/Q6_K in 16-row tiles, on x86 CPUs);
+// (kiln_weight_layout: Q4_0/Q8_0 in 8-row tiles, the K-quants in 16-row tiles, on x86 CPUs);
 // token_embd stays rows, since get_rows reads it (and the output matmul too when tied).
 static enum kiln_status load_weight(struct kiln_model *m, struct kiln_stream *s, const struct kiln_gguf *g,
                                     const char *name, int64_t ne0, int64_t ne1, struct placement *at,

@@ -93,7 +93,7 @@ extern const struct kiln_cpu_kernel kiln_matmul_kquant_int_avx512_gemm;
 // q4_K, q5_K and q6_K in the x16 layouts (quant/format/repack.h), GEMV, against Q8_K x
 // (matmul_kquant_x16_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv, kiln_matmul_q5_Kx16_avx512_gemv,
-    kiln_matmul_q6_Kx16_avx512_gemv;
+    kiln_matmul_q6_Kx16_avx512_gemv, kiln_matmul_q2_Kx16_avx512_gemv, kiln_matmul_q3_Kx16_avx512_gemv;
 // The same on AVX2 (maddubs; matmul_kquant_x16_avx2.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx2_gemv, kiln_matmul_q5_Kx16_avx2_gemv,
     kiln_matmul_q6_Kx16_avx2_gemv;

@@ -6,7 +6,8 @@
 // The includer defines, before including this: the accumulator type x16_acc (16 rows' f32 sums)
 // with x16_acc_zero() and x16_store(y, acc) (16 floats to y); x16_record(type, rec, x, acc),
 // which returns acc plus the dots of one record with one Q8_K block; and X16_NAME(t), the names
-// of the kernel structs (kiln_matmul_q4_Kx16_avx512_gemv ...).
+// of the kernel structs (kiln_matmul_q4_Kx16_avx512_gemv ...); X16_HAS_Q23 if x16_record takes
+// q2_K and q3_K too.
 #include <stdint.h>
 
 #include "kernels/matmul/matmul.h"
@@ -49,6 +50,14 @@ static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x1
 static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
 static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
 
+#ifdef X16_HAS_Q23  // q2_K and q3_K records (the AVX-512 file only, so far)
+static void q2_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q2_K); }
+static void q3_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q3_K); }
+const struct kiln_cpu_kernel X16_NAME(q2_K) = { .workspace = kiln_matmul_xq8k_workspace,
+                                                .prepare = kiln_matmul_xq8k_prepare, .compute = q2_k_gemv };
+const struct kiln_cpu_kernel X16_NAME(q3_K) = { .workspace = kiln_matmul_xq8k_workspace,
+                                                .prepare = kiln_matmul_xq8k_prepare, .compute = q3_k_gemv };
+#endif
 const struct kiln_cpu_kernel X16_NAME(q4_K) = { .workspace = kiln_matmul_xq8k_workspace,
                                                 .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
 const struct kiln_cpu_kernel X16_NAME(q5_K) = { .workspace = kiln_matmul_xq8k_workspace,

@@ -1,4 +1,4 @@
-// matmul for q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h: tiles of 16
+// matmul for q2_K, q3_K, q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h: tiles of 16
 // rows, one record per super-block), AVX-512 (F+BW+VL+VNNI), GEMV (n < 16): y[j][i] = x[j] . W[i]
 // with x quantized to Q8_K rows in the workspace (kiln_matmul_xq8k_prepare).
 //
@@ -23,10 +23,12 @@
 // Versions: v1 (this). One thread / two threads, m=4096 k=14336, the AVX-512 Xeon of
 // results/intel-xeon-processor-2c, against the row-layout kernel (KILN_NO_REPACK=1) in the same
 // minutes: q4_K 2330-2390 / 1190-1280 us vs 2810 / 1430; q5_K 2780 / 1440-1460 vs 3580-3600 /
-// 1880; q6_K 3590-3740 / 1890-1940 vs 4080-4120 / 2030-2050. Two threads read 25-28 GB/s of a
+// 1880; q6_K 3590-3740 / 1890-1940 vs 4080-4120 / 2030-2050; q2_K 1400 / 730 vs 2930 / 1530;
+// q3_K 2070 / 1030 vs 3630 / 1920 (q2_K/q3_K: 2-bit codes and 16-element sub-blocks made the
+// row tile the slowest of all, 13 GB/s on two threads). Two threads read 25-28 GB/s of a
 // 29 GB/s probe; one thread is at one core's read bandwidth (q4_K in L2: 18 us vs 42 for the
 // row kernel on 256 x 4096).
-// Test: `kiln ops --op matmul --type q4_K,q5_K,q6_K --kernel avx512`; tests/test_repack.c.
+// Test: `kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K,q6_K --kernel avx512`; tests/test_repack.c.
 #include <string.h>
 
 #include "kernels/common/simd_avx512.h"
@@ -164,12 +166,94 @@ static inline __attribute__((always_inline)) __m512 q6_k_record(const uint8_t *r
     return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
 }
 
+// One q2_K (q3 = false) or q3_K record against one Q8_K block. Codes: bits 2j..2j+1 of each
+// byte (element 128h + 32j + 4g + i; sub-block 8h + 2j + g / 4); q3_K or-s in the high bit
+// (record's hmask bit 4h + j) as 4, so its codes are 0..7 standing for -4..3.
+// q2_K: acc += d dx sum_s sc_s S_s - dmin dx sum_s m_s bsum_s (scale and min nibbles);
+// q3_K: acc += d dx sum_s (sc_s - 32) (S_s - 4 bsum_s) (6-bit scales, spec 3.3).
+static inline __attribute__((always_inline)) __m512 q23_k_record(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                                  __m512 acc, bool q3) {
+    const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+    __m512i s[16];
+    for (int i = 0; i < 16; i++)
+        s[i] = _mm512_setzero_si512();
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            const __m512i w = _mm512_loadu_si512((const void *)(rec + 512 * h + 64 * g));
+            const __m512i hb = q3 ? _mm512_loadu_si512((const void *)(rec + 1024 + 64 * g)) : _mm512_setzero_si512();
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                __m512i c = _mm512_and_si512(_mm512_srli_epi32(w, 2 * j), three);
+                if (q3) {  // bit 4h + j of each byte to bit 2
+                    const int bit = 4 * h + j;
+                    const __m512i hi = bit >= 2 ? _mm512_srli_epi32(hb, bit - 2) : _mm512_slli_epi32(hb, 2 - bit);
+                    c = _mm512_or_si512(c, _mm512_and_si512(hi, four));
+                }
+                int32_t xv;
+                memcpy(&xv, x->qs + 128 * h + 32 * j + 4 * g, 4);
+                const int sub = 8 * h + 2 * j + g / 4;
+                s[sub] = _mm512_dpbusd_epi32(s[sub], c, _mm512_set1_epi32(xv));
+            }
+        }
+    }
+#define PAIR(a, b) _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
+    __m512i t = _mm512_setzero_si512(), m = _mm512_setzero_si512();
+    if (q3) {
+        const __m512i a0 = _mm512_loadu_si512((const void *)(rec + 1536));
+        const __m512i a1 = _mm512_loadu_si512((const void *)(rec + 1600));
+        const __m512i hi = _mm512_loadu_si512((const void *)(rec + 1664));
+        const __m512i m1 = _mm512_set1_epi32(0x03030303), m2 = _mm512_set1_epi32(0x0f0f0f0f);
+        const __m512i thirty2 = _mm512_set1_epi32(32);
+        const __m512i sc[4] = {  // scale bytes 4a .. 4a + 3 (kiln_q3_k_scales16's unpacking)
+            _mm512_or_si512(_mm512_and_si512(a0, m2), _mm512_slli_epi32(_mm512_and_si512(hi, m1), 4)),
+            _mm512_or_si512(_mm512_and_si512(a1, m2), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hi, 2), m1), 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a0, 4), m2),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hi, 4), m1), 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(a1, 4), m2),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hi, 6), m1), 4)),
+        };
+        #pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+            const __m512i sci = _mm512_sub_epi32(byte_of(sc[i / 4], i % 4), thirty2);
+            t = _mm512_add_epi32(t, _mm512_mullo_epi32(sci, s[i]));
+            m = _mm512_add_epi32(m, _mm512_mullo_epi32(sci, _mm512_set1_epi32(x->bsums[i])));
+        }
+        t = _mm512_sub_epi32(t, _mm512_slli_epi32(m, 2));
+    } else {
+        const __m512i low4 = _mm512_set1_epi32(0x0F0F0F0F), lo_words = _mm512_set1_epi32(0x00FF00FF);
+        #pragma GCC unroll 4
+        for (int a = 0; a < 4; a++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(rec + 1024 + 64 * a));
+            const __m512i scv = _mm512_and_si512(v, low4), mnv = _mm512_and_si512(_mm512_srli_epi32(v, 4), low4);
+            #pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                t = _mm512_add_epi32(t, _mm512_mullo_epi32(s[4 * a + i], byte_of(scv, i)));
+            m = _mm512_add_epi32(m, _mm512_madd_epi16(_mm512_and_si512(mnv, lo_words), PAIR(x->bsums[4 * a], x->bsums[4 * a + 2])));
+            m = _mm512_add_epi32(m, _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(mnv, 8), lo_words),
+                                                      PAIR(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
+        }
+    }
+#undef PAIR
+    const __m512 dx = _mm512_set1_ps(x->d);
+    const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + (q3 ? 1728 : 1280)))), dx);
+    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
+    if (q3)
+        return acc;
+    const __m512 dmin = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + 1312))), dx);
+    return _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(m), acc);
+}
+
 typedef __m512 x16_acc;
 static inline x16_acc x16_acc_zero(void) { return _mm512_setzero_ps(); }
 static inline void x16_store(float *y, x16_acc acc) { _mm512_storeu_ps(y, acc); }
 static inline __attribute__((always_inline)) x16_acc x16_record(enum kiln_type type, const uint8_t *rec,
                                                                  const struct kiln_block_q8_K *x, x16_acc acc) {
+    if (type == KILN_TYPE_Q2_K || type == KILN_TYPE_Q3_K)
+        return q23_k_record(rec, x, acc, type == KILN_TYPE_Q3_K);
     return type == KILN_TYPE_Q6_K ? q6_k_record(rec, x, acc) : q45_k_record(rec, x, acc, type == KILN_TYPE_Q5_K);
 }
+#define X16_HAS_Q23 1
 #define X16_NAME(t) kiln_matmul_##t##x16_avx512_gemv
 #include "kernels/matmul/matmul_kquant_x16.h"

@@ -82,10 +82,37 @@ static void q6_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) {
         MOVE(3072 + 64 * a + 4 * r, 192 + 4 * a, 4);
     MOVE(3328 + 2 * r, 208, 2);
 }
+// q2_K: {scales[16]; qs[64]; f16 d; f16 dmin}; q3_K (q3): {hmask[32]; qs[64]; scales[12]; f16 d}.
+static void q23_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile, bool q3) {
+    const int qs = q3 ? 32 : 16;
+    for (int h = 0; h < 2; h++)
+        for (int g = 0; g < 8; g++)
+            MOVE(512 * h + 64 * g + 4 * r, qs + 32 * h + 4 * g, 4);
+    if (q3) {
+        for (int g = 0; g < 8; g++)
+            MOVE(1024 + 64 * g + 4 * r, 4 * g, 4);
+        for (int a = 0; a < 3; a++)
+            MOVE(1536 + 64 * a + 4 * r, 96 + 4 * a, 4);
+        MOVE(1728 + 2 * r, 108, 2);
+    } else {
+        for (int a = 0; a < 4; a++)
+            MOVE(1024 + 64 * a + 4 * r, 4 * a, 4);
+        MOVE(1280 + 2 * r, 80, 2);
+        MOVE(1312 + 2 * r, 82, 2);
+    }
+}
+static void q2_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) { q23_K_move(rec, blk, r, to_tile, false); }
+static void q3_K_move(uint8_t *rec, uint8_t *blk, int r, bool to_tile) { q23_K_move(rec, blk, r, to_tile, true); }
 #undef MOVE
 
 static void (*move_of(enum kiln_type type))(uint8_t *, uint8_t *, int, bool) {
-    return type == KILN_TYPE_Q6_K ? q6_K_move : type == KILN_TYPE_Q5_K ? q5_K_move : q4_K_move;
+    switch (type) {
+    case KILN_TYPE_Q2_K: return q2_K_move;
+    case KILN_TYPE_Q3_K: return q3_K_move;
+    case KILN_TYPE_Q5_K: return q5_K_move;
+    case KILN_TYPE_Q6_K: return q6_K_move;
+    default: return q4_K_move;
+    }
 }
 
 static void x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m, bool to_tile) {

@@ -68,7 +68,7 @@ void kiln_unpack_q4_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 void kiln_repack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 
-// ---- K-quants in tiles of 16 rows (KILN_LAYOUT_Q4_K_X16, _Q5_K_X16, _Q6_K_X16) ----
+// ---- K-quants in tiles of 16 rows (KILN_LAYOUT_Q2_K_X16 .. _Q6_K_X16) ----
 //
 // Why: the row-layout K-quant GEMV (matmul_kquant_tile_avx512.c) spends ~50 vector uops per row
 // and super-block on ports 0 and 5, a third of them unpacking the block's scales and its mins or
@@ -96,17 +96,34 @@ void kiln_unpack_q8_0_x8(const void *src, void *dst, int64_t k, int64_t m);
 //                bytes 32h + 4g .. + 3 (the four 32-element runs of the half, spec 3.6)
 //   [3072, 3328) the 16 int8 scales as A[16] of bytes 0-3, 4-7, 8-11, 12-15
 //   [3328, 3360) f16 d of rows 0..15
+// q2_K (block {scales[16], qs[64], d, dmin}; record 1344 bytes):
+//   [0, 1024)    codes: for half h = 0..1, group g = 0..7, at 512h + 64g: A[16] of qs bytes
+//                32h + 4g .. + 3 (bits 2j..2j+1 of byte i: element 128h + 32j + 4g + i)
+//   [1024, 1280) the 16 scale bytes (low nibble scale, high nibble min) as A[16] of bytes
+//                0-3, 4-7, 8-11, 12-15
+//   [1280, 1312) f16 d of rows 0..15; [1312, 1344) f16 dmin
+// q3_K (block {hmask[32], qs[64], scales[12], d}; record 1760 bytes):
+//   [0, 1024)    codes as q2_K's
+//   [1024, 1536) high bits: for group g = 0..7, A[16] of hmask bytes 4g .. 4g + 3 (bit 4h + j
+//                of byte i: element 128h + 32j + 4g + i)
+//   [1536, 1728) the 12 packed scale bytes as A[16] of bytes 0-3, 4-7, 8-11
+//   [1728, 1760) f16 d of rows 0..15
 // m % 16 == 0, k % 256 == 0, rows contiguous (kiln_layout_fits).
-enum { KILN_X16_ROWS = 16, KILN_Q4_K_X16_RECORD = 16 * 144, KILN_Q5_K_X16_RECORD = 16 * 176,
-       KILN_Q6_K_X16_RECORD = 16 * 210 };
+enum { KILN_X16_ROWS = 16, KILN_Q2_K_X16_RECORD = 16 * 84, KILN_Q3_K_X16_RECORD = 16 * 110,
+       KILN_Q4_K_X16_RECORD = 16 * 144, KILN_Q5_K_X16_RECORD = 16 * 176, KILN_Q6_K_X16_RECORD = 16 * 210 };
 static inline size_t kiln_x16_record_bytes(enum kiln_type type) {
-    return type == KILN_TYPE_Q6_K ? KILN_Q6_K_X16_RECORD
-           : type == KILN_TYPE_Q5_K ? KILN_Q5_K_X16_RECORD : KILN_Q4_K_X16_RECORD;
+    switch (type) {
+    case KILN_TYPE_Q2_K: return KILN_Q2_K_X16_RECORD;
+    case KILN_TYPE_Q3_K: return KILN_Q3_K_X16_RECORD;
+    case KILN_TYPE_Q5_K: return KILN_Q5_K_X16_RECORD;
+    case KILN_TYPE_Q6_K: return KILN_Q6_K_X16_RECORD;
+    default: return KILN_Q4_K_X16_RECORD;
+    }
 }
 static inline size_t kiln_x16_tile_bytes(enum kiln_type type, int64_t k) {
     return (size_t)(k / 256) * kiln_x16_record_bytes(type);
 }
-// `type` is KILN_TYPE_Q4_K, KILN_TYPE_Q5_K or KILN_TYPE_Q6_K. src and dst must not overlap.
+// `type` is one of KILN_TYPE_Q2_K .. KILN_TYPE_Q6_K. src and dst must not overlap.
 void kiln_repack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m);
 void kiln_unpack_x16(enum kiln_type type, const void *src, void *dst, int64_t k, int64_t m);
 // Row r's super-block b of one tile, back to GGUF's block bytes (out).
