@@ -42,6 +42,18 @@ static inline __m512i byte_of(__m512i v, int i) {
     return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
 }
 
+// The int16 pair (a, b) in every dword.
+static inline __m512i pair16(int16_t a, int16_t b) {
+    return _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)b << 16) | (uint16_t)a));
+}
+// Per dword lane: sum_i byte_i(v) * w[i] for its 4 unsigned bytes and 4 int16 weights (vpmaddwd
+// of the even and the odd bytes as int16 pairs against broadcast weight pairs).
+static inline __m512i madd_bytes4(__m512i v, const int16_t *w) {
+    const __m512i lo_words = _mm512_set1_epi32(0x00FF00FF);
+    return _mm512_add_epi32(_mm512_madd_epi16(_mm512_and_si512(v, lo_words), pair16(w[0], w[2])),
+                            _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(v, 8), lo_words), pair16(w[1], w[3])));
+}
+
 // One q4_K (five = false) or q5_K record (16 rows, super-block b) against one Q8_K block:
 // acc[r] += the rows' dots. q5_K: each code's 5th bit (element 4q + i of sub-block s: bit s of
 // byte i of the record's qh dword q) added as 16 under a byte mask; its high nibbles are
@@ -99,13 +111,7 @@ static inline __attribute__((always_inline)) __m512 q45_k_record(const uint8_t *
     int16_t bs[8];
     for (int i = 0; i < 8; i++)
         bs[i] = (int16_t)(x->bsums[2 * i] + x->bsums[2 * i + 1]);
-    const __m512i lo_words = _mm512_set1_epi32(0x00FF00FF);
-#define PAIR(a, b) _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
-    __m512i mn = _mm512_madd_epi16(_mm512_and_si512(mn03, lo_words), PAIR(bs[0], bs[2]));
-    mn = _mm512_add_epi32(mn, _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(mn03, 8), lo_words), PAIR(bs[1], bs[3])));
-    mn = _mm512_add_epi32(mn, _mm512_madd_epi16(_mm512_and_si512(mn47, lo_words), PAIR(bs[4], bs[6])));
-    mn = _mm512_add_epi32(mn, _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(mn47, 8), lo_words), PAIR(bs[5], bs[7])));
-#undef PAIR
+    const __m512i mn = _mm512_add_epi32(madd_bytes4(mn03, bs), madd_bytes4(mn47, bs + 4));
     const __m512 dx = _mm512_set1_ps(x->d);
     const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)rec)), dx);
     const __m512 dmin = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + 32))), dx);
@@ -149,7 +155,6 @@ static inline __attribute__((always_inline)) __m512 q6_k_record(const uint8_t *r
     // sum_s sc_s S_s by vpmulld on the signed scale bytes; 32 sum_s sc_s bsum_s by vpmaddwd of the
     // scale bytes as int16 pairs (s, s + 2) and (s + 1, s + 3) against broadcast pairs of bsums.
     __m512i t = _mm512_setzero_si512(), bias = _mm512_setzero_si512();
-#define PAIR(a, b) _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
     #pragma GCC unroll 4
     for (int a = 0; a < 4; a++) {
         const __m512i v = _mm512_loadu_si512((const void *)(rec + 3072 + 64 * a));
@@ -157,10 +162,9 @@ static inline __attribute__((always_inline)) __m512 q6_k_record(const uint8_t *r
         for (int i = 0; i < 4; i++)
             t = _mm512_add_epi32(t, _mm512_mullo_epi32(s[4 * a + i], _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * i), 24)));
         const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(v, 8), 8), odd = _mm512_srai_epi16(v, 8);
-        bias = _mm512_add_epi32(bias, _mm512_madd_epi16(even, PAIR(x->bsums[4 * a], x->bsums[4 * a + 2])));
-        bias = _mm512_add_epi32(bias, _mm512_madd_epi16(odd, PAIR(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
+        bias = _mm512_add_epi32(bias, _mm512_madd_epi16(even, pair16(x->bsums[4 * a], x->bsums[4 * a + 2])));
+        bias = _mm512_add_epi32(bias, _mm512_madd_epi16(odd, pair16(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
     }
-#undef PAIR
     t = _mm512_sub_epi32(t, _mm512_slli_epi32(bias, 5));
     const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + 3328))), _mm512_set1_ps(x->d));
     return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
@@ -198,7 +202,6 @@ static inline __attribute__((always_inline)) __m512 q23_k_record(const uint8_t *
             }
         }
     }
-#define PAIR(a, b) _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(b) << 16) | (uint16_t)(a)))
     __m512i t = _mm512_setzero_si512(), m = _mm512_setzero_si512();
     if (q3) {
         const __m512i a0 = _mm512_loadu_si512((const void *)(rec + 1536));
@@ -222,7 +225,7 @@ static inline __attribute__((always_inline)) __m512 q23_k_record(const uint8_t *
         }
         t = _mm512_sub_epi32(t, _mm512_slli_epi32(m, 2));
     } else {
-        const __m512i low4 = _mm512_set1_epi32(0x0F0F0F0F), lo_words = _mm512_set1_epi32(0x00FF00FF);
+        const __m512i low4 = _mm512_set1_epi32(0x0F0F0F0F);
         #pragma GCC unroll 4
         for (int a = 0; a < 4; a++) {
             const __m512i v = _mm512_loadu_si512((const void *)(rec + 1024 + 64 * a));
@@ -230,12 +233,9 @@ static inline __attribute__((always_inline)) __m512 q23_k_record(const uint8_t *
             #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
                 t = _mm512_add_epi32(t, _mm512_mullo_epi32(s[4 * a + i], byte_of(scv, i)));
-            m = _mm512_add_epi32(m, _mm512_madd_epi16(_mm512_and_si512(mnv, lo_words), PAIR(x->bsums[4 * a], x->bsums[4 * a + 2])));
-            m = _mm512_add_epi32(m, _mm512_madd_epi16(_mm512_and_si512(_mm512_srli_epi32(mnv, 8), lo_words),
-                                                      PAIR(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
+            m = _mm512_add_epi32(m, madd_bytes4(mnv, x->bsums + 4 * a));
         }
     }
-#undef PAIR
     const __m512 dx = _mm512_set1_ps(x->d);
     const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rec + (q3 ? 1728 : 1280)))), dx);
     acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(t), acc);
