@@ -14,8 +14,16 @@
 #include "backends/backend_impl.h"
 #include "quant/format/repack.h"
 
+// The K-quant 16-row layouts (named, not a range of enum values: the enum is not ordered by kind).
 static bool is_x16(enum kiln_layout layout) {
-    return layout >= KILN_LAYOUT_Q4_K_X16 && layout <= KILN_LAYOUT_Q3_K_X16;
+    switch (layout) {
+    case KILN_LAYOUT_Q2_K_X16:
+    case KILN_LAYOUT_Q3_K_X16:
+    case KILN_LAYOUT_Q4_K_X16:
+    case KILN_LAYOUT_Q5_K_X16:
+    case KILN_LAYOUT_Q6_K_X16: return true;
+    default: return false;
+    }
 }
 
 const char *kiln_layout_suffix(enum kiln_layout layout) {
