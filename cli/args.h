@@ -47,6 +47,9 @@ int kiln_cmd_info(int argc, char **argv);
 int kiln_cmd_ops(int argc, char **argv);
 int kiln_cmd_bench(int argc, char **argv);
 int kiln_cmd_compare(int argc, char **argv);
+int kiln_cmd_history(int argc, char **argv);
+// "5%" or "0.05" -> 0.05 (cmd_compare.c); false if not a number >= 0.
+bool kiln_parse_fraction(const char *text, double *out);
 int kiln_cmd_plot(int argc, char **argv);
 int kiln_cmd_inspect(int argc, char **argv);
 int kiln_cmd_convert(int argc, char **argv);

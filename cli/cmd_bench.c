@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/history/history_db.h"
 #include "bench/report/gbench_json.h"
 #include "bench/report/report.h"
 #include "bench/timing/stats.h"
@@ -14,7 +15,7 @@ enum { MAX_CASES = 64, MAX_DEVICES = 16 };
 struct bench_options {
     struct kiln_common_options common;
     bool roofline_only, no_roofline;
-    const char *ops, *types, *set, *json_path;
+    const char *ops, *types, *set, *json_path, *db_path;
     struct kiln_bench_case shape;   // from --shape
     bool have_shape;
     enum kiln_report_format format;
@@ -42,6 +43,7 @@ static void help(void) {
            "  --backend LIST     devices: cpu, vulkan, cuda:0 (default: all present)\n"
            "  --threads N        CPU worker threads (default: one per physical core)\n"
            "  --json FILE        write Google Benchmark JSON (FILE '-' = stdout)\n"
+           "  --db FILE          append the run to a results history (SQLite; kiln history)\n"
            "  --format FMT       table|json|csv|md on stdout (default table)\n"
            "  --min-time S       seconds per repetition (default 0.1)\n"
            "  --repetitions N    exactly N repetitions (default: 9 to 30, until cv <= --max-cv)\n"
@@ -74,6 +76,8 @@ static int parse(int argc, char **argv, struct bench_options *o) {
             o->have_shape = true;
         } else if (kiln_arg_value(argc, argv, &i, "--json", &v, &err)) {
             o->json_path = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--db", &v, &err)) {
+            o->db_path = v;
         } else if (kiln_arg_value(argc, argv, &i, "--format", &v, &err)) {
             if (!err && !kiln_report_format_parse(v, &o->format)) {
                 fprintf(stderr, "kiln bench: --format takes table, json, csv or md, not '%s'\n", v);
@@ -306,12 +310,20 @@ int kiln_cmd_bench(int argc, char **argv) {
         fprintf(stderr, "kiln bench: no device matches --backend %s (see kiln info)\n", o.common.backends);
         rc = -1;
     }
-    if (rc == 0 && o.json_path) {
+    if (rc == 0 && (o.json_path || o.db_path)) {
         cJSON *full = kiln_gbench_new(argv[0], devs, n_devs);
         cJSON_ReplaceItemInObject(full, "benchmarks", cJSON_DetachItemViaPointer(doc, benchmarks));
-        if (kiln_gbench_save(full, o.json_path) != KILN_OK) {
+        if (o.json_path && kiln_gbench_save(full, o.json_path) != KILN_OK) {
             fprintf(stderr, "kiln bench: %s\n", kiln_last_error());
             rc = -1;
+        }
+        int64_t run = 0;
+        if (o.db_path && kiln_history_store_doc(o.db_path, full, o.roofline_only ? "bench roofline" : "bench ops",
+                                                &run) != KILN_OK) {
+            fprintf(stderr, "kiln bench: %s\n", kiln_last_error());
+            rc = -1;
+        } else if (o.db_path) {
+            fprintf(stderr, "kiln bench: stored as run %lld in %s\n", (long long)run, o.db_path);
         }
         cJSON_Delete(full);
     }

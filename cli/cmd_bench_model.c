@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/history/history_db.h"
 #include "bench/report/gbench_json.h"
 #include "bench/timing/stats.h"
 #include "cli/args.h"
@@ -31,13 +32,14 @@ static void help(void) {
            "  --preset NAME  %s\n"
            "  --type T       the preset model's type or mix, as kiln quantize (default q4_0)\n"
            "  --no-graphs    decode steps without graph capture (CUDA graphs are used by default)\n"
+           "  --db FILE      append the run to a results history (SQLite; kiln history)\n"
            "  --backend DEV, --threads N, --json FILE, --no-roofline\n",
            kiln_model_preset_names());
 }
 
 struct opts {
     struct kiln_common_options common;
-    const char *model, *preset, *json;
+    const char *model, *preset, *json, *db;
     struct kiln_convert_options co;  // --type: the preset's mix (llama-quantize's rules)
     const char *type_name;
     long pp, tg, depth, reps;
@@ -73,6 +75,8 @@ static int parse(int argc, char **argv, struct opts *o) {
             }
         } else if (kiln_arg_value(argc, argv, &i, "--json", &v, &err)) {
             o->json = v;
+        } else if (kiln_arg_value(argc, argv, &i, "--db", &v, &err)) {
+            o->db = v;
         } else if (argv[i][0] != '-' && !o->model) {
             o->model = argv[i];
         } else {
@@ -254,13 +258,20 @@ int kiln_cmd_bench_model(int argc, char **argv) {
         kiln_model_free(m);
         n_devs++;
     }
-    if (rc == KILN_EXIT_OK && o.json) {
+    if (rc == KILN_EXIT_OK && (o.json || o.db)) {
         cJSON *doc = kiln_gbench_new(argv[0], devs, n_devs);
         cJSON_ReplaceItemInObject(doc, "benchmarks", list);
         list = NULL;
-        if (kiln_gbench_save(doc, o.json) != KILN_OK) {
+        if (o.json && kiln_gbench_save(doc, o.json) != KILN_OK) {
             fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
             rc = KILN_EXIT_FAIL;
+        }
+        int64_t run = 0;
+        if (o.db && kiln_history_store_doc(o.db, doc, "bench model", &run) != KILN_OK) {
+            fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
+            rc = KILN_EXIT_FAIL;
+        } else if (o.db) {
+            fprintf(stderr, "kiln bench model: stored as run %lld in %s\n", (long long)run, o.db);
         }
         cJSON_Delete(doc);
     }

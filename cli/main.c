@@ -24,7 +24,8 @@ static const struct command commands[] = {
     { "info", kiln_cmd_info, "devices, CPU features, cores, caches, NUMA, memory, absent backends" },
     { "ops", kiln_cmd_ops, "check every kernel on every device against the reference" },
     { "bench", kiln_cmd_bench, "time ops (bench ops) and measure the roofline (bench roofline)" },
-    { "compare", kiln_cmd_compare, "two benchmark JSON files in, regressions out (exit 1)" },
+    { "compare", kiln_cmd_compare, "two benchmark results (files or db:COMMIT) in, regressions out (exit 1)" },
+    { "history", kiln_cmd_history, "each benchmark's series across stored runs, with change points" },
     { "plot", kiln_cmd_plot, "SVG roofline and comparison charts from benchmark files" },
 };
 
@@ -50,6 +51,7 @@ static void usage(FILE *f) {
             "  KILN_WEIGHT_ARENA_BYTES=N           model weights in arenas of N bytes (default 1 GiB)\n"
             "  KILN_NO_REPACK=1                    keep weights in GGUF rows (no load-time x8 repack)\n"
             "  KILN_CPU_MEMORY_BYTES=N             the CPU device reports at most N bytes (models past it are refused)\n"
+            "  KILN_DB=FILE                        the results history of --db / db:REF (default results.sqlite)\n"
             "\n"
             "exit status: 0 success, 1 the job failed, 2 usage error\n");
 }

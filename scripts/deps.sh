@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what kiln needs from Debian's packages (and, for the tests, PyPI into .venv).
 #
-#   scripts/deps.sh build   compiler, cmake, pkg-config, hwloc, cJSON, Vulkan headers + glslc
-#   scripts/deps.sh test    build + the NEON cross toolchain and qemu-user (with arm64 hwloc and
-#                           cJSON from Debian multiarch), python3-venv, and .venv with the
+#   scripts/deps.sh build   compiler, cmake, pkg-config, hwloc, cJSON, SQLite, Vulkan headers + glslc
+#   scripts/deps.sh test    build + the NEON cross toolchain and qemu-user (with arm64 hwloc, cJSON and
+#                           SQLite from Debian multiarch), python3-venv, and .venv with the
 #                           oracles' Python packages (tests/requirements.txt), and Mesa's lavapipe
 #                           (a Vulkan 1.3 device on the CPU) with the Khronos validation layer, and
 #                           SIMDe's headers (the AVX-512 kernels checked on CPUs without AVX-512)
@@ -13,10 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-build}
-build_pkgs=(gcc make cmake pkg-config libhwloc-dev libcjson-dev git libvulkan-dev glslc)
+build_pkgs=(gcc make cmake pkg-config libhwloc-dev libcjson-dev libsqlite3-dev git libvulkan-dev glslc)
 test_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user python3-venv clang libclang-rt-14-dev libsimde-dev
            python3-torch python3-numpy mesa-vulkan-drivers vulkan-validationlayers
-           libc6:arm64 libhwloc-dev:arm64 libcjson-dev:arm64)
+           libc6:arm64 libhwloc-dev:arm64 libcjson-dev:arm64 libsqlite3-dev:arm64)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;

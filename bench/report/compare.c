@@ -1,4 +1,4 @@
-// Benchmark comparison (compare.h).
+// Benchmark comparison (compare.h): the rows; compare_format.c prints them.
 #include "bench/report/compare.h"
 
 #include <math.h>
@@ -42,16 +42,47 @@ static bool seen_before(const struct kiln_gb_file *f, int upto, const char *run_
     return false;
 }
 
+const char *kiln_compare_verdict_name(enum kiln_compare_verdict v) {
+    switch (v) {
+    case KILN_CMP_SAME: return "same";
+    case KILN_CMP_NOISY: return "noisy";
+    case KILN_CMP_SLOWER: return "SLOWER";
+    case KILN_CMP_FASTER: return "faster";
+    case KILN_CMP_ADDED: return "added";
+    case KILN_CMP_REMOVED: return "removed";
+    case KILN_CMP_NOT_COMPARED: return "not compared";
+    }
+    return "?";
+}
+
 enum { MAX_REPS = 4096 };
 
-void kiln_compare_run(const struct kiln_gb_file *base, const struct kiln_gb_file *cand,
-                      const struct kiln_compare_options *o, struct kiln_compare_summary *sum) {
-    memset(sum, 0, sizeof *sum);
-    static double a[MAX_REPS], b[MAX_REPS];
+static struct kiln_compare_row *new_row(struct kiln_compare_result *r, const char *name,
+                                        enum kiln_compare_verdict v) {
+    struct kiln_compare_row *row = &r->rows[r->n_rows++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    row->verdict = v;
+    row->old_median = row->new_median = row->change = row->p = NAN;
+    return row;
+}
+
+enum kiln_status kiln_compare_compute(const struct kiln_gb_file *base, const struct kiln_gb_file *cand,
+                                      const struct kiln_compare_options *o, struct kiln_compare_result *r) {
+    memset(r, 0, sizeof *r);
+    r->opts = *o;
+    r->geomean_change = NAN;
+    r->rows = calloc((size_t)base->n + (size_t)cand->n + 1, sizeof *r->rows);
+    double *a = malloc(2 * MAX_REPS * sizeof *a);
+    if (!r->rows || !a) {
+        free(a);
+        kiln_compare_result_free(r);
+        return kiln_fail(KILN_E_NOMEM, "compare: out of memory");
+    }
+    double *b = a + MAX_REPS;
+    struct kiln_compare_summary *sum = &r->sum;
     double log_ratio_sum = 0.0;
     int matched = 0;
-    printf("%-60s %12s %12s %9s %8s  %s\n", "benchmark", "old (us)", "new (us)", "change", "p-value",
-           "verdict");
     for (int i = 0; i < base->n; i++) {
         const char *name = base->entries[i].run_name;
         if (seen_before(base, i, name))
@@ -60,13 +91,13 @@ void kiln_compare_run(const struct kiln_gb_file *base, const struct kiln_gb_file
         const int na = times_of(base, name, o->use_cpu, a, MAX_REPS, &failed_a, &in_a);
         const int nb = times_of(cand, name, o->use_cpu, b, MAX_REPS, &failed_b, &in_b);
         if (!in_b) {
-            printf("%-60s %12s %12s %9s %8s  removed (only in the base file)\n", name, "", "", "", "");
+            new_row(r, name, KILN_CMP_REMOVED)->why = "only in the base";
             sum->removed++;
             continue;
         }
         if (na == 0 || nb == 0) {
-            printf("%-60s %12s %12s %9s %8s  not compared: %s\n", name, "", "", "", "",
-                   failed_a || failed_b ? "a run failed or was skipped" : "no times");
+            new_row(r, name, KILN_CMP_NOT_COMPARED)->why =
+                failed_a || failed_b ? "a run failed or was skipped" : "no times";
             sum->failed++;
             continue;
         }
@@ -75,24 +106,23 @@ void kiln_compare_run(const struct kiln_gb_file *base, const struct kiln_gb_file
         const bool tested = na >= 2 && nb >= 2;
         const double p = tested ? kiln_mann_whitney_p(a, na, b, nb, NULL) : NAN;
         const bool significant = !tested || p < o->alpha;
-        const char *verdict;
-        if (fabs(change) <= o->threshold) {
-            verdict = "same";
-            sum->same++;
-        } else if (!significant) {
-            verdict = "noisy";
-            sum->noisy++;
-        } else if (change > 0) {
-            verdict = tested ? "SLOWER" : "SLOWER (untested: < 2 repetitions)";
-            sum->slower++;
-        } else {
-            verdict = tested ? "faster" : "faster (untested: < 2 repetitions)";
-            sum->faster++;
-        }
-        char pbuf[16];
-        snprintf(pbuf, sizeof pbuf, tested ? "%.4f" : "-", p);
-        printf("%-60s %12.3f %12.3f %+8.1f%% %8s  %s%s\n", name, ma * 1e6, mb * 1e6, change * 100,
-               pbuf, verdict, tested && (na < 9 || nb < 9) ? " (fewer than 9 repetitions)" : "");
+        enum kiln_compare_verdict v;
+        if (fabs(change) <= o->threshold)
+            v = KILN_CMP_SAME, sum->same++;
+        else if (!significant)
+            v = KILN_CMP_NOISY, sum->noisy++;
+        else if (change > 0)
+            v = KILN_CMP_SLOWER, sum->slower++;
+        else
+            v = KILN_CMP_FASTER, sum->faster++;
+        struct kiln_compare_row *row = new_row(r, name, v);
+        row->old_median = ma;
+        row->new_median = mb;
+        row->change = change;
+        row->p = p;
+        row->n_old = na;
+        row->n_new = nb;
+        row->tested = tested;
         if (ma > 0 && mb > 0) {
             log_ratio_sum += log(mb / ma);
             matched++;
@@ -101,11 +131,18 @@ void kiln_compare_run(const struct kiln_gb_file *base, const struct kiln_gb_file
     for (int i = 0; i < cand->n; i++) {
         const char *name = cand->entries[i].run_name;
         if (!seen_before(cand, i, name) && !seen_before(base, base->n, name)) {
-            printf("%-60s %12s %12s %9s %8s  added (only in the new file)\n", name, "", "", "", "");
+            new_row(r, name, KILN_CMP_ADDED)->why = "only in the new results";
             sum->added++;
         }
     }
     if (matched)
-        printf("%-60s %12s %12s %+8.1f%%\n", "OVERALL_GEOMEAN (medians, matched names)", "", "",
-               (exp(log_ratio_sum / matched) - 1) * 100);
+        r->geomean_change = exp(log_ratio_sum / matched) - 1;
+    free(a);
+    return KILN_OK;
+}
+
+void kiln_compare_result_free(struct kiln_compare_result *r) {
+    free(r->rows);
+    r->rows = NULL;
+    r->n_rows = 0;
 }

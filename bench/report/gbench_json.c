@@ -1,6 +1,7 @@
 // Google Benchmark JSON writer (gbench_json.h).
 #include "kiln_git_commit.h"
 #include "bench/report/gbench_json.h"
+#include "bench/report/gbench_read.h"
 #include "quant/file/out_file.h"
 
 #include <errno.h>
@@ -118,6 +119,7 @@ cJSON *kiln_gbench_new(const char *executable, const struct kiln_gbench_device *
         cJSON_AddStringToObject(ctx, key, buf);
     }
     cJSON_AddStringToObject(ctx, "kiln_compiler", KILN_COMPILER);
+    cJSON_AddStringToObject(ctx, "kiln_cpu_model", t && t->cpu_model[0] ? t->cpu_model : "unknown");
     for (int i = 0; i < kiln_device_count(); i++) {
         struct kiln_device *dev = kiln_device_get(i);
         const struct kiln_device_info *info = kiln_device_info(dev);
@@ -132,6 +134,9 @@ cJSON *kiln_gbench_new(const char *executable, const struct kiln_gbench_device *
     cJSON_AddStringToObject(ctx, "kiln_git_commit", KILN_GIT_COMMIT);
     kiln_cpu_features_string(kiln_cpu_features(), buf, sizeof buf);
     cJSON_AddStringToObject(ctx, "kiln_isa", buf);
+    // The machine id results/<machine>/ and the results history use (gbench_read.h).
+    kiln_machine_slug(t && t->cpu_model[0] ? t->cpu_model : "unknown", t ? t->n_cores : 0, buf, sizeof buf);
+    cJSON_AddStringToObject(ctx, "kiln_machine", buf);
     cJSON_AddArrayToObject(doc, "benchmarks");
     return doc;
 }

@@ -133,6 +133,78 @@ static enum kiln_status parse_entry(const char *path, int index, const cJSON *o,
     return KILN_OK;
 }
 
+void kiln_machine_slug(const char *cpu_model, int cores, char *buf, size_t size) {
+    size_t n = 0;
+    bool dash = false, paren = false;
+    for (const char *p = cpu_model; *p && n + 1 < size; p++) {
+        const unsigned char c = (unsigned char)*p;
+        if (c == '(') { paren = true; continue; }
+        if (c == ')') { paren = false; continue; }
+        if (paren)
+            continue;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) {
+            if (dash && n > 0 && n + 2 < size)
+                buf[n++] = '-';
+            dash = false;
+            buf[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        } else {
+            dash = true;
+        }
+    }
+    buf[n] = '\0';
+    char tail[24];
+    snprintf(tail, sizeof tail, "%s%dc", n ? "-" : "unknown-", cores);
+    snprintf(buf + n, size - n, "%s", tail);
+}
+
+// Appends `text` to a "; "-separated list in dst.
+static void append_list(char *dst, size_t size, const char *text) {
+    const size_t n = strlen(dst);
+    snprintf(dst + n, size - n, "%s%s", n ? "; " : "", text);
+}
+
+// Who made the file: commit, machine, CPU, GPUs and drivers, build (for the history's runs).
+// kiln writes kiln_machine and kiln_cpu_model; older kiln files and other programs' do not: the
+// machine is then derived from kiln_device_cpu's description (or GB's host_name) and num_cpus.
+static void load_identity(const cJSON *ctx, struct kiln_gb_file *out) {
+    copy_string(ctx, "kiln_git_commit", out->commit, sizeof out->commit);
+    copy_string(ctx, "kiln_machine", out->machine, sizeof out->machine);
+    copy_string(ctx, "kiln_cpu_model", out->cpu, sizeof out->cpu);
+    copy_string(ctx, "kiln_isa", out->isa, sizeof out->isa);
+    copy_string(ctx, "executable", out->executable, sizeof out->executable);
+    char lib[64], type[32], compiler[64];
+    copy_string(ctx, "library_version", lib, sizeof lib);
+    copy_string(ctx, "kiln_build_type", type, sizeof type);
+    copy_string(ctx, "kiln_compiler", compiler, sizeof compiler);
+    snprintf(out->build, sizeof out->build, "%s%s%s%s%s", lib, type[0] ? " " : "", type, compiler[0] ? " " : "", compiler);
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, ctx) {
+        if (!kv->string || strncmp(kv->string, "kiln_device_", 12) || !cJSON_IsString(kv))
+            continue;
+        // "DESCRIPTION; driver D; memory N bytes; threads T" (gbench_json.c)
+        const char *text = kv->valuestring, *semi = strstr(text, "; driver ");
+        char desc[200], drv[120] = "";
+        snprintf(desc, sizeof desc, "%.*s", semi ? (int)(semi - text) : (int)strlen(text), text);
+        if (semi) {
+            const char *d = semi + 9, *end = strchr(d, ';');
+            snprintf(drv, sizeof drv, "%.*s", end ? (int)(end - d) : (int)strlen(d), d);
+        }
+        if (!strcmp(kv->string + 12, "cpu")) {
+            if (!out->cpu[0])
+                snprintf(out->cpu, sizeof out->cpu, "%s", desc);
+        } else {
+            append_list(out->gpu, sizeof out->gpu, desc);
+            if (drv[0] && strcmp(drv, "-"))
+                append_list(out->driver, sizeof out->driver, drv);
+        }
+    }
+    if (!out->machine[0]) {
+        const int64_t cpus = get_int(ctx, "num_cpus");
+        kiln_machine_slug(out->cpu[0] ? out->cpu : out->host[0] ? out->host : "unknown",
+                          cpus > 0 && cpus < 1 << 20 ? (int)cpus : 0, out->machine, sizeof out->machine);
+    }
+}
+
 // compare.py's order: (family, instance, aggregate after iterations, repetition), stable.
 static int entry_order(const void *pa, const void *pb) {
     const struct kiln_gb_entry *a = pa, *b = pb;
@@ -152,6 +224,7 @@ static enum kiln_status load(const char *path, const cJSON *doc, struct kiln_gb_
         return kiln_fail(KILN_E_FORMAT, "%s: json_schema_version is not 1", path);
     copy_string(ctx, "host_name", out->host, sizeof out->host);
     copy_string(ctx, "date", out->date, sizeof out->date);
+    load_identity(ctx, out);
     const cJSON *kv;
     cJSON_ArrayForEach(kv, ctx) {
         if (kv->string && !strncmp(kv->string, "kiln_ceilings_", 14) && cJSON_IsString(kv) &&
@@ -192,11 +265,18 @@ static enum kiln_status load(const char *path, const cJSON *doc, struct kiln_gb_
 enum kiln_status kiln_gb_load(const char *path, struct kiln_gb_file *out) {
     memset(out, 0, sizeof *out);
     size_t size;
+    errno = 0;
     char *text = read_file(path, &size);
     if (!text)
         return kiln_fail(KILN_E_IO, "%s: %s", path, strerror(errno ? errno : EIO));
-    char *clean = replace_nonfinite(text, size);
+    const enum kiln_status st = kiln_gb_parse_text(path, text, size, out);
     free(text);
+    return st;
+}
+
+enum kiln_status kiln_gb_parse_text(const char *path, const char *text, size_t size, struct kiln_gb_file *out) {
+    memset(out, 0, sizeof *out);
+    char *clean = replace_nonfinite(text, size);
     if (!clean)
         return kiln_fail(KILN_E_NOMEM, "out of memory reading %s", path);
     cJSON *doc = cJSON_Parse(clean);
