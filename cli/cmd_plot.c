@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "bench/history/history_db.h"
-#include "bench/report/plot_history.h"
+#include "bench/history/plot_history.h"
 #include "bench/report/plot_svg.h"
 #include "cli/args.h"
 

@@ -28,6 +28,8 @@ bench/check/      : base iface quant/format/ quant/synth/ kernels/ backends/ ben
 bench/ops/        : base iface quant/format/ quant/synth/ backends/ bench/timing/ bench/check/ bench/ops/
 bench/model/      : base iface quant/format/ quant/file/ quant/tokenizer/ quant/synth/ backends/ bench/timing/ bench/model/
 bench/report/     : base iface quant/format/ quant/file/ backends/ bench/timing/ bench/ops/ bench/model/ bench/report/
+bench/history/    : base iface quant/format/ quant/file/ backends/ bench/timing/ bench/report/ bench/history/
+api/              : *
 cli/              : *
 tests/            : *
 scripts/          : *

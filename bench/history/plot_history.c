@@ -1,5 +1,5 @@
 // The history chart (plot_history.h).
-#include "bench/report/plot_history.h"
+#include "bench/history/plot_history.h"
 
 #include <math.h>
 #include <stdio.h>
