@@ -39,22 +39,6 @@ bool kiln_arg_int(const char *cmd, const char *name, const char *text, long min,
     return true;
 }
 
-bool kiln_list_has(const char *list, const char *item) {
-    if (!list)
-        return true;
-    const size_t len = strlen(item);
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        const size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == len && strncmp(p, item, n) == 0)
-            return true;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return false;
-}
-
 int kiln_common_option(const char *cmd, int argc, char **argv, int *i, struct kiln_common_options *o) {
     const char *value = NULL;
     bool error = false;

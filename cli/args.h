@@ -2,6 +2,8 @@
 // number parsing with clear errors, comma lists, and the options every subcommand takes.
 #pragma once
 
+#include "bench/report/report.h"  // kiln_list_has
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,7 +20,6 @@ bool kiln_arg_value(int argc, char **argv, int *i, const char *name, const char 
 bool kiln_arg_int(const char *cmd, const char *name, const char *text, long min, long max, long *out);
 
 // True if `item` appears in the comma-separated `list` (NULL list = everything matches).
-bool kiln_list_has(const char *list, const char *item);
 
 // Options shared by every subcommand that runs kernels.
 struct kiln_common_options {

@@ -84,3 +84,19 @@ void kiln_report_ceilings(FILE *f, enum kiln_report_format fmt, const char *devi
             c->read_bw / 1e9, c->read_reps, c->read_bw_worst / 1e9, c->copy_bw / 1e9, c->fma_flops / 1e9,
             c->fma_isa ? c->fma_isa : "?", int8, c->probe_bytes / (1 << 20), fmt == KILN_REPORT_MD ? "**\n" : "");
 }
+
+bool kiln_list_has(const char *list, const char *item) {
+    if (!list)
+        return true;
+    const size_t len = strlen(item);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        const size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && strncmp(p, item, n) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}

@@ -15,3 +15,6 @@ void kiln_report_row(FILE *f, enum kiln_report_format fmt, const struct kiln_ben
                      const struct kiln_ceilings *c);
 void kiln_report_ceilings(FILE *f, enum kiln_report_format fmt, const char *device,
                           const struct kiln_ceilings *c);
+
+// True if the comma-separated `list` names `item` (NULL = every item).
+bool kiln_list_has(const char *list, const char *item);

@@ -117,6 +117,9 @@ static enum kiln_status fill(void *ctx, uint64_t index, void *dst, uint64_t nbyt
     p->bytes_done += (uint64_t)j->rows * kiln_row_size(j->src_type, j->cols);
     (void)nbytes;
     show_progress(p, index, index + 1 == (uint64_t)p->n);
+    if (p->on_progress && p->on_progress(p->progress_user, (int)index + 1, p->n, j->name, p->bytes_done,
+                                         p->bytes_total) != 0)
+        return kiln_fail(KILN_E_INVALID, "cancelled after %d of %d tensors (no output written)", (int)index + 1, p->n);
     return KILN_OK;
 }
 
@@ -458,7 +461,7 @@ static enum kiln_status convert_run(struct plan *p, struct kiln_gguf_writer *w, 
         KILN_TRY(kiln_gguf_add_u32(w, "general.file_type", (uint32_t)o->mix.ftype));
     KILN_TRY(write_imatrix_keys(p, w, o->imatrix_path));
     if (o->dry_run) {
-        if (!o->quiet)
+        if (!o->quiet && !o->silent)
             print_plan(p, false);
         if (o->summary)
             summarize(p, o->summary);
@@ -473,13 +476,16 @@ static enum kiln_status convert_run(struct plan *p, struct kiln_gguf_writer *w, 
     const int threads = o->threads > 0 ? o->threads : kiln_topology_get(&topo) == KILN_OK ? topo->n_cores : 1;
     KILN_TRY(kiln_pool_new(threads, false, &p->pool));
     p->progress = o->progress < 0 ? isatty(2) : o->progress;
+    p->on_progress = o->on_progress;
+    p->progress_user = o->progress_user;
     p->start = now();
     const enum kiln_status s = kiln_gguf_write(w, out_path);
     if (s == KILN_OK) {
         const double el = now() - p->start;
-        printf("wrote %s: %d tensors in %.2f s (%.1f MB/s of input)\n", out_path, p->n, el,
-               (double)p->bytes_total / 1e6 / (el > 0 ? el : 1e-9));
-        if (!o->quiet)
+        if (!o->silent)
+            printf("wrote %s: %d tensors in %.2f s (%.1f MB/s of input)\n", out_path, p->n, el,
+                   (double)p->bytes_total / 1e6 / (el > 0 ? el : 1e-9));
+        if (!o->quiet && !o->silent)
             print_plan(p, true);
         if (o->summary) {
             summarize(p, o->summary);

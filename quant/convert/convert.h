@@ -29,10 +29,17 @@ struct kiln_convert_options {
     // importance, as ggml's with llama-quantize --imatrix; NULL = none. --include-weights /
     // --exclude-weights (substrings of entry names; not both) narrow which entries are used.
     bool quiet;                // no per-tensor plan or table (the caller prints a summary)
+    bool silent;               // quiet, and no "wrote" line either (the library API: nothing on stdout)
     struct kiln_convert_summary *summary;  // filled when not NULL
     const char *imatrix_path;
     const char *const *include_weights, *const *exclude_weights;
     int n_include, n_exclude;
+    // Called after each tensor is written (the Python package's progress=callable): tensors done
+    // of total, its name, input bytes done of total. Non-zero return cancels: the write fails
+    // with "cancelled" and no output file is left. NULL = none (the terminal bar is `progress`).
+    int (*on_progress)(void *user, int done, int total, const char *tensor, uint64_t bytes_done,
+                       uint64_t bytes_total);
+    void *progress_user;
 };
 
 // What a conversion wrote (or, dry run, would write): bytes of tensor data in and out, weights

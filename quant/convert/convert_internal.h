@@ -30,6 +30,9 @@ struct plan {
     struct kiln_imatrix *imatrix; // --imatrix, after --include/--exclude-weights; NULL if none
     struct kiln_pool *pool;
     int progress;
+    int (*on_progress)(void *user, int done, int total, const char *tensor, uint64_t bytes_done,
+                       uint64_t bytes_total);
+    void *progress_user;
     double start;
     uint64_t bytes_done, bytes_total;
 };
