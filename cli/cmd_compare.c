@@ -98,7 +98,7 @@ int kiln_cmd_compare(int argc, char **argv) {
         }
     }
     if (n_files != 2) {
-        fprintf(stderr, "kiln compare: expected BASE and NEW (files or db:REF; see kiln compare --help)\n");
+        fprintf(stderr, "kiln compare: expected BASE.json NEW.json (files, or db:REF from a results history; see kiln compare --help)\n");
         return KILN_EXIT_USAGE;
     }
     struct kiln_gb_file base, cand;
