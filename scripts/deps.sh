@@ -57,7 +57,7 @@ if [ "$mode" = test ]; then
         rm -rf .venv
         /usr/bin/python3 -m venv .venv
     fi
-    if ! .venv/bin/python -c 'import numpy, gguf, scipy, sentencepiece, tokenizers' 2>/dev/null; then
+    if ! .venv/bin/python -c 'import numpy, gguf, scipy, sentencepiece, tokenizers, pytest, xdist, pandas, junitparser, markdown_it, setuptools; assert int(setuptools.__version__.split(".")[0]) >= 77' 2>/dev/null; then
         echo "deps: installing tests/requirements.txt into .venv"
         .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
     fi
