@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # The regression check a user's CI would run: build, benchmark the default op set, and compare
-# with this machine's committed baseline (results/<machine>/baseline.json). Exit 0 = no
-# significant regression beyond the threshold, 1 = a regression, 2 = no baseline or bad files.
-#   scripts/bench-check.sh [--update] [--threshold 5%]
-# --update replaces the baseline with this run (commit it together with how it was made).
+# with a baseline. Exit 0 = no significant regression beyond the threshold, 1 = a regression,
+# 2 = no baseline or bad files.
+#   scripts/bench-check.sh [--update] [--threshold 5%] [--baseline FILE|db:REF] [--db FILE]
+#                          [--junit FILE] [--md FILE]
+# The baseline is this machine's committed results/<machine>/baseline.json unless --baseline
+# names another (a file, or db:COMMIT from the --db history). --db FILE also appends this run
+# to that results history (kiln history). The comparison is printed as a table, and written as
+# Markdown to --md FILE and to $GITHUB_STEP_SUMMARY when set (GitHub shows it on the job's
+# page), and as JUnit XML to --junit FILE (CI systems show each benchmark as a test case).
+# --update replaces the baseline file with this run (commit it together with how it was made).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-update=false threshold=5%
+update=false threshold=5% baseline="" db="" junit="" md=""
+usage() { echo "usage: scripts/bench-check.sh [--update] [--threshold 5%] [--baseline FILE|db:REF] [--db FILE] [--junit FILE] [--md FILE]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --update) update=true ;;
     --threshold) threshold=$2; shift ;;
-    *) echo "usage: scripts/bench-check.sh [--update] [--threshold 5%]" >&2; exit 2 ;;
+    --baseline) baseline=$2; shift ;;
+    --db) db=$2; shift ;;
+    --junit) junit=$2; shift ;;
+    --md) md=$2; shift ;;
+    *) usage ;;
     esac
     shift
 done
@@ -27,10 +38,19 @@ machine=$(echo "$model" | tr 'A-Z' 'a-z' | sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g;
 dir=results/$machine
 mkdir -p "$dir"
 
-./build/kiln bench ops --json results/latest.json
-if $update || [ ! -f "$dir/baseline.json" ]; then
+./build/kiln bench ops --json results/latest.json ${db:+--db "$db"}
+if $update || { [ -z "$baseline" ] && [ ! -f "$dir/baseline.json" ]; }; then
     cp results/latest.json "$dir/baseline.json"
     echo "baseline written: $dir/baseline.json (commit $(git rev-parse --short HEAD))"
     exit 0
 fi
-./build/kiln compare --threshold "$threshold" "$dir/baseline.json" results/latest.json
+baseline=${baseline:-$dir/baseline.json}
+opts=(--threshold "$threshold" ${db:+--db "$db"} ${junit:+--junit "$junit"})
+rc=0
+./build/kiln compare "${opts[@]}" "$baseline" results/latest.json || rc=$?
+if [ -n "$md" ] || [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    report=$(./build/kiln compare --threshold "$threshold" ${db:+--db "$db"} --format md "$baseline" results/latest.json || true)
+    [ -n "$md" ] && printf '%s\n' "$report" >"$md"
+    [ -n "${GITHUB_STEP_SUMMARY:-}" ] && printf '%s\n' "$report" >>"$GITHUB_STEP_SUMMARY"
+fi
+exit $rc
