@@ -192,7 +192,9 @@ int kiln_api_bench_model(const char *options, char **out) {
 
 static enum kiln_status compare(const char *base, const char *cand, const struct kiln_api_opts *o, char **out) {
     struct kiln_compare_options co = { .threshold = 0.05, .alpha = 0.05 };
-    const char *db = NULL, *machine = NULL, *junit = NULL;
+    const char *db = NULL, *machine = NULL, *junit = NULL, *base_label = base, *new_label = cand;
+    KILN_TRY(kiln_api_opt_string(o, "base_label", &base_label));
+    KILN_TRY(kiln_api_opt_string(o, "new_label", &new_label));
     KILN_TRY(kiln_api_opt_double(o, "threshold", 0, 100, &co.threshold));
     KILN_TRY(kiln_api_opt_double(o, "alpha", 1e-12, 0.999999, &co.alpha));
     KILN_TRY(kiln_api_opt_bool(o, "cpu", &co.use_cpu));
@@ -211,8 +213,8 @@ static enum kiln_status compare(const char *base, const char *cand, const struct
     kiln_gb_free(&a);
     kiln_gb_free(&b);
     KILN_TRY(st);
-    snprintf(r.base_label, sizeof r.base_label, "%s", base);
-    snprintf(r.new_label, sizeof r.new_label, "%s", cand);
+    snprintf(r.base_label, sizeof r.base_label, "%s", base_label);
+    snprintf(r.new_label, sizeof r.new_label, "%s", new_label);
     if (junit)
         st = kiln_compare_save_junit(junit, &r);
     char *json = st == KILN_OK ? kiln_compare_to_json(&r) : NULL;
@@ -245,7 +247,7 @@ int kiln_api_compare(const char *base, const char *cand, const char *options, ch
         return kiln_fail(KILN_E_INVALID, "compare: needs a base and a new result");
     kiln_api_lock();
     struct kiln_api_opts o;
-    enum kiln_status st = kiln_api_opts_parse("compare", options, "threshold,alpha,cpu,db,machine,junit", &o);
+    enum kiln_status st = kiln_api_opts_parse("compare", options, "threshold,alpha,cpu,db,machine,junit,base_label,new_label", &o);
     if (st == KILN_OK)
         st = compare(base, cand, &o, out);
     kiln_api_opts_free(&o);

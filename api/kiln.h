@@ -65,7 +65,8 @@ int kiln_api_bench_model(const char *options, char **out);
 
 // BASE vs NEW (files or "db:REF") -> {"summary", "threshold", "alpha", "geomean_change", "rows":
 // [{"name", "verdict", "old_median_s", "new_median_s", "change", "p_value", ...}], "markdown"}.
-// Options: "threshold", "alpha", "cpu", "db", "machine", "junit" (also write JUnit XML).
+// Options: "threshold", "alpha", "cpu", "db", "machine", "junit" (also write JUnit XML),
+// "base_label", "new_label" (what the reports call each side; default: BASE and NEW).
 int kiln_api_compare(const char *base, const char *cand, const char *options, char **out);
 
 // Appends a Google Benchmark JSON document to the results history DB (created if absent);

@@ -7,7 +7,7 @@
 #   3. ambiguous and unknown commits, several machines: one-line errors, exit 2
 #   4. files that are not a kiln history (text, another SQLite schema, a newer schema): exit 1
 #   5. eight writers at once on one new file: all land, the file passes integrity_check
-#   6. kiln bench ops --db stores a real run; kiln plot history draws every series
+#   6. kiln bench ops|model --db store real runs; kiln plot history draws every series
 set -u
 kiln=$1 py=$2 dir=$3
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
@@ -107,6 +107,11 @@ out=$("$kiln" bench ops --backend cpu --op matmul --type q4_0 --shape m=64,n=1,k
       --repetitions 3 --no-roofline --db real.sqlite 2>&1) || fail "bench ops --db: $out"
 out=$("$kiln" history --db real.sqlite 2>&1)
 grep -q "^matmul/q4_0/cpu/m:64/n:1/k:256" <<<"$out" || fail "bench ops --db stored nothing readable: $out"
+out=$("$kiln" bench model --preset tiny -p 8 -n 4 -r 2 --backend cpu --no-roofline --db real.sqlite 2>&1) ||
+    fail "bench model --db: $out"
+out=$("$kiln" history --db real.sqlite --name '^model/' 2>&1)
+grep -q "^model/tiny/q4_0/cpu/pp8" <<<"$out" && grep -q "^model/tiny/q4_0/cpu/tg4" <<<"$out" ||
+    fail "bench model --db stored no pp8/tg4 series: $out"
 "$kiln" plot history --db h.sqlite --machine test-machine-2c -o h.svg >/dev/null || fail "plot history"
 [ "$(grep -c '<polyline' h.svg)" -eq 4 ] || fail "plot history drew $(grep -c '<polyline' h.svg) lines, expected 4"
 [ "$(grep -c "r='8'" h.svg)" -eq 3 ] || fail "plot history ringed $(grep -c "r='8'" h.svg) points, expected 3"

@@ -21,4 +21,4 @@ KILN_LIBRARY=$lib "$py" -m pip install -q --disable-pip-version-check --no-build
 [ -f "$dir/site/kiln/_lib/libkiln.so" ] || { echo "FAIL: the installed package has no bundled libkiln.so"; exit 1; }
 cd "$dir" || exit 1
 env -u KILN_LIBRARY PYTHONPATH="$dir/site" KILN_BIN="$kiln" KILN_GGUF_EDIT="$edit" \
-    "$py" -m pytest -q -p no:cacheprovider -o cache_dir="$dir/.cache" --basetemp="$dir/tmp" "$src/tests/python"
+    "$py" -m pytest -q -p no:cacheprovider --basetemp="$dir/tmp" "$src/tests/python"

@@ -150,10 +150,18 @@ def compare(base: Source, new: Source, threshold: Union[float, str] = 0.05, alph
     "db:COMMIT" (from the history db=), or results/documents in memory."""
     with tempfile.TemporaryDirectory(prefix="kiln-compare-") as tmp:
         a, b = _source(base, tmp, "base"), _source(new, tmp, "new")
-        d = _call_json(lib().kiln_api_compare, a, b, options(threshold=_threshold(threshold), alpha=alpha,
-                                                              cpu=cpu or None, db=_path(db), machine=machine,
-                                                              junit=_path(junit)))
+        d = _call_json(lib().kiln_api_compare, a, b, options(
+            threshold=_threshold(threshold), alpha=alpha, cpu=cpu or None, db=_path(db), machine=machine,
+            junit=_path(junit), base_label=_label(base), new_label=_label(new)))
     return comparison_from_json(d)
+
+
+def _label(s: Source) -> str:
+    if isinstance(s, (BenchResults, dict)):
+        doc = s.document if isinstance(s, BenchResults) else s
+        commit = doc.get("context", {}).get("kiln_git_commit")
+        return f"results in memory (commit {commit})" if commit else "results in memory"
+    return os.fspath(s) if isinstance(s, os.PathLike) else str(s)
 
 
 def _source(s: Source, tmp: str, what: str) -> bytes:

@@ -115,8 +115,9 @@ class KilnBench:
         return r
 
     def op(self, op: str = "matmul", type: Optional[str] = None, shape: Optional[str] = None, **kw: Any) -> kiln.BenchResult:
-        """One op benchmark (kiln.bench_ops's options); returns its BenchResult. min_time and
-        repetitions default to 0.05 s and 9 (the U test wants >= 9 a side)."""
+        """An op benchmark (kiln.bench_ops's options): its BenchResult, or BenchResults when the
+        options name several (a type list). min_time and repetitions default to 0.05 s and 9
+        (the U test wants >= 9 a side); no roofline (it measures the machine, not the code)."""
         kw.setdefault("min_time", 0.05)
         kw.setdefault("repetitions", 9)
         kw.setdefault("roofline", False)
