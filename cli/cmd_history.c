@@ -24,7 +24,7 @@ static void help(void) {
            "  --machine M     only this machine's runs (ids as in results/<machine>/)\n"
            "  --threshold T   smallest step that counts (default 5%%)\n"
            "  --alpha A       significance level of the U test (default 0.05)\n"
-           "  --window N      runs on each side a step is judged over (default 5)\n"
+           "  --window N      runs before a step its level is judged from (default 5)\n"
            "  --last N        print only the newest N runs of each series (default all)\n"
            "  --changes       only the series that have a change point (or an unconfirmed step)\n"
            "\n"

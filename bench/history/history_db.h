@@ -53,7 +53,7 @@ struct kiln_history_point {
     double median;       // seconds: median of the repetitions (or the stored median aggregate)
     double *samples;     // the repetitions' real times
     int n_samples;
-    // change-point marks (history_changes.c)
+    // change-point marks (kiln_history_mark_changes)
     int change;          // 0 none, +1 a confirmed step slower, -1 a confirmed step faster
     bool unconfirmed;    // a step in the newest run alone (not yet confirmed by the next)
     double step;         // relative change of the step: (after - before) / before
@@ -73,13 +73,13 @@ enum kiln_status kiln_history_series(struct kiln_history *h, const char *name_re
                                      struct kiln_history_series **out, int *n_out);
 void kiln_history_series_free(struct kiln_history_series *s, int n);
 
-// Change points (history_changes.c): marks each series' points.
-//   A point i starts a step when the median of the points from i on (up to `window`, at least 2)
-//   and each of the first two of them differ from the median of the points before it (up to
-//   `window`, back to the previous step) by more than `threshold` in the same direction, and
-//   the U test of the repetitions before against after gives p < alpha. One run beyond the
-//   threshold with the runs after it back at the old level is noise, not a step; a step in the
-//   newest run alone is marked unconfirmed.
+// Change points (history_series.c): marks each series' points.
+//   Run i starts a step when its median and the next run's both differ from the median of the
+//   runs before it (up to `window` of them, back to the previous step) by more than `threshold`
+//   in the same direction, and the U test of the repetitions before against those of runs i and
+//   i+1 gives p < alpha (or there are too few repetitions to test). `step` is run i's change
+//   against that median. One run off with the next back is noise, not a step; a step in the
+//   newest run alone is marked unconfirmed until a later run agrees.
 void kiln_history_mark_changes(struct kiln_history_series *s, double threshold, double alpha, int window);
 
 // A benchmark source as `kiln compare` and the pytest plugin take it: a Google Benchmark JSON

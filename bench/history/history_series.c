@@ -179,34 +179,30 @@ static int direction(double change, double threshold) {
 
 void kiln_history_mark_changes(struct kiln_history_series *s, double threshold, double alpha, int window) {
     struct kiln_history_point *pts = s->points;
-    int seg = 0;  // the current level began here: a window never reaches back over a step
+    int seg = 0;  // the current level began here: the window never reaches back over a step
     for (int i = 1; i < s->n; i++) {
         const int b0 = i - window > seg ? i - window : seg;
         const double before = median_of(pts, b0, i);
         if (!(before > 0))
             continue;
-        const int a1 = i + window < s->n ? i + window : s->n;
-        const double after = median_of(pts, i, a1);
-        const double step = (after - before) / before;
+        const double step = (pts[i].median - before) / before;
         const int dir = direction(step, threshold);
         if (!dir)
             continue;
-        if (direction((pts[i].median - before) / before, threshold) != dir)
+        const bool newest = i + 1 == s->n;
+        // the run after must agree: one run off and the next back is noise, not a step
+        if (!newest && direction((pts[i + 1].median - before) / before, threshold) != dir)
             continue;
-        const double p = pooled_p(pts, b0, i, i, a1);
+        const double p = pooled_p(pts, b0, i, i, newest ? i + 1 : i + 2);
         if (!isnan(p) && p >= alpha)
             continue;
-        if (a1 - i < 2) {  // the newest run alone: wait for the next one
-            pts[i].unconfirmed = true;
-            pts[i].step = step;
-            pts[i].p = p;
-            continue;
-        }
-        if (direction((pts[i + 1].median - before) / before, threshold) != dir)
-            continue;  // the run after is back (or elsewhere): one noisy run
-        pts[i].change = dir;
         pts[i].step = step;
         pts[i].p = p;
-        seg = i;
+        if (newest) {
+            pts[i].unconfirmed = true;
+        } else {
+            pts[i].change = dir;
+            seg = i;
+        }
     }
 }
