@@ -26,6 +26,18 @@ static enum kiln_status start_devices(const struct kiln_api_opts *o, const char 
     return kiln_api_ensure_init((int)threads, *backends);
 }
 
+// The files a run will write, checked before it: a bad path fails in a second, not after minutes.
+static enum kiln_status check_outputs(const struct kiln_api_opts *o) {
+    const char *json = NULL, *db = NULL;
+    KILN_TRY(kiln_api_opt_string(o, "json", &json));
+    KILN_TRY(kiln_api_opt_string(o, "db", &db));
+    if (json)
+        KILN_TRY(kiln_gbench_check_writable(json));
+    if (db)
+        KILN_TRY(kiln_history_check(db));
+    return KILN_OK;
+}
+
 static enum kiln_status finish_doc(const struct kiln_api_opts *o, const char *executable, cJSON *list,
                                    const struct kiln_gbench_device *devs, int n_devs, char **out) {
     const char *json = NULL, *db = NULL;
@@ -46,14 +58,13 @@ static enum kiln_status finish_doc(const struct kiln_api_opts *o, const char *ex
 
 static enum kiln_status bench_ops(const struct kiln_api_opts *o, char **out) {
     struct kiln_bench_ops_request rq = { .cfg = kiln_bench_config_default(), .format = KILN_REPORT_TABLE };
-    const char *shape = NULL, *backends = NULL, *json = NULL;
+    const char *shape = NULL, *backends = NULL;
     bool roofline = true;
     int64_t reps = 0;
     KILN_TRY(kiln_api_opt_string(o, "op", &rq.ops));
     KILN_TRY(kiln_api_opt_string(o, "type", &rq.types));
     KILN_TRY(kiln_api_opt_string(o, "shapes", &rq.set));
     KILN_TRY(kiln_api_opt_string(o, "shape", &shape));
-    KILN_TRY(kiln_api_opt_string(o, "json", &json));
     KILN_TRY(kiln_api_opt_bool(o, "roofline", &roofline));
     KILN_TRY(kiln_api_opt_double(o, "min_time", 1e-6, 60, &rq.cfg.min_time));
     KILN_TRY(kiln_api_opt_double(o, "max_cv", 0, 10, &rq.cfg.max_cv));
@@ -92,8 +103,7 @@ static enum kiln_status bench_ops(const struct kiln_api_opts *o, char **out) {
             p = end ? end + 1 : p + strlen(p);
         }
     }
-    if (json)
-        KILN_TRY(kiln_gbench_check_writable(json));
+    KILN_TRY(check_outputs(o));
     KILN_TRY(start_devices(o, &backends));
     struct kiln_ceilings ceilings[MAX_DEVICES] = { 0 };
     struct kiln_gbench_device devs[MAX_DEVICES];
@@ -133,7 +143,7 @@ int kiln_api_bench_ops(const char *options, char **out) {
 
 static enum kiln_status bench_model(const struct kiln_api_opts *o, char **out) {
     struct kiln_bench_model_request rq = { .pp = 512, .tg = 128, .reps = 5 };
-    const char *backends = NULL, *json = NULL;
+    const char *backends = NULL;
     bool roofline = true, graphs = true;
     int64_t v;
     KILN_TRY(kiln_api_opt_string(o, "model", &rq.path));
@@ -148,13 +158,11 @@ static enum kiln_status bench_model(const struct kiln_api_opts *o, char **out) {
     v = rq.reps; KILN_TRY(kiln_api_opt_int(o, "reps", 1, KILN_BENCH_MAX_REPS, &v)); rq.reps = (long)v;
     KILN_TRY(kiln_api_opt_bool(o, "roofline", &roofline));
     KILN_TRY(kiln_api_opt_bool(o, "graphs", &graphs));
-    KILN_TRY(kiln_api_opt_string(o, "json", &json));
     if (!rq.pp && !rq.tg)
         return kiln_fail(KILN_E_INVALID, "bench_model: pp and tg are both 0: nothing to measure");
     rq.no_roofline = !roofline;
     rq.no_graphs = !graphs;
-    if (json)
-        KILN_TRY(kiln_gbench_check_writable(json));
+    KILN_TRY(check_outputs(o));
     KILN_TRY(start_devices(o, &backends));
     struct kiln_ceilings ceil[MAX_DEVICES] = { 0 };
     struct kiln_gbench_device devs[MAX_DEVICES];

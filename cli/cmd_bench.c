@@ -136,7 +136,8 @@ int kiln_cmd_bench(int argc, char **argv) {
     }
     if (o.rq.format == KILN_REPORT_JSON && !o.json_path)
         o.json_path = "-";
-    if (kiln_gbench_check_writable(o.json_path) != KILN_OK) {
+    if (kiln_gbench_check_writable(o.json_path) != KILN_OK ||
+        (o.db_path && kiln_history_check(o.db_path) != KILN_OK)) {
         fprintf(stderr, "kiln bench: %s\n", kiln_last_error());
         return KILN_EXIT_FAIL;
     }

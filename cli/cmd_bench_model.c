@@ -139,7 +139,7 @@ int kiln_cmd_bench_model(int argc, char **argv) {
     const int p = parse(argc, argv, &o);
     if (p)
         return p > 0 ? KILN_EXIT_OK : KILN_EXIT_USAGE;
-    if (kiln_gbench_check_writable(o.json) != KILN_OK) {
+    if (kiln_gbench_check_writable(o.json) != KILN_OK || (o.db && kiln_history_check(o.db) != KILN_OK)) {
         fprintf(stderr, "kiln bench model: %s\n", kiln_last_error());
         return KILN_EXIT_FAIL;
     }

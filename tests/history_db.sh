@@ -79,6 +79,9 @@ err=$("$kiln" history --db text.sqlite 2>&1); rc=$?
 "$py" -c "import sqlite3; c = sqlite3.connect('foreign.sqlite'); c.execute('create table t (x)'); c.commit()"
 err=$("$kiln" history --db foreign.sqlite 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "not a kiln results history" <<<"$err" || fail "a foreign SQLite file: exit $rc: $err"
+err=$("$kiln" bench ops --op matmul --type q4_0 --db foreign.sqlite 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "not a kiln results history" <<<"$err" && ! grep -q "^matmul" <<<"$err" ||
+    fail "bench ops --db on a foreign file did not fail before benchmarking: exit $rc: $err"
 cp h.sqlite newer.sqlite
 "$py" -c "import sqlite3; c = sqlite3.connect('newer.sqlite'); c.execute('pragma user_version = 99'); c.commit()"
 err=$("$kiln" history --db newer.sqlite 2>&1); rc=$?

@@ -121,6 +121,13 @@ enum kiln_status kiln_history_open(const char *path, bool create, struct kiln_hi
     return KILN_OK;
 }
 
+enum kiln_status kiln_history_check(const char *path) {
+    struct kiln_history *h;
+    KILN_TRY(kiln_history_open(path, true, &h));
+    kiln_history_close(h);
+    return KILN_OK;
+}
+
 void kiln_history_close(struct kiln_history *h) {
     if (!h)
         return;

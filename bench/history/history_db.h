@@ -35,6 +35,8 @@ struct kiln_history;
 // KILN_E_FORMAT for a file that is not SQLite, not kiln's, or of a newer schema.
 enum kiln_status kiln_history_open(const char *path, bool create, struct kiln_history **out);
 void kiln_history_close(struct kiln_history *h);
+// Opens (creating) and closes PATH: a benchmark checks its --db before a long run, not after.
+enum kiln_status kiln_history_check(const char *path);
 
 // Appends one run: the file's identity (commit, machine, ...) and all its entries.
 enum kiln_status kiln_history_append(struct kiln_history *h, const struct kiln_gb_file *f, const char *source,
