@@ -245,6 +245,8 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     // K-quants (the Q4_K_M/Q5_K_M/Q6_K mixes and their Q2_K/Q3_K cousins) against Q8_K x.
     NEON_PAIR(Q2_K, q2_K, x_q8_k), NEON_PAIR(Q3_K, q3_K, x_q8_k), NEON_PAIR(Q4_K, q4_K, x_q8_k),
     NEON_PAIR(Q5_K, q5_K, x_q8_k), NEON_PAIR(Q6_K, q6_K, x_q8_k),
+    // The non-linear 4-bit types: TBL level lookup (matmul_iq4_neon.h), x in Q8_0 / Q8_K.
+    NEON_PAIR(IQ4_NL, iq4_nl, x_q8_invd), NEON_PAIR(IQ4_XS, iq4_xs, x_q8_k),
     ROW(DEQUANT, F16, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_f16_f32_neon),
     ROW(DEQUANT, KILN_TYPE_Q8_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q8_0_f32_neon),
     ROW(DEQUANT, KILN_TYPE_Q4_0, ANY, F32, NEON, SIMD, "neon", NULL, NULL, kiln_dequant_q4_0_f32_neon),

@@ -66,6 +66,8 @@ extern const struct kiln_cpu_kernel kiln_matmul_q2_K_neon, kiln_matmul_q3_K_neon
 // q4_1, q5_0, q5_1 against Q8_0 x, every n (matmul_q451_neon.c, matmul_q451_neon_dotprod.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_1_neon, kiln_matmul_q5_0_neon, kiln_matmul_q5_1_neon,
     kiln_matmul_q4_1_neon_dotprod, kiln_matmul_q5_0_neon_dotprod, kiln_matmul_q5_1_neon_dotprod;
+extern const struct kiln_cpu_kernel kiln_matmul_iq4_nl_neon, kiln_matmul_iq4_xs_neon, kiln_matmul_iq4_nl_neon_dotprod,
+    kiln_matmul_iq4_xs_neon_dotprod;
 
 // AVX-512 (F+BW+VL+VNNI): the packed f32 GEMM with a zmm micro-kernel, every W type the AVX2
 // one takes (matmul_gemm_avx512.c); float GEMVs in zmm (matmul_avx512.c); the x8 GEMVs with

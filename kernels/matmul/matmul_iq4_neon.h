@@ -1,6 +1,3 @@
-// NOT BUILT YET: written, cross-compiled cleanly, not yet checked under qemu (the session ran out
-// of time); CMakeLists.txt and cpu_kernels.c do not include it, so IQ4 on Arm takes the reference
-// matmul until `kiln ops --type iq4_nl,iq4_xs` passes under qemu-aarch64.
 // matmul for IQ4_NL and IQ4_XS weights on NEON, written once for the two files that instantiate
 // it (matmul_iq4_neon.c: baseline Armv8-A; matmul_iq4_neon_dotprod.c: SDOT). Included by those
 // two only.

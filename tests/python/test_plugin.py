@@ -83,3 +83,10 @@ def test_bad_baseline_is_a_usage_error(pytester, monkeypatch):
     r = run(pytester, monkeypatch, "--kiln-baseline", str(pytester.path / "missing.json"))
     assert r.ret == pytest.ExitCode.USAGE_ERROR
     assert "cannot compare against" in r.stdout.str()
+
+
+def test_model_fixture_in_this_session(kiln_bench, tiny):
+    """kiln_bench.model in a test of this very session (the plugin is loaded by its entry point)."""
+    r = kiln_bench.model(tiny["f16"], pp=8, tg=4, reps=2, backend="cpu")
+    assert {x.name.rsplit("/", 1)[1] for x in r} == {"pp8", "tg4"}
+    assert all(x.tokens_per_second > 0 for x in r) and kiln_bench.results == list(r)
