@@ -22,16 +22,8 @@
 #include "quant/format/blocks.h"
 #include "quant/format/fp16.h"
 #include "quant/format/kquant_search.h"
+#include "quant/format/quant_avx2_lanes.h"
 #include "quant/format/quant_k_internal.h"
-
-static inline __m256i nearest_int8(__m256 v) {
-    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
-    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x00400000));
-}
-
-static inline __m256i clamp8(__m256i v, int lo, int hi) {
-    return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
-}
 
 // make_qkx2_quants / make_qkx3_quants for the 8 blocks x + n * lane (n = 16 or 32) with weights
 // w (laid out as x): the first fit, then nstep + 1 trial scales (rmin + rdelta * is + nmax) /
