@@ -43,8 +43,12 @@
       .dst_type = KILN_TYPE_F32, .cpu_features = feat_, .tier = tier_, .isa = isa_,                \
       .variant = variant_, .supports = supports_, .impl = &impl_, .rounding = x_q8_k,             \
       .w_layout = KILN_LAYOUT_##T_##_X16 }
-// The six x16 rows of one ISA: q4_K, q5_K, q6_K, each an integer GEMM and a GEMV.
+// The ten x16 rows of one ISA: q2_K .. q6_K, each an integer GEMM and a GEMV.
 #define X16ROWS(feat_, tier_, isa_)                                                                  \
+    X16ROW(feat_, tier_, #isa_, Q2_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
+    X16ROW(feat_, tier_, #isa_, Q2_K, "gemv", GEMV, kiln_matmul_q2_Kx16_##isa_##_gemv),            \
+    X16ROW(feat_, tier_, #isa_, Q3_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
+    X16ROW(feat_, tier_, #isa_, Q3_K, "gemv", GEMV, kiln_matmul_q3_Kx16_##isa_##_gemv),            \
     X16ROW(feat_, tier_, #isa_, Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
     X16ROW(feat_, tier_, #isa_, Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_##isa_##_gemv),            \
     X16ROW(feat_, tier_, #isa_, Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
@@ -139,7 +143,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
 #define KQINT2(T_) QROW(MATMUL, KILN_TYPE_##T_, AVX2, SIMD, "avx2", "int.gemm", GEMM, \
                         kiln_matmul_kquant_int_avx2_gemm, x_q8_k)
     KQINT2(Q2_K), KQINT2(Q3_K), KQINT2(Q4_K), KQINT2(Q5_K), KQINT2(Q6_K),
-    // q4_K, q5_K, q6_K in 16-row tiles (matmul_kquant_x16_avx2.c; the AVX-512 rows below say why)
+    // q2_K .. q6_K in 16-row tiles (matmul_kquant_x16_avx2.c; the AVX-512 rows below say why)
     X16ROWS(AVX2, SIMD, avx2),
     QROW(MATMUL, KILN_TYPE_Q2_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q2_K_avx2_gemm, x_q8_k),
     QROW(MATMUL, KILN_TYPE_Q3_K, AVX2, SIMD, "avx2", "gemm", GEMM, kiln_matmul_q3_K_avx2_gemm, x_q8_k),
@@ -200,10 +204,6 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     // q4_K, q5_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
     // (matmul_kquant_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
     X16ROWS(AVX512, WIDE, avx512),
-    X16ROW(AVX512, WIDE, "avx512", Q2_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
-    X16ROW(AVX512, WIDE, "avx512", Q2_K, "gemv", GEMV, kiln_matmul_q2_Kx16_avx512_gemv),
-    X16ROW(AVX512, WIDE, "avx512", Q3_K, "int.gemm", GEMM, kiln_matmul_kquant_int_avx512_gemm),
-    X16ROW(AVX512, WIDE, "avx512", Q3_K, "gemv", GEMV, kiln_matmul_q3_Kx16_avx512_gemv),
 #define KQ512(T_, t_)                                                                               \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)

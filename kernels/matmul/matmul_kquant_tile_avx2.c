@@ -171,15 +171,18 @@ static inline __attribute__((always_inline)) void q23_k_block(const uint8_t *blk
             }
         }
     }
+    // Lane 0 only, in the x16 GEMV's order (bit for bit with repacked weights), as q45_k_block.
     const float d = kiln_f16_scalar(q3 ? w3->d : w2->d);
     #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
         const float dx = x[c][b].d;
-        acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(sum[c]), acc[c]);
+        __m128 a = _mm_fmadd_ss(_mm_set_ss(d * dx), _mm_set_ss((float)kiln_hsum256_epi32(sum[c])),
+                                _mm256_castps256_ps128(acc[c]));
         if (!q3) {
             const __m256i pm = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)x[c][b].bsums));
-            acc[c] = _mm256_fnmadd_ps(_mm256_set1_ps(kiln_f16_scalar(w2->dmin) * dx), _mm256_cvtepi32_ps(pm), acc[c]);
+            a = _mm_fnmadd_ss(_mm_set_ss(kiln_f16_scalar(w2->dmin) * dx), _mm_set_ss((float)kiln_hsum256_epi32(pm)), a);
         }
+        acc[c] = _mm256_zextps128_ps256(a);
     }
 }
 

@@ -50,7 +50,7 @@ static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x1
 static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
 static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
 
-#ifdef X16_HAS_Q23  // q2_K and q3_K records (the AVX-512 file only, so far)
+#ifdef X16_HAS_Q23  // q2_K and q3_K records
 static void q2_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q2_K); }
 static void q3_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q3_K); }
 const struct kiln_cpu_kernel X16_NAME(q2_K) = { .workspace = kiln_matmul_xq8k_workspace,

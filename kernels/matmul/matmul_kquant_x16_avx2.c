@@ -1,4 +1,4 @@
-// matmul for q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h), AVX2 (no
+// matmul for q2_K, q3_K, q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h), AVX2 (no
 // AVX-512: Zen 2/3, Haswell..Comet Lake), GEMV (n < 16), against Q8_K x in the workspace
 // (kiln_matmul_xq8k_prepare). The scheme of matmul_kquant_x16_avx512.c (one lane per row, x
 // groups of 4 broadcast to every lane, scales of 8 rows unpacked at once, exact integer block
@@ -6,9 +6,9 @@
 // q4_K's high nibbles shifted down (16 x a code would overflow maddubs' int16 pairs).
 // Bit for bit with the AVX2 row tile (matmul_kquant_tile_avx2.c finishes its blocks in the
 // same order) and so with repacked vs row weights (tests/test_repack.c).
-// Versions: v1 (this). Measured only under KILN_CPU_ISA=avx2 on an AVX-512 CPU (no AVX2-only
-// machine has run it): see the commit message.
-// Test: `KILN_CPU_ISA=avx2 kiln ops --op matmul --type q4_K,q5_K,q6_K`.
+// Versions: v1 q4_K, q5_K, q6_K; v2 q2_K and q3_K too (q23_half). Measured only under
+// KILN_CPU_ISA=avx2 on an AVX-512 CPU (no AVX2-only machine has run it): see the commit messages.
+// Test: `KILN_CPU_ISA=avx2 kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K,q6_K`.
 #include <string.h>
 
 #include "kernels/common/simd_x86.h"
@@ -127,6 +127,82 @@ static inline __attribute__((always_inline)) __m256 q6_half(const uint8_t *rec, 
                                    _mm256_set1_ps(x->d));
     return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(t), acc);
 }
+// Rows 8 hv .. 8 hv + 7 of a q2_K (q3 = false) or q3_K record against one Q8_K block: the
+// AVX-512 file's q23_k_record on one 8-row half (32 of each 64-byte group). Codes 0..3 (q3_K:
+// 0..7 with the hmask bit as 4) are small enough for maddubs' int16 pairs.
+// q2_K: acc += d dx sum_s sc_s S_s - dmin dx sum_s m_s bsum_s;
+// q3_K: acc += d dx sum_s (sc_s - 32) (S_s - 4 bsum_s).
+static inline __attribute__((always_inline)) __m256 q23_half(const uint8_t *rec, const struct kiln_block_q8_K *x,
+                                                              __m256 acc, bool q3, int hv) {
+    const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    __m256i s[16];
+    for (int i = 0; i < 16; i++)
+        s[i] = _mm256_setzero_si256();
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(rec + 512 * h + 64 * g + 32 * hv));
+            const __m256i hb = q3 ? _mm256_loadu_si256((const __m256i *)(rec + 1024 + 64 * g + 32 * hv))
+                                  : _mm256_setzero_si256();
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                __m256i c = _mm256_and_si256(_mm256_srli_epi32(w, 2 * j), three);
+                if (q3) {  // bit 4h + j of each byte to bit 2
+                    const int bit = 4 * h + j;
+                    const __m256i hi = bit >= 2 ? _mm256_srli_epi32(hb, bit - 2) : _mm256_slli_epi32(hb, 2 - bit);
+                    c = _mm256_or_si256(c, _mm256_and_si256(hi, four));
+                }
+                const int sub = 8 * h + 2 * j + g / 4;
+                s[sub] = dot4(s[sub], c, x->qs + 128 * h + 32 * j + 4 * g);
+            }
+        }
+    }
+    __m256i t = _mm256_setzero_si256(), m = _mm256_setzero_si256();
+    if (q3) {
+        const __m256i a0 = _mm256_loadu_si256((const __m256i *)(rec + 1536 + 32 * hv));
+        const __m256i a1 = _mm256_loadu_si256((const __m256i *)(rec + 1600 + 32 * hv));
+        const __m256i hi = _mm256_loadu_si256((const __m256i *)(rec + 1664 + 32 * hv));
+        const __m256i m1 = _mm256_set1_epi32(0x03030303), m2 = _mm256_set1_epi32(0x0f0f0f0f);
+        const __m256i thirty2 = _mm256_set1_epi32(32);
+        const __m256i sc[4] = {  // scale bytes 4a .. 4a + 3 (kiln_q3_k_scales16's unpacking)
+            _mm256_or_si256(_mm256_and_si256(a0, m2), _mm256_slli_epi32(_mm256_and_si256(hi, m1), 4)),
+            _mm256_or_si256(_mm256_and_si256(a1, m2), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 2), m1), 4)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a0, 4), m2),
+                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 4), m1), 4)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a1, 4), m2),
+                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 6), m1), 4)),
+        };
+        #pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+            const __m256i sci = _mm256_sub_epi32(byte_of(sc[i / 4], i % 4), thirty2);
+            t = _mm256_add_epi32(t, _mm256_mullo_epi32(sci, s[i]));
+            m = _mm256_add_epi32(m, _mm256_mullo_epi32(sci, _mm256_set1_epi32(x->bsums[i])));
+        }
+        t = _mm256_sub_epi32(t, _mm256_slli_epi32(m, 2));
+    } else {
+        const __m256i low4 = _mm256_set1_epi32(0x0F0F0F0F), lo_words = _mm256_set1_epi32(0x00FF00FF);
+        #pragma GCC unroll 4
+        for (int a = 0; a < 4; a++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(rec + 1024 + 64 * a + 32 * hv));
+            const __m256i scv = _mm256_and_si256(v, low4), mnv = _mm256_and_si256(_mm256_srli_epi32(v, 4), low4);
+            #pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                t = _mm256_add_epi32(t, _mm256_mullo_epi32(s[4 * a + i], byte_of(scv, i)));
+            const int16_t *bs = x->bsums + 4 * a;  // sum_i byte_i(mnv) bs[i], as the AVX-512 madd_bytes4
+            m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_and_si256(mnv, lo_words), PAIR(bs[0], bs[2])));
+            m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_and_si256(_mm256_srli_epi32(mnv, 8), lo_words),
+                                                      PAIR(bs[1], bs[3])));
+        }
+    }
+    const __m256 dx = _mm256_set1_ps(x->d);
+    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec + (q3 ? 1728 : 1280) + 16 * hv))), dx);
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(t), acc);
+    if (q3)
+        return acc;
+    const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec + 1312 + 16 * hv))), dx);
+    return _mm256_fnmadd_ps(dmin, _mm256_cvtepi32_ps(m), acc);
+}
 #undef PAIR
 
 typedef struct {
@@ -141,8 +217,13 @@ static inline __attribute__((always_inline)) x16_acc x16_record(enum kiln_type t
                                                                  const struct kiln_block_q8_K *x, x16_acc acc) {
     if (type == KILN_TYPE_Q6_K)
         return (x16_acc){ q6_half(rec, x, acc.lo, 0), q6_half(rec, x, acc.hi, 1) };
+    if (type == KILN_TYPE_Q2_K || type == KILN_TYPE_Q3_K) {
+        const bool q3 = type == KILN_TYPE_Q3_K;
+        return (x16_acc){ q23_half(rec, x, acc.lo, q3, 0), q23_half(rec, x, acc.hi, q3, 1) };
+    }
     const bool five = type == KILN_TYPE_Q5_K;
     return (x16_acc){ q45_half(rec, x, acc.lo, five, 0), q45_half(rec, x, acc.hi, five, 1) };
 }
+#define X16_HAS_Q23 1
 #define X16_NAME(t) kiln_matmul_##t##x16_avx2_gemv
 #include "kernels/matmul/matmul_kquant_x16.h"
