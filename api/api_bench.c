@@ -66,6 +66,7 @@ static enum kiln_status bench_ops(const struct kiln_api_opts *o, char **out) {
     KILN_TRY(kiln_api_opt_string(o, "shapes", &rq.set));
     KILN_TRY(kiln_api_opt_string(o, "shape", &shape));
     KILN_TRY(kiln_api_opt_bool(o, "roofline", &roofline));
+    KILN_TRY(kiln_api_opt_bool(o, "cache_hot", &rq.cfg.cache_hot));
     KILN_TRY(kiln_api_opt_double(o, "min_time", 1e-6, 60, &rq.cfg.min_time));
     KILN_TRY(kiln_api_opt_double(o, "max_cv", 0, 10, &rq.cfg.max_cv));
     KILN_TRY(kiln_api_opt_int(o, "repetitions", 0, KILN_BENCH_MAX_REPS, &reps));
@@ -133,7 +134,7 @@ int kiln_api_bench_ops(const char *options, char **out) {
     kiln_api_lock();
     struct kiln_api_opts o;
     enum kiln_status st = kiln_api_opts_parse("bench_ops", options,
-        "op,type,shape,shapes,backend,threads,min_time,repetitions,max_cv,roofline,json,db", &o);
+        "op,type,shape,shapes,backend,threads,min_time,repetitions,max_cv,roofline,cache_hot,json,db", &o);
     if (st == KILN_OK)
         st = bench_ops(&o, out);
     kiln_api_opts_free(&o);

@@ -54,7 +54,8 @@ int kiln_api_convert(const char *src, const char *dst, const char *options, kiln
 // Op benchmarks -> a Google Benchmark JSON document (as kiln bench ops --json writes).
 // Options: "op" ("matmul,dequant"; default all), "type" (list or "all"), "shape"
 // ("m=4096,n=1,k=4096"), "shapes" (a shape set), "backend" (default: every non-emulated device),
-// "threads", "min_time", "repetitions", "max_cv", "roofline" (default true), "json" (also write
+// "threads", "min_time", "repetitions", "max_cv", "roofline" (default true), "cache_hot" (one
+// copy of W, reused: names end in /hot), "json" (also write
 // the file), "db" (also append to a results history).
 int kiln_api_bench_ops(const char *options, char **out);
 

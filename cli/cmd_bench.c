@@ -46,6 +46,9 @@ static void help(void) {
            "  --repetitions N    exactly N repetitions (default: 9 to 30, until cv <= --max-cv)\n"
            "  --max-cv X         noise target for stopping (default 0.01)\n"
            "  --no-roofline      skip measuring the ceilings (no roofline fractions)\n"
+           "  --cache-hot        reuse one copy of W (it stays in the cache, as ggml's\n"
+           "                     test-backend-ops does): like-for-like with such peers, not a\n"
+           "                     deployment number; the names end in /hot\n"
            "\n"
            "exit status: 0 ran (failed checks are reported in the output), 1 error, 2 usage\n",
            kiln_bench_shape_set_names());
@@ -61,6 +64,8 @@ static int parse(int argc, char **argv, struct bench_options *o) {
             return 1;
         } else if (!strcmp(argv[i], "--no-roofline")) {
             o->rq.no_roofline = true;
+        } else if (!strcmp(argv[i], "--cache-hot")) {
+            o->rq.cfg.cache_hot = true;
         } else if (kiln_arg_value(argc, argv, &i, "--op", &v, &err)) {
             o->rq.ops = v;
         } else if (kiln_arg_value(argc, argv, &i, "--type", &v, &err)) {

@@ -4,7 +4,9 @@
 // (in CPU-device buffers, which the reference also reads) and uploaded to `sets` copies of the
 // large operand (W, K/V, or the dequant source) on the device; iteration i uses copy i % sets,
 // so the working set exceeds the last-level cache and each iteration streams from memory as in
-// a real forward pass. Small operands (x, q) stay resident, as activations do.
+// a real forward pass. Small operands (x, q) stay resident, as activations do. cfg.cache_hot
+// (`kiln bench ops --cache-hot`) keeps one copy instead, reused by every iteration, as ggml's
+// test-backend-ops does: for comparing with such peers like for like; the run names end in /hot.
 // Matmul weights are in the layout the device wants for them (kiln_weight_layout; the kernel
 // column names it, e.g. matmul.q4_0x8.avx2.gemv); KILN_NO_REPACK=1 benchmarks GGUF's rows.
 // Check: the op runs once on copy 0 and a sample of its outputs (up to 32 x 32 matmul outputs
@@ -114,7 +116,7 @@ static int set_count(size_t big_bytes) {
     return sets < 1 ? 1 : sets;
 }
 
-static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e) {
+static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e, bool cache_hot) {
     const struct kiln_bench_case *c = b->c;
     struct kiln_rng rng = kiln_rng_seed(0x6b696c6eull);
     struct kiln_tensor big, small = { 0 }, small2 = { 0 }, dst;
@@ -154,7 +156,7 @@ static enum kiln_status build(struct bench_state *b, struct kiln_bench_entry *e)
     b->host.dst = dst;  // a device tensor: the host op is only ever run on sub-views
 
     const size_t per_set = kiln_buffer_size(big.buffer) * (c->op == KILN_OP_ATTENTION ? 2 : 1);
-    b->sets = set_count(per_set);
+    b->sets = cache_hot ? 1 : set_count(per_set);
     struct kiln_tensor dev_small = { 0 };
     if (c->op != KILN_OP_DEQUANT)
         KILN_TRY(to_device(b, &small, KILN_LAYOUT_ROWS, &dev_small));
@@ -332,7 +334,7 @@ static enum kiln_status run(struct bench_state *b, const struct kiln_bench_confi
                             struct kiln_bench_entry *e) {
     enum kiln_status st = feasible(b->c);
     if (st == KILN_OK)
-        st = build(b, e);
+        st = build(b, e, cfg->cache_hot);
     if (st == KILN_OK)
         st = check(b, e);
     if (st == KILN_E_UNSUPPORTED || st == KILN_E_INVALID) {
@@ -351,6 +353,10 @@ enum kiln_status kiln_bench_run(struct kiln_stream *s, const struct kiln_bench_c
     e->c = *c;
     e->device = kiln_device_info(kiln_stream_device(s))->name;
     kiln_bench_case_name(c, e->device, e->run_name, sizeof e->run_name);
+    if (cfg->cache_hot) {  // a different measurement: never compared with the streaming one
+        const size_t len = strlen(e->run_name);
+        snprintf(e->run_name + len, sizeof e->run_name - len, "/hot");
+    }
     struct bench_state *b = calloc(1, sizeof *b);
     if (!b)
         return kiln_fail(KILN_E_NOMEM, "out of host memory");

@@ -9,6 +9,7 @@
 // CPU); cpu_time is the process CPU time (all threads) per iteration.
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backends/backend.h"
@@ -22,6 +23,10 @@ struct kiln_bench_config {
     int max_reps;        // default 30
     double max_cv;       // default 0.01
     double timeout;      // seconds per benchmark, all repetitions (default 20)
+    bool cache_hot;      // op benchmarks: one copy of the large operand, reused by every
+                         // iteration (it stays in the cache, as in ggml's test-backend-ops perf
+                         // mode); default false: copies past the last-level cache, as a forward
+                         // pass streams its weights
 };
 
 struct kiln_bench_config kiln_bench_config_default(void);

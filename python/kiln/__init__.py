@@ -111,13 +111,16 @@ def quantize(src: PathLike, dst: PathLike, type: str, **kw: Any) -> ConvertResul
 def bench_ops(op: Optional[str] = None, type: Optional[str] = None, shape: Optional[str] = None,
               shapes: Optional[str] = None, backend: Optional[str] = None, threads: Optional[int] = None,
               min_time: Optional[float] = None, repetitions: Optional[int] = None, max_cv: Optional[float] = None,
-              roofline: bool = True, json: Optional[PathLike] = None, db: Optional[PathLike] = None) -> BenchResults:
+              roofline: bool = True, cache_hot: bool = False, json: Optional[PathLike] = None,
+              db: Optional[PathLike] = None) -> BenchResults:
     """`kiln bench ops`: each (op, type, shape) checked against the reference, then timed; with
-    the roofline measured in the same run unless roofline=False. json= also writes the file,
-    db= appends the run to a results history."""
+    the roofline measured in the same run unless roofline=False. cache_hot=True reuses one copy
+    of W (cache-resident, as ggml's test-backend-ops; names end in /hot). json= also writes the
+    file, db= appends the run to a results history."""
     return BenchResults(_call_json(lib().kiln_api_bench_ops, options(
         op=op, type=type, shape=shape, shapes=shapes, backend=backend, threads=threads, min_time=min_time,
-        repetitions=repetitions, max_cv=max_cv, roofline=roofline, json=_path(json), db=_path(db))))
+        repetitions=repetitions, max_cv=max_cv, roofline=roofline, cache_hot=cache_hot or None,
+        json=_path(json), db=_path(db))))
 
 
 def bench_model(model: PathLike, pp: Optional[int] = None, tg: Optional[int] = None, depth: Optional[int] = None,
