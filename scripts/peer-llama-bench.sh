@@ -11,7 +11,7 @@
 #                                                that drift on a shared machine hits both; prints
 #                                                one table: t/s of each and kiln/llama.cpp
 #       -p P (512)  -n N (128)  -t T (nproc)  -r R (3)  --out DIR (results/<machine>/peer)
-#   scripts/peer-llama-bench.sh ops [--types T,..] [--out DIR]
+#   scripts/peer-llama-bench.sh ops [--types T,..] [--n 1,512] [--cache-hot] [--out DIR]
 #                                                test-backend-ops perf and kiln bench ops, one
 #                                                thread each on CPU 0, MUL_MAT m=4096 k=14336
 #                                                n=1 and n=512, type by type: one table
@@ -137,9 +137,14 @@ EOF
 }
 
 peer_ops() {
-    local types="q4_0,q8_0,q4_K,q5_K,q6_K,f16,bf16" out=""
+    local types="q4_0,q8_0,q4_K,q5_K,q6_K,f16,bf16" out="" hot="" ns="1 512"
     while [ $# -gt 0 ]; do
-        case "$1" in --types) types=$2; shift 2 ;; --out) out=$2; shift 2 ;; *) die "unknown option $1" ;; esac
+        case "$1" in
+            --types) types=$2; shift 2 ;; --out) out=$2; shift 2 ;; --n) ns=${2//,/ }; shift 2 ;;
+            # --cache-hot: kiln reuses one copy of W as test-backend-ops does (both cache-resident)
+            --cache-hot) hot=--cache-hot; shift ;;
+            *) die "unknown option $1" ;;
+        esac
     done
     out=${out:-results/$(machine_id)/peer}
     mkdir -p "$out"
@@ -147,18 +152,19 @@ peer_ops() {
     tbo=$(peer_bin test-backend-ops)
     # Both on CPU 0 (taskset): test-backend-ops perf runs the CPU backend on nproc/2 threads, one
     # here; kiln bench ops --threads 1. Type by type, peer then kiln, so drift hits both.
-    echo "== one thread, m=4096 k=14336: us per call (lower is better), kiln speedup = peer/kiln"
+    echo "== one thread, m=4096 k=14336: us per call (lower is better), kiln speedup = peer/kiln${hot:+ (kiln --cache-hot: W reused, as test-backend-ops)}"
     printf '%-6s %6s %14s %14s %8s\n' type n test-backend-ops kiln speedup
     for ty in ${types//,/ }; do
-        for n in 1 512; do
+        for n in $ns; do
             local reps=15 mt=0.1
             [ "$n" = 512 ] && reps=3 mt=0.01
             taskset -c 0 "$tbo" perf -o MUL_MAT -b CPU -p "type_a=$ty,type_b=f32,m=4096,n=$n,k=14336," \
                 >"$out/tbo-$ty-n$n.txt" 2>&1 || true
-            taskset -c 0 "$kiln" bench ops --backend cpu --op matmul --type "$ty" --threads 1 --no-roofline \
-                --shape "m=4096,n=$n,k=14336" --repetitions $reps --min-time $mt --json "$out/kiln-$ty-n$n.json" \
-                >"$out/kiln-$ty-n$n.txt" 2>&1 || true
-            "$py" - "$out/tbo-$ty-n$n.txt" "$out/kiln-$ty-n$n.json" "$ty" "$n" <<'EOF2'
+            local kout=$out/kiln-$ty-n$n${hot:+-hot}
+            taskset -c 0 "$kiln" bench ops --backend cpu --op matmul --type "$ty" --threads 1 --no-roofline $hot \
+                --shape "m=4096,n=$n,k=14336" --repetitions $reps --min-time $mt --json "$kout.json" \
+                >"$kout.txt" 2>&1 || true
+            "$py" - "$out/tbo-$ty-n$n.txt" "$kout.json" "$ty" "$n" <<'EOF2'
 import json, re, sys
 tbo, kj, ty, n = sys.argv[1:5]
 peer = None
