@@ -198,25 +198,29 @@ cmd_time() {
     done
     [ -f "$model" ] || die "time: give an f16 GGUF"
     q=$(quantize_bin)
-    local out=/tmp/kiln-peer-time.gguf popt=() kopt=()
+    local out=/tmp/kiln-peer-time popt=() kopt=()
     [ -n "$im" ] && popt=(--imatrix "$im") && kopt=(--imatrix "$im")
+    # Each run starts on a quiet page cache: the previous output removed and every dirty page
+    # written back (sync) first. Without it the 200+ MB one tool left dirty (llama-quantize does
+    # not fsync) was written back during the other's run, and a run's sys time moved 0.15 -> 0.9 s
+    # with the same binary and file. kiln's time includes its fsync before the rename.
+    quiet() { rm -f "$out".*.gguf; sync; }
+    run_peer() { quiet; local a; a=$(date +%s.%N); "$q" "${popt[@]}" "$model" "$out.peer.gguf" "$1" "$2" >/dev/null 2>&1
+                 echo "$a $(date +%s.%N)"; }
+    run_kiln() { quiet; local a; a=$(date +%s.%N)
+                 "$kiln" quantize "$model" "$out.kiln.gguf" "$1" "${kopt[@]}" --threads "$2" --no-progress >/dev/null 2>&1
+                 echo "$a $(date +%s.%N)"; }
     printf '%-8s %7s %12s %12s %8s\n' mix threads llama-q_s kiln_s ratio
     for mix in ${mixes//,/ }; do
         for t in ${thread_list//,/ }; do
-            local s0 s1 s2 s3
-            s0=$(date +%s.%N); "$q" "${popt[@]}" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s1=$(date +%s.%N)
-            "$kiln" quantize "$model" "$out" "$mix" "${kopt[@]}" --threads "$t" --no-progress >/dev/null 2>&1
-            s2=$(date +%s.%N)
-            "$q" "${popt[@]}" "$model" "$out" "$mix" "$t" >/dev/null 2>&1; s3=$(date +%s.%N)
-            local s4
-            "$kiln" quantize "$model" "$out" "$mix" "${kopt[@]}" --threads "$t" --no-progress >/dev/null 2>&1
-            s4=$(date +%s.%N)
-            awk -v m="$mix" -v t="$t" -v a="$s0" -v b="$s1" -v c="$s2" -v d="$s3" -v e="$s4" 'BEGIN {
-                p = ((b - a) + (d - c)) / 2; k = ((c - b) + (e - d)) / 2
+            local p1 k1 p2 k2
+            p1=$(run_peer "$mix" "$t"); k1=$(run_kiln "$mix" "$t"); p2=$(run_peer "$mix" "$t"); k2=$(run_kiln "$mix" "$t")
+            echo "$p1 $k1 $p2 $k2" | awk -v m="$mix" -v t="$t" '{
+                p = (($2 - $1) + ($6 - $5)) / 2; k = (($4 - $3) + ($8 - $7)) / 2
                 printf "%-8s %7d %12.2f %12.2f %7.2fx\n", m, t, p, k, p / k }'
         done
     done
-    rm -f "$out"
+    quiet
 }
 
 case ${1:-} in
