@@ -38,7 +38,8 @@ enum { R = 4, NXG = 2 };
 // R = 4 rows x NXG = 2 groups (32 columns): per kg two x loads and four broadcasts feed eight
 // vpdpbusd in eight independent chains. Measured (m=4096 n=512 k=14336, 2 threads, AVX-512
 // Xeon): 8 rows x 1 group (nine loads per eight dots) q4_K 101 ms, q6_K 113; 4 x 2: 91, 103;
-// 4 x 3: 91, 108; 2 x 4: 105, 125.
+// 4 x 3: 91, 108; 2 x 4: 105, 125; 8 x 2 (16 dpbusd chains, to hide their 5-cycle latency):
+// 184-191, 219-220, the 16 int and 16 f32 accumulators spill (2026-12-03).
 
 static inline __attribute__((always_inline)) void micro(const struct wk_block *w, int r0,
                                                         const struct xk_block *const x[NXG], int nx, int sub,
