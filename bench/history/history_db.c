@@ -16,9 +16,24 @@ static enum kiln_status db_fail(struct kiln_history *h, const char *what) {
     return kiln_fail(KILN_E_FORMAT, "%s: %s: %s", h->path, what, sqlite3_errmsg(h->db));
 }
 
+// SQLite does not call the busy handler in every race (two connections switching a new file to
+// WAL at once, WAL recovery): such a statement gets SQLITE_BUSY at once. Retry it, up to 60 s,
+// as the busy timeout would have waited.
+static int exec_retrying(struct kiln_history *h, const char *sql, char **msg) {
+    int rc;
+    for (int waited_ms = 0;; waited_ms += 10) {
+        rc = sqlite3_exec(h->db, sql, NULL, NULL, msg);
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited_ms >= 60000)
+            return rc;
+        sqlite3_free(*msg);
+        *msg = NULL;
+        sqlite3_sleep(10);
+    }
+}
+
 static enum kiln_status exec(struct kiln_history *h, const char *sql) {
     char *msg = NULL;
-    if (sqlite3_exec(h->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (exec_retrying(h, sql, &msg) != SQLITE_OK) {
         enum kiln_status st = kiln_fail(KILN_E_FORMAT, "%s: %s", h->path, msg ? msg : sqlite3_errmsg(h->db));
         sqlite3_free(msg);
         return st;
