@@ -5,7 +5,7 @@
 //         widest vectors the CPU has (AVX-512 zmm, else AVX2 ymm, NEON q registers)
 //   int8  a fixed count of independent int8 dot products on registers (peak integer op/s, two
 //         ops per multiply-add, as FLOPs count an FMA): the instructions quantized kernels use,
-//         vpdpbusd zmm (AVX512-VNNI), vpdpbusd ymm (AVX-VNNI), vpmaddubsw+vpmaddwd+vpaddd
+//         vpdpbusd zmm (AVX512-VNNI), vpdpbusd ymm (AVX-VNNI), vpmaddubsw+vpaddw
 //         (AVX2), sdot (Armv8.2 dotprod)
 // Each CPU version does thread ith's share of the work; the backend runs them on its pool.
 // Versions: v1 read/copy/fma (AVX2 ymm only: on an AVX-512 CPU the FMA peak read half the

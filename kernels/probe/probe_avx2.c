@@ -4,9 +4,14 @@
 //   copy: 32-byte loads and stores; for buffers far beyond the caches this is the ordinary
 //         store path (read-for-ownership included), as STREAM's copy measures.
 //   fma:  12 independent FMA chains (latency 4 x 2 ports needs >= 8 in flight) per repetition.
-//   int8: 12 independent chains of vpmaddubsw + vpmaddwd + vpaddd (32 u8 x s8 products summed
-//         into 8 int32 lanes: the AVX2 int8 dot product of ggml's and kiln's quantized kernels).
-//         Each chain feeds its accumulator back in as the u8 operand so nothing is loop-invariant.
+//   int8: 12 independent chains of vpmaddubsw + vpaddw (32 u8 x s8 products as 16 int16 pair
+//         sums, accumulated in int16): the AVX2 int8 dot product's best rate, which kiln's
+//         K-quant GEMM and x16 GEMVs reach by summing several maddubs in int16 before one
+//         vpmaddwd. Each chain feeds its accumulator back in as the u8 operand so nothing is
+//         loop-invariant.
+//         v1 timed vpmaddubsw + vpmaddwd + vpaddd per 32 products: on Zen 1 (vpmaddubsw and
+//         vpmaddwd share one multiply pipe, 2 cycles per ymm each) that is half the maddubs
+//         rate, and TinyLlama Q4_K_M prefill read "105% of the int8 peak".
 #include <immintrin.h>
 
 #include "kernels/common/simd_x86.h"
@@ -54,10 +59,10 @@ float kiln_probe_int8_avx2(uint64_t reps) {
     __m256i c[12];
     for (int j = 0; j < 12; j++)
         c[j] = _mm256_set1_epi32(j + 1);
-    const __m256i b = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i b = _mm256_set1_epi8(3);
     for (uint64_t r = 0; r < reps; r++)
         for (int j = 0; j < 12; j++)
-            c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_maddubs_epi16(c[j], b), ones));
+            c[j] = _mm256_add_epi16(c[j], _mm256_maddubs_epi16(c[j], b));
     for (int j = 1; j < 12; j++)
         c[0] = _mm256_add_epi32(c[0], c[j]);
     return (float)_mm256_extract_epi32(c[0], 0);

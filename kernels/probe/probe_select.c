@@ -33,7 +33,7 @@ const struct kiln_probe_compute *kiln_probe_int8_select(void) {
 #if defined(__x86_64__)
     static const struct kiln_probe_compute zmm = { "avx512vnni zmm vpdpbusd", 12 * 64 * 2, kiln_probe_int8_avx512vnni };
     static const struct kiln_probe_compute vnni = { "avxvnni ymm vpdpbusd", 12 * 32 * 2, kiln_probe_int8_avxvnni };
-    static const struct kiln_probe_compute ymm = { "avx2 ymm vpmaddubsw+vpmaddwd+vpaddd", 12 * 32 * 2,
+    static const struct kiln_probe_compute ymm = { "avx2 ymm vpmaddubsw+vpaddw", 12 * 32 * 2,
                                                    kiln_probe_int8_avx2 };
     if (kiln_cpu_hw_has(KILN_CPU_X86_AVX512_SET))
         return &zmm;
