@@ -43,7 +43,13 @@
       .dst_type = KILN_TYPE_F32, .cpu_features = feat_, .tier = tier_, .isa = isa_,                \
       .variant = variant_, .supports = supports_, .impl = &impl_, .rounding = x_q8_k,             \
       .w_layout = KILN_LAYOUT_##T_##_X16 }
-// The ten x16 rows of one ISA: q2_K .. q6_K, each an integer GEMM and a GEMV.
+// The x16 rows of one ISA: q2_K .. q5_K (X16ROWS) and q6_K (X16ROWS_Q6), each an integer GEMM
+// and a GEMV. AVX2 has no q6_K rows, so q6_K weights stay in GGUF rows there: on Zen 1 (2
+// threads, TinyLlama's matmul shapes) the row tile's GEMV beat the x16 one by 1.15-1.4x and Q6_K
+// decode ran 13.1 vs 10.2-10.8 tokens/s, while x16 won for q2_K..q5_K (q4_K 1.15-1.4x).
+#define X16ROWS_Q6(feat_, tier_, isa_)                                                               \
+    X16ROW(feat_, tier_, #isa_, Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
+    X16ROW(feat_, tier_, #isa_, Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_##isa_##_gemv)
 #define X16ROWS(feat_, tier_, isa_)                                                                  \
     X16ROW(feat_, tier_, #isa_, Q2_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
     X16ROW(feat_, tier_, #isa_, Q2_K, "gemv", GEMV, kiln_matmul_q2_Kx16_##isa_##_gemv),            \
@@ -52,9 +58,7 @@
     X16ROW(feat_, tier_, #isa_, Q4_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
     X16ROW(feat_, tier_, #isa_, Q4_K, "gemv", GEMV, kiln_matmul_q4_Kx16_##isa_##_gemv),            \
     X16ROW(feat_, tier_, #isa_, Q5_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
-    X16ROW(feat_, tier_, #isa_, Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_##isa_##_gemv),            \
-    X16ROW(feat_, tier_, #isa_, Q6_K, "int.gemm", GEMM, kiln_matmul_kquant_int_##isa_##_gemm),     \
-    X16ROW(feat_, tier_, #isa_, Q6_K, "gemv", GEMV, kiln_matmul_q6_Kx16_##isa_##_gemv)
+    X16ROW(feat_, tier_, #isa_, Q5_K, "gemv", GEMV, kiln_matmul_q5_Kx16_##isa_##_gemv)
 
 // The activation quantizers of the prepare steps: AVX2 (matmul_avx2.c, shared by the x8 GEMVs)
 // multiplies by 127/amax, NEON (matmul_neon.c) by 1/d; both store d as f16.
@@ -203,7 +207,7 @@ const struct kiln_kernel kiln_cpu_kernels[] = {
     KQINT512(Q2_K), KQINT512(Q3_K), KQINT512(Q4_K), KQINT512(Q5_K), KQINT512(Q6_K),
     // q4_K, q5_K and q6_K repacked into 16-row tiles (quant/format/repack.h): the GEMV reads the tiles
     // (matmul_kquant_x16_avx512.c); the integer GEMM unpacks them to the same bytes as rows.
-    X16ROWS(AVX512, WIDE, avx512),
+    X16ROWS(AVX512, WIDE, avx512), X16ROWS_Q6(AVX512, WIDE, avx512),
 #define KQ512(T_, t_)                                                                               \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemv", GEMV, kiln_matmul_##t_##_avx512_gemv, x_q8_k), \
     QROW(MATMUL, KILN_TYPE_##T_, AVX512, WIDE, "avx512", "gemm", GEMM, kiln_matmul_##t_##_avx512_gemm, x_q8_k)

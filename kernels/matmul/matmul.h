@@ -96,9 +96,9 @@ extern const struct kiln_cpu_kernel kiln_matmul_kquant_int_avx512_gemm;
 // (matmul_kquant_x16_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx512_gemv, kiln_matmul_q5_Kx16_avx512_gemv,
     kiln_matmul_q6_Kx16_avx512_gemv, kiln_matmul_q2_Kx16_avx512_gemv, kiln_matmul_q3_Kx16_avx512_gemv;
-// The same on AVX2 (maddubs; matmul_kquant_x16_avx2.c).
+// The same on AVX2 (maddubs; matmul_kquant_x16_avx2.c), but for q6_K (rows on AVX2: see there).
 extern const struct kiln_cpu_kernel kiln_matmul_q4_Kx16_avx2_gemv, kiln_matmul_q5_Kx16_avx2_gemv,
-    kiln_matmul_q6_Kx16_avx2_gemv, kiln_matmul_q2_Kx16_avx2_gemv, kiln_matmul_q3_Kx16_avx2_gemv;
+    kiln_matmul_q2_Kx16_avx2_gemv, kiln_matmul_q3_Kx16_avx2_gemv;
 
 // bf16 W against x rounded to bf16, vdpbf16ps (AVX512_BF16), GEMM (matmul_gemm_bf16_avx512.c).
 extern const struct kiln_cpu_kernel kiln_matmul_bf16_dpbf16_avx512_gemm;

@@ -7,7 +7,7 @@
 // with x16_acc_zero() and x16_store(y, acc) (16 floats to y); x16_record(type, rec, x, acc),
 // which returns acc plus the dots of one record with one Q8_K block; and X16_NAME(t), the names
 // of the kernel structs (kiln_matmul_q4_Kx16_avx512_gemv ...); X16_HAS_Q23 if x16_record takes
-// q2_K and q3_K too.
+// q2_K and q3_K too, X16_HAS_Q6 if it takes q6_K.
 #include <stdint.h>
 
 #include "kernels/matmul/matmul.h"
@@ -48,7 +48,6 @@ static inline __attribute__((always_inline)) void x16_gemv(const struct kiln_op 
 
 static void q4_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q4_K); }
 static void q5_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q5_K); }
-static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
 
 #ifdef X16_HAS_Q23  // q2_K and q3_K records
 static void q2_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q2_K); }
@@ -62,5 +61,8 @@ const struct kiln_cpu_kernel X16_NAME(q4_K) = { .workspace = kiln_matmul_xq8k_wo
                                                 .prepare = kiln_matmul_xq8k_prepare, .compute = q4_k_gemv };
 const struct kiln_cpu_kernel X16_NAME(q5_K) = { .workspace = kiln_matmul_xq8k_workspace,
                                                 .prepare = kiln_matmul_xq8k_prepare, .compute = q5_k_gemv };
+#ifdef X16_HAS_Q6  // q6_K records (AVX-512 only: matmul_kquant_x16_avx2.c says why)
+static void q6_k_gemv(const struct kiln_op *op, void *ws, int ith, int nth) { x16_gemv(op, ws, ith, nth, KILN_TYPE_Q6_K); }
 const struct kiln_cpu_kernel X16_NAME(q6_K) = { .workspace = kiln_matmul_xq8k_workspace,
                                                 .prepare = kiln_matmul_xq8k_prepare, .compute = q6_k_gemv };
+#endif

@@ -1,18 +1,23 @@
-// matmul for q2_K, q3_K, q4_K, q5_K and q6_K weights in the x16 layouts (quant/format/repack.h), AVX2 (no
-// AVX-512: Zen 2/3, Haswell..Comet Lake), GEMV (n < 16), against Q8_K x in the workspace
+// matmul for q2_K, q3_K, q4_K and q5_K weights in the x16 layouts (quant/format/repack.h), AVX2 (no
+// AVX-512: Zen 1/2/3, Haswell..Comet Lake), GEMV (n < 16), against Q8_K x in the workspace
 // (kiln_matmul_xq8k_prepare). The scheme of matmul_kquant_x16_avx512.c (one lane per row, x
 // groups of 4 broadcast to every lane, scales of 8 rows unpacked at once, exact integer block
-// totals) on each 8-row half of a record, with the int8 dot as maddubs + madd(1) (no VNNI) and
-// q4_K's high nibbles shifted down (16 x a code would overflow maddubs' int16 pairs).
+// totals) on each 8-row half of a record, with the int8 dot as maddubs (no VNNI) and q4_K's high
+// nibbles shifted down (16 x a code would overflow maddubs' int16 pairs).
 // Bit for bit with the AVX2 row tile (matmul_kquant_tile_avx2.c finishes its blocks in the
 // same order) and so with repacked vs row weights (tests/test_repack.c).
-// Versions: v1 q4_K, q5_K, q6_K; v2 q2_K and q3_K too (q23_half); v3 q4_K, q5_K and q6_K sum
-// maddubs pairs in int16 over as many groups as cannot overflow (8, 4, 2) and apply the
-// sub-block scale with one madd (scale_pairs), instead of madd(ones) per group and a vpmulld
-// per sub-block. First run on an AVX2-only CPU (Zen 1, where vpmaddubsw, vpmaddwd and vpmulld
-// share one multiply pipe at 2+ cycles per ymm): one thread, m=1024 k=2048 cache-hot, q4_K
-// 176 -> 117 us, q5_K 205 -> 181, q6_K 255 -> 185 (interleaved, best of 3).
-// Test: `KILN_CPU_ISA=avx2 kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K,q6_K`.
+// Versions: v1 q4_K, q5_K, q6_K; v2 q2_K and q3_K too (q23_half); v3 q4_K, q5_K sum maddubs
+// pairs in int16 over as many groups as cannot overflow (8, 4) and apply the sub-block scale
+// with one madd (scale_pairs), instead of madd(ones) per group and a vpmulld per sub-block.
+// First run on an AVX2-only CPU (Zen 1, where vpmaddubsw, vpmaddwd and vpmulld share one
+// multiply pipe at 2+ cycles per ymm, and vector shifts have one pipe at 2 cycles per ymm): one
+// thread, m=1024 k=2048 cache-hot, q4_K 176 -> 117 us, q5_K 205 -> 181 (interleaved, best of 3).
+// q6_K left this file in v3: the same int16 sums took it from 255 to 185 us cache-hot, but
+// streaming from memory on 2 threads (TinyLlama's shapes) the row tile stayed 1.15-1.4x faster
+// (q6_K x16 5.2 GB/s a thread from DRAM against 8.5 from L3, for reasons not found without
+// hardware counters: prefetch distance 0-6720 bytes and a chunk-wise order of the two halves
+// changed nothing), so AVX2 keeps q6_K in rows (backends/cpu/cpu_kernels.c, X16ROWS_Q6).
+// Test: `KILN_CPU_ISA=avx2 kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K`.
 #include <string.h>
 
 #include "kernels/common/simd_x86.h"
@@ -36,20 +41,13 @@ static inline __m256i dot4_16(__m256i acc16, __m256i codes, const int8_t *xq) {
     return _mm256_add_epi16(acc16, _mm256_maddubs_epi16(codes, _mm256_set1_epi32(xv)));
 }
 
-// Byte i of each dword of v (one row's scale per dword), as the int16 pair [b, b] of that dword:
-// madd(acc16, scale_pairs(v, i)) is then scale * (the dword's two pair sums), in int32.
-// Unsigned bytes (q4_K/q5_K/q2_K scales) go to the low byte of each word; signed ones (q6_K) to
-// the high byte and back down by an arithmetic shift.
-static inline __m256i scale_pairs(__m256i v, int i, bool is_signed) {
+// Byte i of each dword of v (one row's unsigned scale per dword) as the int16 pair [b, b] of that
+// dword: madd(acc16, scale_pairs(v, i)) is then scale * (the dword's two pair sums), in int32.
+static inline __m256i scale_pairs(__m256i v, int i) {
     const char z = (char)0x80;
     const char b0 = (char)i, b1 = (char)(4 + i), b2 = (char)(8 + i), b3 = (char)(12 + i);
-    if (!is_signed)
-        return _mm256_shuffle_epi8(v, _mm256_setr_epi8(b0, z, b0, z, b1, z, b1, z, b2, z, b2, z, b3, z, b3, z,
-                                                       b0, z, b0, z, b1, z, b1, z, b2, z, b2, z, b3, z, b3, z));
-    return _mm256_srai_epi16(_mm256_shuffle_epi8(v, _mm256_setr_epi8(z, b0, z, b0, z, b1, z, b1, z, b2, z, b2, z, b3,
-                                                                      z, b3, z, b0, z, b0, z, b1, z, b1, z, b2, z, b2,
-                                                                      z, b3, z, b3)),
-                             8);
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(b0, z, b0, z, b1, z, b1, z, b2, z, b2, z, b3, z, b3, z,
+                                                   b0, z, b0, z, b1, z, b1, z, b2, z, b2, z, b3, z, b3, z));
 }
 
 static inline __m256i byte_of(__m256i v, int i) {
@@ -79,8 +77,8 @@ static inline __attribute__((always_inline)) __m256 q45_half(const uint8_t *rec,
     __m256i t = _mm256_setzero_si256();
     #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
-        const __m256i sp_lo = scale_pairs(j < 2 ? sc03 : sc47, (2 * j) % 4, false);
-        const __m256i sp_hi = scale_pairs(j < 2 ? sc03 : sc47, (2 * j + 1) % 4, false);
+        const __m256i sp_lo = scale_pairs(j < 2 ? sc03 : sc47, (2 * j) % 4);
+        const __m256i sp_hi = scale_pairs(j < 2 ? sc03 : sc47, (2 * j + 1) % 4);
         __m256i s_lo = _mm256_setzero_si256(), s_hi = _mm256_setzero_si256();
         #pragma GCC unroll 8
         for (int q = 0; q < 8; q++) {
@@ -115,66 +113,6 @@ static inline __attribute__((always_inline)) __m256 q45_half(const uint8_t *rec,
     return _mm256_fnmadd_ps(dmin, _mm256_cvtepi32_ps(mn), acc);
 }
 
-// Rows 8 hv .. 8 hv + 7 of a q6_K record against one Q8_K block: acc += d dx sum_s sc_s (S_s - 32 bsum_s).
-// A maddubs pair is at most 2 * 63 * 127 = 16002, so two groups are summed in int16 before the
-// madd by the sub-block's (signed) scale.
-static inline __attribute__((always_inline)) __m256 q6_half(const uint8_t *rec, const struct kiln_block_q8_K *x,
-                                                             __m256 acc, int hv) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
-    __m256i t = _mm256_setzero_si256();
-    #pragma GCC unroll 2
-    for (int h = 0; h < 2; h++) {
-        #pragma GCC unroll 2
-        for (int gq = 0; gq < 2; gq++) {  // groups 4 gq .. 4 gq + 3: sub-blocks 8h + 2r + gq
-            __m256i sp[4];
-            #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
-                const int sub = 8 * h + 2 * r + gq;
-                sp[r] = scale_pairs(_mm256_loadu_si256((const __m256i *)(rec + 3072 + 64 * (sub / 4) + 32 * hv)),
-                                    sub % 4, true);
-            }
-            #pragma GCC unroll 2
-            for (int gp = 0; gp < 2; gp++) {
-                __m256i s16[4];
-                for (int r = 0; r < 4; r++)
-                    s16[r] = _mm256_setzero_si256();
-                #pragma GCC unroll 2
-                for (int gg = 0; gg < 2; gg++) {
-                    const int g = 4 * gq + 2 * gp + gg;
-                    const uint8_t *base = rec + 1536 * h + 192 * g + 32 * hv;
-                    const __m256i a = _mm256_loadu_si256((const __m256i *)base);
-                    const __m256i b = _mm256_loadu_si256((const __m256i *)(base + 64));
-                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(base + 128));
-                    const __m256i c[4] = {
-                        _mm256_or_si256(_mm256_and_si256(a, low4), _mm256_and_si256(_mm256_slli_epi32(hb, 4), bits45)),
-                        _mm256_or_si256(_mm256_and_si256(b, low4), _mm256_and_si256(_mm256_slli_epi32(hb, 2), bits45)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a, 4), low4), _mm256_and_si256(hb, bits45)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(b, 4), low4),
-                                        _mm256_and_si256(_mm256_srli_epi32(hb, 2), bits45)),
-                    };
-                    #pragma GCC unroll 4
-                    for (int r = 0; r < 4; r++)
-                        s16[r] = dot4_16(s16[r], c[r], x->qs + 128 * h + 32 * r + 4 * g);
-                }
-                #pragma GCC unroll 4
-                for (int r = 0; r < 4; r++)
-                    t = _mm256_add_epi32(t, _mm256_madd_epi16(s16[r], sp[r]));
-            }
-        }
-    }
-    __m256i bias = _mm256_setzero_si256();
-    #pragma GCC unroll 4
-    for (int a = 0; a < 4; a++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(rec + 3072 + 64 * a + 32 * hv));
-        const __m256i even = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8), odd = _mm256_srai_epi16(v, 8);
-        bias = _mm256_add_epi32(bias, _mm256_madd_epi16(even, PAIR(x->bsums[4 * a], x->bsums[4 * a + 2])));
-        bias = _mm256_add_epi32(bias, _mm256_madd_epi16(odd, PAIR(x->bsums[4 * a + 1], x->bsums[4 * a + 3])));
-    }
-    t = _mm256_sub_epi32(t, _mm256_slli_epi32(bias, 5));
-    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec + 3328 + 16 * hv))),
-                                   _mm256_set1_ps(x->d));
-    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(t), acc);
-}
 // Rows 8 hv .. 8 hv + 7 of a q2_K (q3 = false) or q3_K record against one Q8_K block: the
 // AVX-512 file's q23_k_record on one 8-row half (32 of each 64-byte group). Codes 0..3 (q3_K:
 // 0..7 with the hmask bit as 4) are small enough for maddubs' int16 pairs.
@@ -263,8 +201,6 @@ static inline void x16_store(float *y, x16_acc acc) {
 }
 static inline __attribute__((always_inline)) x16_acc x16_record(enum kiln_type type, const uint8_t *rec,
                                                                  const struct kiln_block_q8_K *x, x16_acc acc) {
-    if (type == KILN_TYPE_Q6_K)
-        return (x16_acc){ q6_half(rec, x, acc.lo, 0), q6_half(rec, x, acc.hi, 1) };
     if (type == KILN_TYPE_Q2_K || type == KILN_TYPE_Q3_K) {
         const bool q3 = type == KILN_TYPE_Q3_K;
         return (x16_acc){ q23_half(rec, x, acc.lo, q3, 0), q23_half(rec, x, acc.hi, q3, 1) };

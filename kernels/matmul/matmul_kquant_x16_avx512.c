@@ -255,5 +255,6 @@ static inline __attribute__((always_inline)) x16_acc x16_record(enum kiln_type t
     return type == KILN_TYPE_Q6_K ? q6_k_record(rec, x, acc) : q45_k_record(rec, x, acc, type == KILN_TYPE_Q5_K);
 }
 #define X16_HAS_Q23 1
+#define X16_HAS_Q6 1
 #define X16_NAME(t) kiln_matmul_##t##x16_avx512_gemv
 #include "kernels/matmul/matmul_kquant_x16.h"
