@@ -17,6 +17,7 @@
 // (q6_K x16 5.2 GB/s a thread from DRAM against 8.5 from L3, for reasons not found without
 // hardware counters: prefetch distance 0-6720 bytes and a chunk-wise order of the two halves
 // changed nothing), so AVX2 keeps q6_K in rows (backends/cpu/cpu_kernels.c, X16ROWS_Q6).
+// v4 q5_K's 5th bits by a pshufb on the qh nibble (bit16).
 // Test: `KILN_CPU_ISA=avx2 kiln ops --op matmul --type q2_K,q3_K,q4_K,q5_K`.
 #include <string.h>
 
@@ -62,7 +63,16 @@ static inline __m256i byte_of(__m256i v, int i) {
 // groups, 30480) or 2 * 31 * 127 = 7874 (q5_K: 4 groups, 31496) before the madd.
 static inline __attribute__((always_inline)) __m256 q45_half(const uint8_t *rec, const struct kiln_block_q8_K *x,
                                                               __m256 acc, bool five, int hv) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    // q5_K: bit16[b][v] = 16 if bit b of the nibble v is set (a pshufb per code vector instead of
+    // and + cmpeq + and: v4; Zen 1, m=1024 k=2048 cache-hot 197 -> 183 us, streaming 2% faster)
+    __m256i bit16[4];
+    for (int b = 0; b < 4; b++) {
+        char t[16];
+        for (int v = 0; v < 16; v++)
+            t[v] = (char)(((v >> b) & 1) << 4);
+        bit16[b] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+    }
     const __m256i a0 = _mm256_loadu_si256((const __m256i *)(rec + 64 + 32 * hv));
     const __m256i a1 = _mm256_loadu_si256((const __m256i *)(rec + 128 + 32 * hv));
     const __m256i a2 = _mm256_loadu_si256((const __m256i *)(rec + 192 + 32 * hv));
@@ -84,11 +94,11 @@ static inline __attribute__((always_inline)) __m256 q45_half(const uint8_t *rec,
         for (int q = 0; q < 8; q++) {
             const __m256i w = _mm256_loadu_si256((const __m256i *)(rec + 256 + (8 * j + q) * 64 + 32 * hv));
             __m256i lo = _mm256_and_si256(w, low4), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low4);
-            if (five) {
+            if (five) {  // the 5th bits of sub-blocks 2j, 2j + 1: nibble j / 2 of h, bits 2 (j % 2) + 0, 1
                 const __m256i h = _mm256_loadu_si256((const __m256i *)(rec + 2304 + 64 * q + 32 * hv));
-                const __m256i bl = _mm256_set1_epi8((char)(1 << (2 * j))), bh = _mm256_set1_epi8((char)(2 << (2 * j)));
-                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bl), bl), sixteen));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bh), bh), sixteen));
+                const __m256i hn = _mm256_and_si256(j < 2 ? h : _mm256_srli_epi16(h, 4), low4);
+                lo = _mm256_or_si256(lo, _mm256_shuffle_epi8(bit16[2 * (j % 2)], hn));
+                hi = _mm256_or_si256(hi, _mm256_shuffle_epi8(bit16[2 * (j % 2) + 1], hn));
             }
             s_lo = dot4_16(s_lo, lo, x->qs + 64 * j + 4 * q);
             s_hi = dot4_16(s_hi, hi, x->qs + 64 * j + 32 + 4 * q);
