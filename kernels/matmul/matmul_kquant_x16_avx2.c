@@ -66,13 +66,14 @@ static inline __attribute__((always_inline)) __m256 q45_half(const uint8_t *rec,
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     // q5_K: bit16[b][v] = 16 if bit b of the nibble v is set (a pshufb per code vector instead of
     // and + cmpeq + and: v4; Zen 1, m=1024 k=2048 cache-hot 197 -> 183 us, streaming 2% faster)
+    static const uint8_t bit16_table[4][16] = {
+        { 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16, 0, 16 },
+        { 0, 0, 16, 16, 0, 0, 16, 16, 0, 0, 16, 16, 0, 0, 16, 16 },
+        { 0, 0, 0, 0, 16, 16, 16, 16, 0, 0, 0, 0, 16, 16, 16, 16 },
+        { 0, 0, 0, 0, 0, 0, 0, 0, 16, 16, 16, 16, 16, 16, 16, 16 } };
     __m256i bit16[4];
-    for (int b = 0; b < 4; b++) {
-        char t[16];
-        for (int v = 0; v < 16; v++)
-            t[v] = (char)(((v >> b) & 1) << 4);
-        bit16[b] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
-    }
+    for (int b = 0; b < 4; b++)
+        bit16[b] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)bit16_table[b]));
     const __m256i a0 = _mm256_loadu_si256((const __m256i *)(rec + 64 + 32 * hv));
     const __m256i a1 = _mm256_loadu_si256((const __m256i *)(rec + 128 + 32 * hv));
     const __m256i a2 = _mm256_loadu_si256((const __m256i *)(rec + 192 + 32 * hv));
