@@ -11,6 +11,7 @@
 #include "backends/cpu/cpu_features.h"
 #include "backends/kernel.h"
 #include "bench/check/opcheck.h"
+#include "bench/check/opcheck_inputs.h"
 #include "cli/args.h"
 
 enum { MAX_CASES = 32 };
@@ -27,7 +28,7 @@ struct totals {
 };
 
 static void help(void) {
-    printf("usage: kiln ops [--backend LIST] [--op LIST] [--type LIST] [--kernel TEXT]\n"
+    printf("usage: kiln ops [--backend LIST] [--op LIST] [--type LIST] [--kernel LIST]\n"
            "                [--threads N] [--seed N] [--verbose]\n"
            "\n"
            "Checks every registered kernel on every present device against the plain reference\n"
@@ -44,7 +45,8 @@ static void help(void) {
            "  --backend LIST  devices or backends to check: cpu, vulkan, cuda:0 (default: all)\n"
            "  --op LIST       matmul,attention,dequant,rmsnorm,rope,swiglu,add,get_rows,copy\n"
            "  --type LIST     source/weight types: f32,f16,bf16,q8_0,q4_0,...\n"
-           "  --kernel TEXT   only kernels whose name contains TEXT (e.g. avx2, gemv)\n"
+           "  --kernel LIST   only kernels whose name contains one of the comma-separated\n"
+           "                  texts (e.g. avx2, gemv or gemv,rmsnorm)\n"
            "  --threads N     CPU worker threads (default: one per physical core)\n"
            "  --seed N        random inputs' seed (default 1)\n"
            "  --dump DIR      write each case's inputs and reference output (.npy, .json) to\n"
@@ -111,6 +113,12 @@ static int check_line(struct kiln_stream *s, const struct kiln_kernel *k, enum k
     // KILN_OPS_PLANT_FAULT=TEXT: lines whose name contains TEXT get a planted fault (opcheck.h),
     // so tests can see `kiln ops` fail and exit 1 on a subtly wrong output of any kernel.
     const char *plant = getenv("KILN_OPS_PLANT_FAULT");
+    // Inputs are seeded by op and types, not by the kernel's name: every line of one op and
+    // type checks the same tensors, which the input memo (bench/check/opcheck_inputs.h) then
+    // makes once. (--seed still changes them all.)
+    char data_name[64];
+    snprintf(data_name, sizeof data_name, "%s.%s.%s", kiln_op_name(op), kiln_type_name(src),
+             kiln_type_name(dst));
     for (int i = 0; i < n; i++) {
         struct kiln_check_result r;
         cases[i].plant_fault = plant && *plant && strstr(name, plant);
@@ -121,7 +129,7 @@ static int check_line(struct kiln_stream *s, const struct kiln_kernel *k, enum k
         }
         char desc[96];
         kiln_check_case_describe(&cases[i], desc, sizeof desc);
-        if (kiln_check_run(s, k, &cases[i], hash_name(name, o->seed) + (uint64_t)i, &r) != KILN_OK) {
+        if (kiln_check_run(s, k, &cases[i], hash_name(data_name, o->seed) + (uint64_t)i, &r) != KILN_OK) {
             fprintf(stderr, "kiln ops: %s on %s: %s\n", name, desc, kiln_last_error());
             return -1;
         }
@@ -169,8 +177,35 @@ static int check_line(struct kiln_stream *s, const struct kiln_kernel *k, enum k
     return 0;
 }
 
-static bool type_selected(const struct ops_options *o, enum kiln_type src, enum kiln_type dst) {
-    return kiln_list_has(o->types, kiln_type_name(src)) || (o->types && kiln_list_has(o->types, kiln_type_name(dst)));
+// --type names source/weight types; a destination type counts too where it is a choice the
+// kernel makes (copy to q8_0, rope or dequant to f16), but not for matmul, whose destination is
+// always the f32 output: `--type f32` there means f32 weights, not every weight type.
+// --kernel: a comma-separated list of name fragments, any of which selects a line.
+static bool kernel_selected(const char *filter, const char *name) {
+    if (!filter)
+        return true;
+    for (const char *p = filter; *p;) {
+        const char *comma = strchr(p, ',');
+        const size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char part[96];
+        if (n > 0 && n < sizeof part) {
+            memcpy(part, p, n);
+            part[n] = 0;
+            if (strstr(name, part))
+                return true;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+static bool type_selected(const struct ops_options *o, enum kiln_op_kind op, enum kiln_type src,
+                          enum kiln_type dst) {
+    if (kiln_list_has(o->types, kiln_type_name(src)))
+        return true;
+    return o->types && op != KILN_OP_MATMUL && kiln_list_has(o->types, kiln_type_name(dst));
 }
 
 static int check_device(struct kiln_device *dev, const struct ops_options *o, struct totals *t) {
@@ -190,8 +225,8 @@ static int check_device(struct kiln_device *dev, const struct ops_options *o, st
             for (int b = 0; b < nd && rc == 0; b++) {
                 char name[96];
                 kiln_kernel_name(k, srcs[a], dsts[b], name, sizeof name);
-                if (!type_selected(o, srcs[a], dsts[b]) ||
-                    (o->kernel_filter && !strstr(name, o->kernel_filter)))
+                if (!type_selected(o, k->op, srcs[a], dsts[b]) ||
+                    !kernel_selected(o->kernel_filter, name))
                     continue;
                 if (!kiln_kernel_usable(dev, k)) {
                     char feats[128];  // only what is missing (the row asks for the AVX2 set too)
@@ -208,7 +243,7 @@ static int check_device(struct kiln_device *dev, const struct ops_options *o, st
     // The fallback path, for weight types without a fused kernel above the reference here.
     for (int ti = 0; ti < KILN_TYPE_COUNT && rc == 0 && kiln_list_has(o->ops, "matmul"); ti++) {
         const enum kiln_type type = (enum kiln_type)ti;
-        if (type == KILN_TYPE_F32 || !kiln_type_can_dequantize(type) || !type_selected(o, type, type))
+        if (type == KILN_TYPE_F32 || !kiln_type_can_dequantize(type) || !type_selected(o, KILN_OP_MATMUL, type, type))
             continue;
         bool fused = false;
         for (int i = 0; i < kiln_kernel_count(dev); i++) {
@@ -219,7 +254,7 @@ static int check_device(struct kiln_device *dev, const struct ops_options *o, st
         }
         char name[96];
         snprintf(name, sizeof name, "matmul.%s.fallback", kiln_type_name(type));
-        if (fused || (o->kernel_filter && !strstr(name, o->kernel_filter)))
+        if (fused || !kernel_selected(o->kernel_filter, name))
             continue;
         rc = check_line(s, NULL, KILN_OP_MATMUL, type, KILN_TYPE_F32, name, o, t);
     }
@@ -293,6 +328,7 @@ int kiln_cmd_ops(int argc, char **argv) {
         devices++;
         rc = check_device(dev, &o, &t);
     }
+    kiln_memo_clear();
     kiln_shutdown();
     if (rc != 0)
         return KILN_EXIT_FAIL;

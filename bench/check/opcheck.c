@@ -8,6 +8,7 @@
 
 #include "backends/cpu/cpu_kernel.h"
 #include "bench/check/opcheck_dump.h"
+#include "bench/check/opcheck_inputs.h"
 #include "bench/check/opcheck_rounding.h"
 #include "quant/synth/rng.h"
 #include "bench/check/tolerance.h"
@@ -36,6 +37,7 @@ struct check {
     struct kiln_device *cpu;
     struct kiln_stream *s;
     struct kiln_rng rng;
+    uint64_t seed;                // the rng's seed: with the case, it decides every input
     struct kiln_ceiling ceiling;
     struct kiln_buffer *round_buf;  // the rounding-aware reference's output (rounding rows)
     struct kiln_tensor round_ref;
@@ -101,7 +103,17 @@ static struct slot *add_slot(struct check *k, enum kiln_type type, int64_t ne0, 
     return sl;
 }
 
-// Fills every row of a host tensor: N(0, sigma) quantized to the type, with the edges kernels
+// The memo's key for one random tensor: everything that decides its bytes (opcheck_inputs.h).
+struct input_key {
+    char tag[8];              // "input"
+    enum kiln_type type;
+    int32_t pad;              // zero: keys are compared as bytes
+    int64_t n, rows;
+    double sigma;
+    uint64_t rng_before;      // the generator's state when the tensor is asked for
+};
+
+// Fills every row of a host tensor (or copies them from the memo, opcheck_inputs.h): N(0, sigma) quantized to the type, with the edges kernels
 // get wrong planted in some rows: an all-zero first block (every 4th row from 1: amax = 0, a
 // scale of 0), an outlier x30 (every 4th from 2: one block's scale far from the rest), and in
 // Q8_0 rows a code of -128 (every 3rd: the reference quantizer never makes it, files may hold
@@ -119,10 +131,27 @@ static void fill_random(struct check *k, struct slot *sl, float sigma, int32_t i
         }
         return;
     }
+    const float spread = sl->sigma > 0.0f ? sl->sigma : sigma;
+    struct input_key key;
+    memset(&key, 0, sizeof key);
+    memcpy(key.tag, "input", 6);
+    key.type = sl->type;
+    key.n = n;
+    key.rows = rows;
+    key.sigma = spread;
+    key.rng_before = k->rng.state;
+    const size_t row_bytes = kiln_row_size(sl->type, n);
+    const uint8_t *kept;
+    size_t kept_size;
+    if (kiln_memo_find(&key, sizeof key, &kept, &kept_size, &k->rng.state)) {
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(kiln_tensor_row(&sl->host, r), kept + (size_t)r * row_bytes, row_bytes);
+        return;
+    }
     float *tmp = malloc((size_t)n * sizeof(float));
     const kiln_from_float_fn from_float = kiln_type_traits(sl->type)->from_float;
     for (int64_t r = 0; r < rows; r++) {
-        kiln_rng_fill_normal_pairs(&k->rng, tmp, n, sl->sigma > 0.0f ? sl->sigma : sigma);
+        kiln_rng_fill_normal_pairs(&k->rng, tmp, n, spread);
         if (r % 4 == 1)
             memset(tmp, 0, (size_t)(n < 32 ? n : 32) * sizeof(float));
         else if (r % 4 == 2)
@@ -133,6 +162,13 @@ static void fill_random(struct check *k, struct slot *sl, float sigma, int32_t i
             ((struct kiln_block_q8_0 *)dst)[0].qs[0] = -128;
     }
     free(tmp);
+    uint8_t *rows_copy = malloc((size_t)rows * row_bytes);
+    if (rows_copy) {  // the memo keeps the rows packed; the view may be strided
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(rows_copy + (size_t)r * row_bytes, kiln_tensor_row(&sl->host, r), row_bytes);
+        kiln_memo_keep(&key, sizeof key, rows_copy, (size_t)rows * row_bytes, k->rng.state);
+        free(rows_copy);
+    }
 }
 
 // Extra bytes before a device view in offset cases: past 16-byte alignment, but still a whole
@@ -296,18 +332,61 @@ static struct kiln_op slice_of(const struct kiln_op *op, int64_t b) {
     return sub;
 }
 
-// The exact reference, and for a row that rounds its inputs the rounding-aware one too.
+// The memo's key for a reference output: the case and the seed decide the inputs (fill_random),
+// and with the rounding (KILN_ROUND_NONE: the exact reference) they decide the output.
+struct reference_key {
+    char tag[8];              // "ref"
+    uint64_t seed;
+    int64_t dims[12];
+    int32_t flags[12];
+};
+
+static struct reference_key reference_key_of(const struct check *k, int rounding) {
+    const struct kiln_check_case *c = &k->c;
+    struct reference_key key;
+    memset(&key, 0, sizeof key);
+    memcpy(key.tag, "ref", 4);
+    key.seed = k->seed;
+    const int64_t dims[12] = { c->m, c->n, c->k, c->d, c->n_q, c->n_kv, c->h, c->h_kv, c->pos0,
+                               c->batch, (int64_t)k->slots[0].span, 0 };
+    const int32_t flags[12] = { c->op, c->src_type, c->dst_type, c->causal, c->strided,
+                                c->rope_mode, c->rope_dims, c->permuted, c->hot, c->broadcast,
+                                c->rope_ff, rounding };
+    memcpy(key.dims, dims, sizeof dims);
+    memcpy(key.flags, flags, sizeof flags);
+    return key;
+}
+
+// The exact reference, and for a row that rounds its inputs the rounding-aware one too; each
+// made once per case and seed in a run (opcheck_inputs.h), since every row of a type asks.
 static enum kiln_status run_references(struct check *k) {
-    for (int64_t b = 0; b < n_slices(&k->ref_op); b++) {
-        const struct kiln_op sub = slice_of(&k->ref_op, b);
-        KILN_TRY(kiln_check_reference(&sub));
+    const struct slot *d = &k->slots[0];
+    uint8_t *out = kiln_buffer_host_ptr(d->host_buf);
+    struct reference_key key = reference_key_of(k, KILN_ROUND_NONE);
+    const uint8_t *kept;
+    size_t kept_size;
+    uint64_t extra;
+    if (kiln_memo_find(&key, sizeof key, &kept, &kept_size, &extra) && kept_size == d->span) {
+        memcpy(out, kept, d->span);
+    } else {
+        for (int64_t b = 0; b < n_slices(&k->ref_op); b++) {
+            const struct kiln_op sub = slice_of(&k->ref_op, b);
+            KILN_TRY(kiln_check_reference(&sub));
+        }
+        kiln_memo_keep(&key, sizeof key, out, d->span, 0);
     }
     if (k->ceiling.rounding == KILN_ROUND_NONE)
         return KILN_OK;
-    const struct slot *d = &k->slots[0];
     KILN_TRY(kiln_buffer_alloc(k->cpu, d->span, &k->round_buf));
-    pattern_fill(d->type, kiln_buffer_host_ptr(k->round_buf), d->span);
+    uint8_t *rounded = kiln_buffer_host_ptr(k->round_buf);
     k->round_ref = make_view(d, k->round_buf, 0, k->c.strided);
+    key = reference_key_of(k, (int)k->ceiling.rounding);
+    if (kiln_memo_find(&key, sizeof key, &kept, &kept_size, &extra) && kept_size == d->span) {
+        memcpy(rounded, kept, d->span);
+        memcpy(&k->bound2, &extra, sizeof extra);
+        return KILN_OK;
+    }
+    pattern_fill(d->type, rounded, d->span);
     struct kiln_op rop = k->ref_op;
     rop.dst = k->round_ref;
     k->bound2 = 0.0;
@@ -317,6 +396,8 @@ static enum kiln_status run_references(struct check *k) {
         KILN_TRY(kiln_check_rounded_matmul(k->cpu, &sub, k->ceiling.rounding, &sub.dst, &bound));
         k->bound2 += bound;
     }
+    memcpy(&extra, &k->bound2, sizeof extra);
+    kiln_memo_keep(&key, sizeof key, rounded, d->span, extra);
     return KILN_OK;
 }
 
@@ -520,9 +601,12 @@ static enum kiln_status run(struct check *k, const struct kiln_kernel *kernel,
     k->ceiling = kiln_ceiling_for(&k->op, kiln_check_case_tolerance_type(&k->c), kernel);
     out->ceiling = k->ceiling.nmse;
     out->why = k->ceiling.why;
-    KILN_TRY(run_references(k));
-    if (k->c.dump_prefix)
+    // The references are made after the launch (a declined shape needs none), except for
+    // --dump, which writes them whatever the kernel does.
+    if (k->c.dump_prefix) {
+        KILN_TRY(run_references(k));
         KILN_TRY(kiln_check_dump(k->c.dump_prefix, &k->ref_op));
+    }
     if (kernel && kernel->w_layout != KILN_LAYOUT_ROWS) {
         // The row reads repacked weights: the device copy of W is rearranged from the host
         // copy (rows), which the reference reads as it is.
@@ -541,6 +625,8 @@ static enum kiln_status run(struct check *k, const struct kiln_kernel *kernel,
         return KILN_OK;
     }
     KILN_TRY(st);
+    if (!k->c.dump_prefix)
+        KILN_TRY(run_references(k));
     const struct slot *d = &k->slots[0];
     const size_t total = d->dev_off + d->span + GUARD;
     uint8_t *got = malloc(total);
@@ -567,6 +653,7 @@ enum kiln_status kiln_check_run(struct kiln_stream *s, const struct kiln_kernel 
     k->c = *c;
     k->s = s;
     k->rng = kiln_rng_seed(seed);
+    k->seed = seed;
     k->cpu = kiln_device_find("cpu");
     enum kiln_status st = k->cpu ? run(k, kernel, out)
                                  : kiln_fail(KILN_E_UNSUPPORTED, "check: the CPU backend (the "
