@@ -37,7 +37,8 @@ const struct kiln_kernel *kiln_kernel_get(const struct kiln_device *device, int 
 }
 
 bool kiln_kernel_usable(const struct kiln_device *device, const struct kiln_kernel *kernel) {
-    return (device->cpu_features & kernel->cpu_features) == kernel->cpu_features;
+    return (device->cpu_features & kernel->cpu_features) == kernel->cpu_features &&
+           !(kernel->unavailable && kernel->unavailable());
 }
 
 static bool type_ok(enum kiln_type want, enum kiln_type got) {

@@ -69,12 +69,17 @@ struct kiln_kernel {
     // The layout of src[0] the row reads (backend.h enum kiln_layout): rows leave it zero (GGUF
     // rows); a row for a repacked layout matches only ops whose weight is in that layout.
     enum kiln_layout w_layout;
+    // (optional) NULL when the row can run on this machine, else why not ("libcublas not
+    // found ..."): such a row is never dispatched and `kiln ops` reports it skipped with the
+    // reason (a row that is there but cannot run is not a failed kernel).
+    const char *(*unavailable)(void);
 };
 
 // The rows of a device's table, all of them (usable or not on this CPU).
 int kiln_kernel_count(const struct kiln_device *device);
 const struct kiln_kernel *kiln_kernel_get(const struct kiln_device *device, int index);
-// True if the device can run the row (its CPU features are present).
+// True if the device can run the row (its CPU features are present, and `unavailable` says
+// nothing).
 bool kiln_kernel_usable(const struct kiln_device *device, const struct kiln_kernel *kernel);
 // The type that picks an op's kernel: the weight type (matmul), the K/V type (attention), else
 // src[0]'s type. Kernel rows' src_type is compared with it.

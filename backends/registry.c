@@ -272,12 +272,21 @@ static enum kiln_status check_range(const struct kiln_stream *s, const struct ki
 
 enum kiln_status kiln_buffer_upload(struct kiln_stream *stream, struct kiln_buffer *buffer,
                                     size_t offset, const void *src, size_t size) {
+    // A captured graph replays kernels, not host copies: an upload recorded into one would
+    // read `src` at replay time, long after the caller reused it (and a download would write
+    // host memory the caller already read). Refused, as sync is.
+    if (stream->capturing)
+        return kiln_fail(KILN_E_INVALID, "upload during a graph capture (upload before "
+                         "kiln_stream_capture_begin, or after the capture ends)");
     KILN_TRY(check_range(stream, buffer, offset, size, "upload"));
     return size ? stream->device->iface->upload(stream, buffer, offset, src, size) : KILN_OK;
 }
 
 enum kiln_status kiln_buffer_download(struct kiln_stream *stream, struct kiln_buffer *buffer,
                                       size_t offset, void *dst, size_t size) {
+    if (stream->capturing)
+        return kiln_fail(KILN_E_INVALID, "download during a graph capture (download after "
+                         "the capture ends)");
     KILN_TRY(check_range(stream, buffer, offset, size, "download"));
     return size ? stream->device->iface->download(stream, buffer, offset, dst, size) : KILN_OK;
 }

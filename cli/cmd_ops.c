@@ -229,10 +229,17 @@ static int check_device(struct kiln_device *dev, const struct ops_options *o, st
                     !kernel_selected(o->kernel_filter, name))
                     continue;
                 if (!kiln_kernel_usable(dev, k)) {
-                    char feats[128];  // only what is missing (the row asks for the AVX2 set too)
-                    kiln_cpu_features_string(k->cpu_features & ~kiln_cpu_features(), feats, sizeof feats);
-                    printf("%-8s %-36s %-7s %-11s %-9s skipped: this CPU lacks %s\n",
-                           kiln_device_info(dev)->name, name, "-", "-", "-", feats);
+                    char why[160];  // only what is missing (the row asks for the AVX2 set too)
+                    const char *absent = k->unavailable ? k->unavailable() : NULL;
+                    if (absent) {
+                        snprintf(why, sizeof why, "%s", absent);
+                    } else {
+                        char feats[128];
+                        kiln_cpu_features_string(k->cpu_features & ~kiln_cpu_features(), feats, sizeof feats);
+                        snprintf(why, sizeof why, "this CPU lacks %s", feats);
+                    }
+                    printf("%-8s %-36s %-7s %-11s %-9s skipped: %s\n",
+                           kiln_device_info(dev)->name, name, "-", "-", "-", why);
                     t->skipped++;
                     continue;
                 }

@@ -10,6 +10,7 @@
 #include "backends/backend_impl.h"
 #include "backends/cpu/cpu_kernel.h"
 #include "bench/check/opcheck.h"
+#include "tests/fake_device.h"
 #include "kernels/attention/attention.h"
 #include "kernels/dequant/dequant.h"
 #include "kernels/matmul/matmul.h"
@@ -421,21 +422,14 @@ static void expect(struct kiln_stream *s, const char *isa, struct kiln_check_cas
 int main(void) {
     if (kiln_init(&(struct kiln_init_options){ .backends = "cpu" }) != KILN_OK)
         return 1;
-    struct kiln_device *cpu = kiln_device_find("cpu");
-    static struct kiln_device_iface iface;
-    iface = *cpu->iface;
-    iface.launch = fake_launch;
-    iface.device_free = NULL;
-    static struct kiln_device fake;
-    fake.iface = &iface;
-    snprintf(fake.info.name, sizeof fake.info.name, "fake");
-    fake.info.backend = "fake";
-    fake.info.host_memory = true;
-    fake.kernels = table;
-    fake.n_kernels = (int)(sizeof table / sizeof table[0]);
-    CHECK(kiln_device_add(&fake) == KILN_OK, "%s", kiln_last_error());
+    struct kiln_device *fake = fake_device_from_cpu("fake");
+    CHECK(fake != NULL, "no cpu device");
+    fake_iface.launch = fake_launch;
+    fake->kernels = table;
+    fake->n_kernels = (int)(sizeof table / sizeof table[0]);
+    CHECK(kiln_device_add(fake) == KILN_OK, "%s", kiln_last_error());
     struct kiln_stream *s;
-    CHECK(kiln_stream_new(&fake, &s) == KILN_OK, "%s", kiln_last_error());
+    CHECK(kiln_stream_new(fake, &s) == KILN_OK, "%s", kiln_last_error());
 
     const struct kiln_check_case small = MM(9, 3, 40, F32);
     struct kiln_check_case strided = small;

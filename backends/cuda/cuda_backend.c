@@ -52,6 +52,7 @@ struct cuda_device {
     struct kiln_device dev;
     int ordinal;
     int sms;
+    int cc_major;  // compute capability (the mma GEMM needs 8+: cp.async, ldmatrix)
     void *cublas;  // cuBLAS handle of the comparator, made on first use
     struct kiln_block_pool pool;  // device memory: cudaMalloc'd blocks, sub-allocated
 };
@@ -282,6 +283,8 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
         o.src[i] = view_of(&op->src[i]);
     if (op->kind == KILN_OP_MATMUL) {
         o.variant = (int)(intptr_t)kernel->impl;
+        if (o.variant == KILN_CUDA_MMA && cdev(s->device)->cc_major < 8)
+            return kiln_fail(KILN_E_UNSUPPORTED, "cuda mma: needs compute capability 8.0+ (cp.async, ldmatrix)");
         const enum kiln_type wt = op->src[0].type;
         static int no_dp4a = -1;  // read once, not per launch
         if (no_dp4a < 0)
@@ -498,6 +501,7 @@ enum kiln_status kiln_cuda_backend_init(const struct kiln_init_options *options)
             return kiln_fail(KILN_E_NOMEM, "out of host memory");
         cd->ordinal = i;
         cd->sms = p.multiProcessorCount;
+        cd->cc_major = p.major;
         cd->pool = (struct kiln_block_pool){ .block_size = BLOCK_BYTES, .ctx = cd, .block_new = block_new,
                                              .block_free = block_free };
         struct kiln_device *d = &cd->dev;
@@ -509,7 +513,8 @@ enum kiln_status kiln_cuda_backend_init(const struct kiln_init_options *options)
                  rt / 1000, rt % 1000 / 10);
         snprintf(d->info.details, sizeof d->info.details,
                  "sm_%d%d, %d SMs, %.1f GiB, L2 %.0f MiB, %d-bit memory bus; built for %s; kernels: gemv "
-                 "(fused dequant), gemm (f32 SIMT), gemm_tc (WMMA f16 tensor cores), flash-style attention",
+                 "(fused dequant; dp4a for Q4_0/Q8_0), mma (mma.sync f16 tensor cores, cp.async), gemm_tc "
+                 "(WMMA), gemm (f32 SIMT), flash-style attention",
                  p.major, p.minor, p.multiProcessorCount, (double)p.totalGlobalMem / 1073741824.0,
                  (double)p.l2CacheSize / 1048576.0, p.memoryBusWidth, KILN_CUDA_ARCHS_STRING);
         d->info.host_memory = false;

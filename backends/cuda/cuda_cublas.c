@@ -1,9 +1,11 @@
 // cuBLAS as a comparator (kernel.h, `comparator`): `kiln bench ops --backend cuda` times
 // cublasGemmEx on the same F16 matmuls as kiln's kernels. cuBLAS is opened with dlopen at
 // first use, so kiln neither links it nor needs it installed: without it the comparator row
-// declines ("libcublas not found") and benchmarks simply have no cuBLAS line.
+// is unavailable (kernel.h: `kiln ops` reports it skipped, "libcublas not found") and
+// benchmarks simply have no cuBLAS line.
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "backends/backend_impl.h"
 #include "backends/cuda/cuda_cublas.h"
@@ -29,9 +31,23 @@ static bool tried;
 bool kiln_cuda_cublas_available(void) {
     if (!tried) {
         tried = true;
+        // The loader path first, then the toolkit's own directories: a CUDA install puts
+        // libcublas in $CUDA_HOME/lib64 (or /usr/local/cuda/lib64), often not on that path.
         static const char *names[] = { "libcublas.so.13", "libcublas.so.12", "libcublas.so" };
-        for (int i = 0; i < 3 && !library; i++)
-            library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        const char *home = getenv("CUDA_HOME");
+        const char *dirs[] = { NULL, home && *home ? home : NULL, "/usr/local/cuda" };
+        for (int d = 0; d < 3 && !library; d++) {
+            if (d > 0 && !dirs[d])
+                continue;
+            for (int i = 0; i < 3 && !library; i++) {
+                char path[512];
+                if (d == 0)
+                    snprintf(path, sizeof path, "%s", names[i]);
+                else
+                    snprintf(path, sizeof path, "%s/lib64/%s", dirs[d], names[i]);
+                library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+            }
+        }
         if (library) {
             create = (create_fn)dlsym(library, "cublasCreate_v2");
             set_stream = (set_stream_fn)dlsym(library, "cublasSetStream_v2");
@@ -40,6 +56,13 @@ bool kiln_cuda_cublas_available(void) {
         }
     }
     return create && set_stream && gemm_ex;
+}
+
+const char *kiln_cuda_cublas_unavailable(void) {
+    return kiln_cuda_cublas_available()
+               ? NULL
+               : "libcublas not found (searched the loader path, $CUDA_HOME/lib64, "
+                 "/usr/local/cuda/lib64; it comes with the CUDA toolkit)";
 }
 
 void kiln_cuda_cublas_destroy(void *handle) {

@@ -1,8 +1,10 @@
 // The CUDA backend's kernel table (the CPU backend's is backends/cpu/cpu_kernels.c). As on
 // Vulkan, every op and type the CPU backend runs has a row, so `kiln ops --backend cuda` checks
 // them all:
-//   matmul    any dequantizable W: gemv (n <= 8), gemm_tc (tensor cores, n > 8, f16/quantized W;
-//             W and x rounded to f16, its `rounding`), gemm (exact f32 tiles, any shape)
+//   matmul    any dequantizable W: gemv (n <= 8); mma (mma.sync tensor cores, n > 8, f16 and
+//             quantized W, one row per type) and gemm_tc (WMMA, the same types): W and x rounded
+//             to f16, their `rounding`; gemm (exact f32 tiles, any type and shape); cublas (the
+//             comparator, f16 W; unavailable without libcublas)
 //   attention f16/f32 K/V, D <= 256; dequant; copy to f32/f16/bf16/q8_0/q4_0; rmsnorm, rope,
 //   swiglu, add, get_rows (any table type)                       kernels/<op>/*_cuda.cu
 // A matmul row's impl is its enum kiln_cuda_variant.
@@ -48,20 +50,15 @@ static enum kiln_status supports_gemv(const struct kiln_op *op) {
     return supports_any(op);
 }
 
+// The tensor-core rows (mma, gemm_tc): n above gemv's; the types are their rows' (TC_ROWS).
 static enum kiln_status supports_gemm_tc(const struct kiln_op *op) {
-    const enum kiln_type t = op->src[0].type;
     if (op->src[1].ne[1] <= 8)
-        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemm_tc: n=%lld is gemv's", (long long)op->src[1].ne[1]);
-    if (t == F32 || t == KILN_TYPE_BF16)
-        return kiln_fail(KILN_E_UNSUPPORTED, "cuda gemm_tc: %s weights keep their precision/range (exact gemm)",
-                         kiln_type_name(t));
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda tensor-core gemm: n=%lld is gemv's", (long long)op->src[1].ne[1]);
     return supports_any(op);
 }
 
 static enum kiln_status supports_cublas(const struct kiln_op *op) {
     const struct kiln_tensor *w = &op->src[0], *x = &op->src[1], *y = &op->dst;
-    if (!kiln_cuda_cublas_available())
-        return kiln_fail(KILN_E_UNSUPPORTED, "cublas: libcublas not found (it comes with the CUDA toolkit)");
     if (x->ne[2] * x->ne[3] != 1 || !kiln_tensor_is_contiguous(x) || w->nb[1] % 2 || y->nb[1] % 4)
         return kiln_fail(KILN_E_UNSUPPORTED, "cublas comparator: 2-D contiguous x and aligned W/y rows only");
     return supports_any(op);
@@ -102,17 +99,34 @@ static enum kiln_input_rounding round_x_f16(const struct kiln_op *op) {
       .tier = KILN_TIER_GPU, .isa = "cuda", .variant = variant_, .supports = supports_,          \
       .impl = (const void *)(intptr_t)(impl_) }
 
+// A tensor-core row per weight type it takes: f16 and every quantized type (not f32 or bf16,
+// whose precision or range f16 would lose: they take the exact gemm). One row per type, so
+// `kiln ops` lists exactly what runs and no row declines a whole type.
+#define TC_ROW(type_, variant_, impl_)                                                              \
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_##type_, .src1_type = F32, .dst_type = F32,      \
+      .tier = KILN_TIER_GPU, .isa = "cuda", .variant = variant_, .supports = supports_gemm_tc,     \
+      .impl = (const void *)(intptr_t)(impl_), .rounding = round_wx_f16 }
+#define TC_ROWS(variant_, impl_)                                                                    \
+    TC_ROW(F16, variant_, impl_), TC_ROW(Q4_0, variant_, impl_), TC_ROW(Q4_1, variant_, impl_),     \
+    TC_ROW(Q5_0, variant_, impl_), TC_ROW(Q5_1, variant_, impl_), TC_ROW(Q8_0, variant_, impl_),    \
+    TC_ROW(Q2_K, variant_, impl_), TC_ROW(Q3_K, variant_, impl_), TC_ROW(Q4_K, variant_, impl_),    \
+    TC_ROW(Q5_K, variant_, impl_), TC_ROW(Q6_K, variant_, impl_), TC_ROW(IQ4_NL, variant_, impl_),  \
+    TC_ROW(IQ4_XS, variant_, impl_)
+
+// Order matters among rows of one tier: dispatch takes the first that supports the op, so the
+// mma GEMM is what prefill runs, and gemm_tc (WMMA) and gemm (exact f32) stay as the simpler
+// rungs of the ladder that `kiln ops` checks beside it.
 const struct kiln_kernel kiln_cuda_kernels[] = {
     { .op = KILN_OP_MATMUL, .src_type = ANY, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
       .isa = "cuda", .variant = "gemv", .supports = supports_gemv,
       .impl = (const void *)(intptr_t)KILN_CUDA_GEMV, .rounding = round_gemv },
-    { .op = KILN_OP_MATMUL, .src_type = ANY, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
-      .isa = "cuda", .variant = "gemm_tc", .supports = supports_gemm_tc,
-      .impl = (const void *)(intptr_t)KILN_CUDA_GEMM_TC, .rounding = round_wx_f16 },
+    TC_ROWS("mma", KILN_CUDA_MMA),
+    TC_ROWS("gemm_tc", KILN_CUDA_GEMM_TC),
     ROW(MATMUL, ANY, F32, F32, "gemm", supports_any, KILN_CUDA_GEMM),
     { .op = KILN_OP_MATMUL, .src_type = F16, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
       .isa = "cuda", .variant = "cublas", .supports = supports_cublas, .comparator = true,
-      .impl = (const void *)(intptr_t)KILN_CUDA_CUBLAS, .rounding = round_x_f16 },
+      .impl = (const void *)(intptr_t)KILN_CUDA_CUBLAS, .rounding = round_x_f16,
+      .unavailable = kiln_cuda_cublas_unavailable },
     ROW(ATTENTION, F16, F16, F32, NULL, supports_attention, 0),
     ROW(ATTENTION, F32, F32, F32, NULL, supports_attention, 0),
     ROW(DEQUANT, ANY, ANY, ANY, NULL, supports_any, 0),

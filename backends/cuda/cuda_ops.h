@@ -31,6 +31,8 @@ enum kiln_cuda_variant {
     KILN_CUDA_GEMM,      // exact f32 SIMT tiles (any type, any shape)
     KILN_CUDA_GEMM_TC,   // tensor cores (WMMA f16 x f16 -> f32), tiles dequantized to f16 in smem
     KILN_CUDA_CUBLAS,    // the comparator: x converted to f16, then cublasGemmEx (cuda_cublas.c)
+    KILN_CUDA_MMA,       // tensor cores (mma.sync m16n8k16, ldmatrix, cp.async ring; sm_80+):
+                         // matmul_mma_cuda.cu
 };
 
 // rope's frequency factors by value (ops.h KILN_ROPE_MAX_PAIRS), so a captured graph keeps them.

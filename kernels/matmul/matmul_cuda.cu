@@ -22,26 +22,29 @@ using namespace kiln_cuda;
 
 constexpr int GEMV_WARPS = 8, MAX_N = 8;
 
-template <int T>
-__global__ void gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cuda_view y) {
+// N (the number of x columns, 1..MAX_N) is a template parameter: every per-column array is
+// indexed by unrolled compile-time indices and lives in registers (v1 indexed them by the
+// run-time n, which put them in local memory: a 96-byte stack frame on sm_90). Launches pick
+// the instance with launch_gemv's switch.
+template <int T, int N>
+__global__ void __launch_bounds__(32 * GEMV_WARPS)
+gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cuda_view y) {
     const int lane = threadIdx.x & 31;
     const int64_t r = (int64_t)blockIdx.x * GEMV_WARPS + (threadIdx.x >> 5);
     const int64_t m = w.ne[1], k = w.ne[0];
-    const int n = (int)x.ne[1];
     if (r >= m) return;
     const int64_t bz = blockIdx.y, i2 = bz % x.ne[2], i3 = bz / x.ne[2];
     const uint8_t *row = w.data + r * w.nb[1];
-    const float *xr[MAX_N];
-    for (int j = 0; j < n; j++)
-        xr[j] = reinterpret_cast<const float *>(x.data + j * x.nb[1] + i2 * x.nb[2] + i3 * x.nb[3]);
-    float acc[MAX_N];
-    for (int j = 0; j < MAX_N; j++) acc[j] = 0.0f;
+    const uint8_t *x0 = x.data + i2 * x.nb[2] + i3 * x.nb[3];
+    const int64_t xs = x.nb[1];
+    float acc[N];
+#pragma unroll
+    for (int j = 0; j < N; j++) acc[j] = 0.0f;
     if (T == T_Q4_0 || T == T_Q8_0) {
         // Codes in 16-bit loads (blocks are 2-aligned: 18 and 34 bytes), x in float4 loads where
         // every x row is 16-byte aligned (the model's activations are), scalar loads otherwise.
         constexpr int BB = block_of<T>::bytes;
-        bool x16 = true;
-        for (int j = 0; j < n; j++) x16 = x16 && (reinterpret_cast<uintptr_t>(xr[j]) & 15) == 0;
+        const bool x16 = ((reinterpret_cast<uintptr_t>(x0) | (uintptr_t)(N > 1 ? xs : 0)) & 15) == 0;
         for (int64_t b = lane; b < k / 32; b += 32) {
             const uint8_t *blk = row + b * BB;
             const float d = half_at(blk);
@@ -64,8 +67,9 @@ __global__ void gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, st
                     wq[2 * l + 1] = (float)(int8_t)(q >> 8);
                 }
             }
-            for (int j = 0; j < n; j++) {
-                const float *xb = xr[j] + b * 32;
+#pragma unroll
+            for (int j = 0; j < N; j++) {
+                const float *xb = reinterpret_cast<const float *>(x0 + j * xs) + b * 32;
                 float sj = 0.0f;
                 if (x16) {
 #pragma unroll
@@ -83,14 +87,31 @@ __global__ void gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, st
     } else {
         for (int64_t i = lane; i < k; i += 32) {
             const float wv = decode<T>(row, i);
-            for (int j = 0; j < n; j++) acc[j] += wv * xr[j][i];
+#pragma unroll
+            for (int j = 0; j < N; j++) acc[j] += wv * reinterpret_cast<const float *>(x0 + j * xs)[i];
         }
     }
-    for (int j = 0; j < n; j++) {
+#pragma unroll
+    for (int j = 0; j < N; j++) {
         float v = acc[j];
         for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
         if (lane == 0)
             reinterpret_cast<float *>(y.data + j * y.nb[1] + i2 * y.nb[2] + i3 * y.nb[3])[r] = v;
+    }
+}
+
+template <int T>
+static void launch_gemv(int n, dim3 grid, cudaStream_t s, const struct kiln_cuda_view &w,
+                        const struct kiln_cuda_view &x, const struct kiln_cuda_view &y) {
+    switch (n) {
+    case 1: gemv_kernel<T, 1><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    case 2: gemv_kernel<T, 2><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    case 3: gemv_kernel<T, 3><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    case 4: gemv_kernel<T, 4><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    case 5: gemv_kernel<T, 5><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    case 6: gemv_kernel<T, 6><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    case 7: gemv_kernel<T, 7><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
+    default: gemv_kernel<T, 8><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
     }
 }
 
@@ -182,6 +203,7 @@ __global__ void gemm_tc_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x,
 }
 
 extern "C" int kiln_cuda_gemv_dp4a(const struct kiln_cuda_op *op, cudaStream_t s, const char **name);
+extern "C" int kiln_cuda_matmul_mma(const struct kiln_cuda_op *op, cudaStream_t s, const char **name);
 
 extern "C" int kiln_cuda_matmul(const struct kiln_cuda_op *op, cudaStream_t s, const char **name) {
     const struct kiln_cuda_view &w = op->src[0], &x = op->src[1], &y = op->dst;
@@ -192,9 +214,9 @@ extern "C" int kiln_cuda_matmul(const struct kiln_cuda_op *op, cudaStream_t s, c
         if (op->scratch && (w.type == T_Q4_0 || w.type == T_Q8_0))
             return kiln_cuda_gemv_dp4a(op, s, name);  // matmul_dp4a_cuda.cu
         *name = "gemv_kernel";
-        if (x.ne[1] > MAX_N) return (int)cudaErrorInvalidValue;
+        if (x.ne[1] < 1 || x.ne[1] > MAX_N) return (int)cudaErrorInvalidValue;
         const dim3 grid((unsigned int)((w.ne[1] + GEMV_WARPS - 1) / GEMV_WARPS), batch);
-        KILN_CUDA_TYPE_SWITCH(w.type, (gemv_kernel<T><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y)), known = false)
+        KILN_CUDA_TYPE_SWITCH(w.type, launch_gemv<T>((int)x.ne[1], grid, s, w, x, y), known = false)
         break;
     }
     case KILN_CUDA_GEMM: {
@@ -203,6 +225,8 @@ extern "C" int kiln_cuda_matmul(const struct kiln_cuda_op *op, cudaStream_t s, c
         KILN_CUDA_TYPE_SWITCH(w.type, (gemm_kernel<T><<<grid, 256, 0, s>>>(w, x, y)), known = false)
         break;
     }
+    case KILN_CUDA_MMA:
+        return kiln_cuda_matmul_mma(op, s, name);  // matmul_mma_cuda.cu
     default: {
         *name = "gemm_tc_kernel";
         const dim3 grid((unsigned int)((w.ne[1] + TBM - 1) / TBM), (unsigned int)((x.ne[1] + TBN - 1) / TBN), batch);

@@ -7,6 +7,7 @@
 //   gemv_dp4a_kernel:  one warp per W row, 8 rows per block, lanes over the row's blocks; W codes
 //                      read as 16-bit words (blocks are 2-aligned), x codes as 32-bit words
 // v1. KILN_CUDA_NO_DP4A=1 (read by cuda_backend.c) keeps the float GEMV, to compare.
+// v2: the column count a template parameter (no local memory).
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -54,16 +55,21 @@ __device__ __forceinline__ int word_at(const uint8_t *p) {  // 4 bytes at a 2-al
     return (int)((uint32_t)h[0] | ((uint32_t)h[1] << 16));
 }
 
-template <int T>
-__global__ void gemv_dp4a_kernel(struct kiln_cuda_view w, const struct xq *xq, int n, struct kiln_cuda_view y) {
+// N (x columns, 1..8) is a template parameter so that acc[] stays in registers (v1 indexed it
+// by the run-time n: a 32-byte stack frame on sm_90).
+template <int T, int N>
+__global__ void __launch_bounds__(32 * DP4A_WARPS)
+gemv_dp4a_kernel(struct kiln_cuda_view w, const struct xq *xq, struct kiln_cuda_view y) {
+    constexpr int n = N;
     const int lane = threadIdx.x & 31;
     const int64_t r = (int64_t)blockIdx.x * DP4A_WARPS + (threadIdx.x >> 5);
     if (r >= w.ne[1]) return;
     const int64_t nb = w.ne[0] / 32, bz = blockIdx.y;
     const uint8_t *row = w.data + r * w.nb[1];
     const struct xq *xcol = xq + bz * n * nb;
-    float acc[DP4A_MAX_N];
-    for (int j = 0; j < DP4A_MAX_N; j++) acc[j] = 0.0f;
+    float acc[N];
+#pragma unroll
+    for (int j = 0; j < N; j++) acc[j] = 0.0f;
     for (int64_t b = lane; b < nb; b += 32) {
         const uint8_t *blk = row + b * block_of<T>::bytes;
         const float dw = half_at(blk);
@@ -77,6 +83,7 @@ __global__ void gemv_dp4a_kernel(struct kiln_cuda_view w, const struct xq *xq, i
         } else {
             for (int i = 0; i < 8; i++) wv[i] = word_at(blk + 2 + 4 * i);
         }
+#pragma unroll
         for (int j = 0; j < n; j++) {
             const struct xq *xb = xcol + j * nb + b;
             int sumi = 0;
@@ -87,10 +94,26 @@ __global__ void gemv_dp4a_kernel(struct kiln_cuda_view w, const struct xq *xq, i
         }
     }
     const int64_t i2 = bz % y.ne[2], i3 = bz / y.ne[2];
+#pragma unroll
     for (int j = 0; j < n; j++) {
         float v = acc[j];
         for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
         if (lane == 0) reinterpret_cast<float *>(y.data + j * y.nb[1] + i2 * y.nb[2] + i3 * y.nb[3])[r] = v;
+    }
+}
+
+template <int T>
+static void launch_dp4a(int n, dim3 grid, cudaStream_t s, const struct kiln_cuda_view &w, const struct xq *xq,
+                        const struct kiln_cuda_view &y) {
+    switch (n) {
+    case 1: gemv_dp4a_kernel<T, 1><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    case 2: gemv_dp4a_kernel<T, 2><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    case 3: gemv_dp4a_kernel<T, 3><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    case 4: gemv_dp4a_kernel<T, 4><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    case 5: gemv_dp4a_kernel<T, 5><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    case 6: gemv_dp4a_kernel<T, 6><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    case 7: gemv_dp4a_kernel<T, 7><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
+    default: gemv_dp4a_kernel<T, 8><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
     }
 }
 
@@ -103,7 +126,7 @@ extern "C" int kiln_cuda_gemv_dp4a(const struct kiln_cuda_op *op, cudaStream_t s
     const struct kiln_cuda_view &w = op->src[0], &x = op->src[1], &y = op->dst;
     const int n = (int)x.ne[1];
     const unsigned int batch = (unsigned int)(x.ne[2] * x.ne[3]);
-    if (n > DP4A_MAX_N || (w.type != T_Q4_0 && w.type != T_Q8_0) || !op->scratch) return (int)cudaErrorInvalidValue;
+    if (n < 1 || n > DP4A_MAX_N || (w.type != T_Q4_0 && w.type != T_Q8_0) || !op->scratch) return (int)cudaErrorInvalidValue;
     struct xq *xq = reinterpret_cast<struct xq *>(op->scratch);
     *name = "quantize_x_kernel";
     const int64_t blocks = x.ne[0] / 32 * n * (int64_t)batch;
@@ -112,8 +135,8 @@ extern "C" int kiln_cuda_gemv_dp4a(const struct kiln_cuda_op *op, cudaStream_t s
     *name = "gemv_dp4a_kernel";
     const dim3 grid((unsigned int)((w.ne[1] + DP4A_WARPS - 1) / DP4A_WARPS), batch);
     if (w.type == T_Q4_0)
-        gemv_dp4a_kernel<T_Q4_0><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, n, y);
+        launch_dp4a<T_Q4_0>(n, grid, s, w, xq, y);
     else
-        gemv_dp4a_kernel<T_Q8_0><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, n, y);
+        launch_dp4a<T_Q8_0>(n, grid, s, w, xq, y);
     return (int)cudaGetLastError();
 }
