@@ -43,6 +43,10 @@ enum kiln_input_rounding {
     // x rounded to bf16 (RNE, ggml's rule: quant/format/fp16.h kiln_f32_to_bf16); W is bf16 already
     // (the AVX512_BF16 vdpbf16ps GEMM, as ggml's bf16 vec_dot rounds x).
     KILN_ROUND_X_BF16,
+    // attention: q rounded to f16 (RNE) before the scores; K/V are f16 already and everything
+    // after the q rounding is at least f32-exact (the tensor-core flash attention, which splits
+    // P into two f16 terms: attention_fa2_cuda.cu).
+    KILN_ROUND_Q_F16,
 };
 
 struct kiln_kernel {

@@ -170,14 +170,17 @@ static void dequant_q8_0_clamps(const struct kiln_op *op) {  // codes clamped to
 // ---- attention (f32 K/V) ----
 
 // Float attention as a naive kernel would write it: softmax without subtracting the max
-// (exp overflows on large scores), or with probabilities stored as f16.
-static void attention_float(const struct kiln_op *op, bool subtract_max, bool f16_probs) {
+// (exp overflows on large scores), or with probabilities stored as f16; with round_q, q rounded
+// that way first (the tensor-core class, declared KILN_ROUND_Q_F16).
+static void attention_float(const struct kiln_op *op, bool subtract_max, bool f16_probs, float (*round_q)(float)) {
     const struct kiln_tensor *q = &op->src[0], *kt = &op->src[1], *v = &op->src[2], *o = &op->dst;
     const int64_t d = q->ne[0], group = q->ne[2] / kt->ne[2];
-    float *p = malloc((size_t)kt->ne[1] * sizeof(float));
+    float *p = malloc((size_t)kt->ne[1] * sizeof(float)), *qr = malloc((size_t)d * sizeof(float));
     for (int64_t h = 0; h < q->ne[2]; h++) {
         for (int64_t i = 0; i < q->ne[1]; i++) {
-            const float *qr = KILN_ROW(q, i, h, 0);
+            const float *src = KILN_ROW(q, i, h, 0);
+            for (int64_t l = 0; l < d; l++)
+                qr[l] = round_q ? round_q(src[l]) : src[l];
             const int64_t visible = kiln_attention_visible(op, i);
             float max = -INFINITY, sum = 0.0f;
             for (int64_t j = 0; j < visible; j++) {
@@ -204,6 +207,7 @@ static void attention_float(const struct kiln_op *op, bool subtract_max, bool f1
         }
     }
     free(p);
+    free(qr);
 }
 
 // ---- the model ops ----
@@ -324,9 +328,12 @@ KERNEL(k_wx_bf16, wx_matmul(op, to_bf16))
 KERNEL(k_mm_row_stride, mm_ignores_row_stride(op))
 KERNEL(k_mm_aligned, mm_aligns_output(op))
 KERNEL(k_dequant_q8, dequant_q8_0_clamps(op))
-KERNEL(k_at_good, attention_float(op, true, false))
-KERNEL(k_at_no_max, attention_float(op, false, false))
-KERNEL(k_at_f16_probs, attention_float(op, true, true))
+KERNEL(k_at_good, attention_float(op, true, false, NULL))
+KERNEL(k_at_no_max, attention_float(op, false, false, NULL))
+KERNEL(k_at_f16_probs, attention_float(op, true, true, NULL))
+KERNEL(k_at_q16_good, attention_float(op, true, false, to_f16))
+KERNEL(k_at_q16_as_bf16, attention_float(op, true, false, to_bf16))
+KERNEL(k_at_q16_f16_probs, attention_float(op, true, true, to_f16))
 KERNEL(k_rmsnorm, rmsnorm_n_minus_1(op))
 KERNEL(k_rope, rope_f32_angle(op))
 KERNEL(k_swiglu, swiglu_one_element(op))
@@ -348,6 +355,11 @@ static enum kiln_input_rounding x_q8_f32d(const struct kiln_op *op) {
 static enum kiln_input_rounding wx_f16(const struct kiln_op *op) {
     (void)op;
     return KILN_ROUND_WX_F16;
+}
+
+static enum kiln_input_rounding q_f16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_Q_F16;
 }
 
 #define F32 KILN_TYPE_F32
@@ -377,6 +389,10 @@ static const struct kiln_kernel table[] = {
     ROW(DEQUANT, ANY, ANY, ANY, k_dequant_q8),
     ROW(ATTENTION, F32, F32, F32, k_at_good), ROW(ATTENTION, F32, F32, F32, k_at_no_max),
     ROW(ATTENTION, F32, F32, F32, k_at_f16_probs),
+#define QROW(impl_)                                                                                \
+    { .op = KILN_OP_ATTENTION, .src_type = F32, .src1_type = F32, .dst_type = F32,                 \
+      .tier = KILN_TIER_SIMD, .isa = #impl_, .impl = &impl_, .rounding = q_f16 }
+    QROW(k_at_q16_good), QROW(k_at_q16_as_bf16), QROW(k_at_q16_f16_probs),
     ROW(RMSNORM, F32, ANY, F32, k_rmsnorm), ROW(ROPE, F32, KILN_TYPE_I32, F32, k_rope),
     ROW(SWIGLU, F32, F32, F32, k_swiglu), ROW(ADD, F32, F32, F32, k_add),
     ROW(GET_ROWS, ANY, KILN_TYPE_I32, F32, k_get_rows), ROW(COPY, ANY, ANY, ANY, k_copy),
@@ -479,6 +495,12 @@ int main(void) {
     expect(s, "k_at_no_max", at, PASSES, "softmax without the max, ordinary scores");
     expect(s, "k_at_no_max", hot, FAILS, "softmax without the max, large scores");
     expect(s, "k_at_f16_probs", at, FAILS, "attention with f16 probabilities");
+    // q rounded to f16 (declared): judged tightly against the reference on q~, loosely (by the
+    // scores' worst movement) against the exact one; bf16 q or f16 probabilities are caught.
+    expect(s, "k_at_q16_good", at, PASSES, "attention, q to f16");
+    expect(s, "k_at_q16_good", hot, PASSES, "attention, q to f16, large scores");
+    expect(s, "k_at_q16_as_bf16", at, FAILS, "attention declaring q to f16, rounding to bf16");
+    expect(s, "k_at_q16_f16_probs", at, FAILS, "attention, q to f16, f16 probabilities");
 
     expect(s, "k_rmsnorm", (struct kiln_check_case){ .op = KILN_OP_RMSNORM, .k = 4096, .n = 3, .src_type = F32 },
            FAILS, "rmsnorm dividing by n - 1");

@@ -300,6 +300,11 @@ static enum kiln_status cuda_launch(struct kiln_stream *s, const struct kiln_ker
         o.scale = op->params.attention.scale;
         o.pos0 = op->params.attention.pos0;
         o.causal = op->params.attention.causal;
+        o.variant = (int)(intptr_t)kernel->impl;
+        if (o.variant == KILN_CUDA_ATT_FA2 && cdev(s->device)->cc_major < 8)
+            return kiln_fail(KILN_E_UNSUPPORTED, "cuda fa2 attention: needs compute capability 8.0+ (cp.async, ldmatrix)");
+    }
+    if (op->kind == KILN_OP_ATTENTION && o.variant != KILN_CUDA_ATT_FA2) {  // flash and decode split long caches
         const uint32_t rows = (uint32_t)(op->src[0].ne[1] * op->src[0].ne[2]);
         uint32_t chunk = 0;
         const uint32_t splits = kiln_attention_splits(rows, (uint32_t)op->src[1].ne[1], 2u * (uint32_t)cdev(s->device)->sms, &chunk);

@@ -5,7 +5,10 @@
 //             quantized W, one row per type) and gemm_tc (WMMA, the same types): W and x rounded
 //             to f16, their `rounding`; gemm (exact f32 tiles, any type and shape); cublas (the
 //             comparator, f16 W; unavailable without libcublas)
-//   attention f16/f32 K/V, D <= 256; dequant; copy to f32/f16/bf16/q8_0/q4_0; rmsnorm, rope,
+//   attention fa2 (tensor cores, flash-attention-2: prefill, f16 K/V, D 64..128; q rounded to
+//             f16, its `rounding`), decode (one query, D 64/128, a warp per key, the GQA group per
+//             block, split-K), then the f32 flash kernel (any D <= 256, split-K);
+//   dequant; copy to f32/f16/bf16/q8_0/q4_0; rmsnorm, rope,
 //   swiglu, add, get_rows (any table type)                       kernels/<op>/*_cuda.cu
 // A matmul row's impl is its enum kiln_cuda_variant.
 #include <stdlib.h>
@@ -69,6 +72,36 @@ static enum kiln_status supports_attention(const struct kiln_op *op) {
     return supports_any(op);
 }
 
+// fa2 (tensor cores, attention_fa2_cuda.cu): prefill, f16 K/V, head dims 64..128 in steps of 16.
+static enum kiln_status supports_fa2(const struct kiln_op *op) {
+    const int64_t d = op->src[0].ne[0];
+    if (op->src[0].ne[1] < 2)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda fa2 attention: one query is decode's (the flash row)");
+    if (d % 16 || d < 64 || d > 128)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda fa2 attention: head dim %lld is not 64, 80, 96, 112 or 128",
+                         (long long)d);
+    return supports_attention(op);
+}
+
+// decode (attention_decode_cuda.cu): one query, D 64 or 128, GQA groups up to 8; f16 K/V rows
+// read as half2 (4-byte aligned).
+static enum kiln_status supports_decode(const struct kiln_op *op) {
+    const struct kiln_tensor *q = &op->src[0], *k = &op->src[1], *v = &op->src[2];
+    if (q->ne[1] != 1)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda decode attention: %lld queries is prefill's", (long long)q->ne[1]);
+    if (q->ne[0] != 64 && q->ne[0] != 128)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda decode attention: head dim %lld is not 64 or 128", (long long)q->ne[0]);
+    if (q->ne[2] % k->ne[2] || q->ne[2] / k->ne[2] > 8)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda decode attention: GQA group of %lld heads (at most 8)",
+                         (long long)(q->ne[2] / k->ne[2]));
+    for (int i = 1; i <= 2; i++) {
+        const struct kiln_tensor *t = i == 1 ? k : v;
+        if (t->type == F16 && (t->offset % 4 || t->nb[1] % 4 || (t->ne[2] > 1 && t->nb[2] % 4)))
+            return kiln_fail(KILN_E_UNSUPPORTED, "cuda decode attention: f16 K/V rows not 4-byte aligned");
+    }
+    return supports_attention(op);
+}
+
 static enum kiln_status supports_copy(const struct kiln_op *op) {
     KILN_TRY(kiln_gpu_check_copy_dst("cuda", op));
     return supports_any(op);
@@ -87,6 +120,11 @@ static enum kiln_input_rounding round_gemv(const struct kiln_op *op) {
 static enum kiln_input_rounding round_wx_f16(const struct kiln_op *op) {
     (void)op;
     return KILN_ROUND_WX_F16;
+}
+// fa2: q rounded to f16 for the QK mma; P split in two f16 terms keeps the rest f32-exact.
+static enum kiln_input_rounding round_q_f16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_Q_F16;
 }
 // cuBLAS comparator: f16 W as it is, x converted to f16 (cuda_cublas.c).
 static enum kiln_input_rounding round_x_f16(const struct kiln_op *op) {
@@ -127,8 +165,13 @@ const struct kiln_kernel kiln_cuda_kernels[] = {
       .isa = "cuda", .variant = "cublas", .supports = supports_cublas, .comparator = true,
       .impl = (const void *)(intptr_t)KILN_CUDA_CUBLAS, .rounding = round_x_f16,
       .unavailable = kiln_cuda_cublas_unavailable },
-    ROW(ATTENTION, F16, F16, F32, NULL, supports_attention, 0),
-    ROW(ATTENTION, F32, F32, F32, NULL, supports_attention, 0),
+    { .op = KILN_OP_ATTENTION, .src_type = F16, .src1_type = F16, .dst_type = F32, .tier = KILN_TIER_GPU,
+      .isa = "cuda", .variant = "fa2", .supports = supports_fa2,
+      .impl = (const void *)(intptr_t)KILN_CUDA_ATT_FA2, .rounding = round_q_f16 },
+    ROW(ATTENTION, F16, F16, F32, "decode", supports_decode, KILN_CUDA_ATT_DECODE),
+    ROW(ATTENTION, F32, F32, F32, "decode", supports_decode, KILN_CUDA_ATT_DECODE),
+    ROW(ATTENTION, F16, F16, F32, NULL, supports_attention, KILN_CUDA_ATT_FLASH),
+    ROW(ATTENTION, F32, F32, F32, NULL, supports_attention, KILN_CUDA_ATT_FLASH),
     ROW(DEQUANT, ANY, ANY, ANY, NULL, supports_any, 0),
     ROW(RMSNORM, F32, ANY, F32, NULL, supports_any, 0),
     ROW(ROPE, F32, I32, F32, NULL, supports_any, 0),

@@ -35,13 +35,20 @@ enum kiln_cuda_variant {
                          // matmul_mma_cuda.cu
 };
 
+// attention's rows (kiln_cuda_op.variant for KILN_CUDA_OP_ATTENTION).
+enum kiln_cuda_attention_variant {
+    KILN_CUDA_ATT_FLASH,  // f32 SIMT flash-style, split-K for long decodes (attention_cuda.cu)
+    KILN_CUDA_ATT_FA2,    // tensor cores, flash-attention-2 prefill; sm_80+ (attention_fa2_cuda.cu)
+    KILN_CUDA_ATT_DECODE, // one query: a warp per key, the GQA group per block (attention_decode_cuda.cu)
+};
+
 // rope's frequency factors by value (ops.h KILN_ROPE_MAX_PAIRS), so a captured graph keeps them.
 struct kiln_cuda_rope_factors { float f[128]; };
 
 // One op (the fields its kind uses); `kind` is enum kiln_op_kind's value.
 struct kiln_cuda_op {
     int kind;
-    int variant;                 // matmul: enum kiln_cuda_variant
+    int variant;                 // matmul: enum kiln_cuda_variant; attention: kiln_cuda_attention_variant
     struct kiln_cuda_view dst, src[3];
     int n_src;
     float scale, eps, theta_base;   // attention scale, rmsnorm eps, rope base

@@ -393,7 +393,10 @@ static enum kiln_status run_references(struct check *k) {
     for (int64_t b = 0; b < n_slices(&rop); b++) {
         const struct kiln_op sub = slice_of(&rop, b);
         double bound = 0.0;
-        KILN_TRY(kiln_check_rounded_matmul(k->cpu, &sub, k->ceiling.rounding, &sub.dst, &bound));
+        if (sub.kind == KILN_OP_ATTENTION)
+            KILN_TRY(kiln_check_rounded_attention(k->cpu, &sub, k->ceiling.rounding, &sub.dst, &bound));
+        else
+            KILN_TRY(kiln_check_rounded_matmul(k->cpu, &sub, k->ceiling.rounding, &sub.dst, &bound));
         k->bound2 += bound;
     }
     memcpy(&extra, &k->bound2, sizeof extra);

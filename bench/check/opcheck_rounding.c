@@ -1,4 +1,4 @@
-// The reference for a matmul row that rounds its inputs (kernel.h enum kiln_input_rounding):
+// The reference for a matmul (or attention) row that rounds its inputs (kernel.h enum kiln_input_rounding):
 // the same rounding, written here in scalar C from the formula the enum names, then the exact
 // reference matmul (double accumulation) on the rounded values. A kernel's activation quantizer
 // that rounds any other way (truncation, amax/63, one scale per row) differs from this by far
@@ -19,6 +19,7 @@
 #include "backends/cpu/cpu_kernel.h"
 #include "bench/check/opcheck.h"
 #include "bench/check/tolerance.h"
+#include "kernels/attention/attention.h"
 #include "quant/format/blocks.h"
 #include "quant/format/fp16.h"
 #include "quant/format/quant_ref.h"
@@ -150,5 +151,82 @@ out:
     kiln_buffer_free(xbuf);
     free(dx);
     free(wrow);
+    return st;
+}
+
+// Attention with q rounded to f16 (KILN_ROUND_Q_F16): the exact reference on q~, and the bound.
+// With s_j the exact scores and s~_j those of q~, |s~_j - s_j| <= delta_j = |scale| sum_d
+// |q~_d - q_d| |k_jd|; with delta the largest over the visible keys, every probability moves by
+// a factor within [e^-2delta, e^2delta] (numerator and normaliser each by e^+-delta), so
+// |o~_d - o_d| = |sum_j (p~_j - p_j) v_jd| <= (e^2delta - 1) sum_j p~_j |v_jd|, with p~ the
+// softmax of s~ (computed here in double).
+enum kiln_status kiln_check_rounded_attention(struct kiln_device *cpu, const struct kiln_op *op,
+                                              enum kiln_input_rounding r, const struct kiln_tensor *dst,
+                                              double *bound2) {
+    const struct kiln_tensor *q = &op->src[0], *kt = &op->src[1], *vt = &op->src[2];
+    const int64_t D = q->ne[0], n_q = q->ne[1], H = q->ne[2], n_kv = kt->ne[1], H_kv = kt->ne[2];
+    if (r != KILN_ROUND_Q_F16 || H % H_kv)
+        return kiln_fail(KILN_E_INVALID, "opcheck: attention has no rounding '%s'", kiln_rounding_name(r));
+    const double scale = op->params.attention.scale;
+    const kiln_to_float_fn k_to_float = kiln_type_traits(kt->type)->to_float;
+    const kiln_to_float_fn v_to_float = kiln_type_traits(vt->type)->to_float;
+    struct kiln_buffer *qbuf = NULL;
+    float *kv = malloc((size_t)(2 * n_kv * D) * sizeof(float));
+    double *p = malloc((size_t)n_kv * sizeof(double)), *acc = malloc((size_t)D * sizeof(double));
+    enum kiln_status st = kv && p && acc ? KILN_OK : kiln_fail(KILN_E_NOMEM, "out of host memory");
+    if (st == KILN_OK)
+        st = kiln_buffer_alloc(cpu, (size_t)(D * n_q * H) * sizeof(float), &qbuf);
+    if (st != KILN_OK)
+        goto out;
+    float *qr = kiln_buffer_host_ptr(qbuf);
+    bool nearest = true;
+    *bound2 = 0.0;
+    for (int64_t hk = 0; hk < H_kv; hk++) {
+        float *kf = kv, *vf = kv + n_kv * D;
+        for (int64_t j = 0; j < n_kv; j++) {
+            k_to_float(KILN_ROW(kt, j, hk, 0), kf + j * D, D);
+            v_to_float(KILN_ROW(vt, j, hk, 0), vf + j * D, D);
+        }
+        for (int64_t h = hk * (H / H_kv); h < (hk + 1) * (H / H_kv); h++) {
+            for (int64_t i = 0; i < n_q; i++) {
+                const float *src = KILN_ROW(q, i, h, 0);
+                float *row = qr + (h * n_q + i) * D;
+                nearest &= round_x_row(KILN_ROUND_X_F16, src, row, D);
+                const int64_t n_vis = kiln_attention_visible(op, i);
+                double smax = -INFINITY, delta = 0.0, l = 0.0;
+                for (int64_t j = 0; j < n_vis; j++) {
+                    double s = 0.0, e = 0.0;
+                    for (int64_t d = 0; d < D; d++) {
+                        s += (double)row[d] * kf[j * D + d];
+                        e += fabs((double)row[d] - src[d]) * fabs((double)kf[j * D + d]);
+                    }
+                    p[j] = s * scale;
+                    smax = p[j] > smax ? p[j] : smax;
+                    delta = e * fabs(scale) > delta ? e * fabs(scale) : delta;
+                }
+                memset(acc, 0, (size_t)D * sizeof(double));
+                for (int64_t j = 0; j < n_vis; j++) {
+                    p[j] = exp(p[j] - smax);
+                    l += p[j];
+                    for (int64_t d = 0; d < D; d++)
+                        acc[d] += p[j] * fabs((double)vf[j * D + d]);
+                }
+                const double grow = expm1(2.0 * delta);
+                for (int64_t d = 0; d < D && l > 0.0; d++)
+                    *bound2 += (grow * acc[d] / l) * (grow * acc[d] / l);
+            }
+        }
+    }
+    if (!nearest)
+        *bound2 = NAN;
+    struct kiln_op ref = *op;
+    ref.dst = *dst;
+    ref.src[0] = kiln_tensor_make(qbuf, 0, KILN_TYPE_F32, D, n_q, H, 1);
+    st = kiln_check_reference(&ref);
+out:
+    kiln_buffer_free(qbuf);
+    free(kv);
+    free(p);
+    free(acc);
     return st;
 }

@@ -1,4 +1,4 @@
-// The rounding-aware matmul reference of `kiln ops` (opcheck_rounding.c).
+// The rounding-aware matmul and attention references of `kiln ops` (opcheck_rounding.c).
 #pragma once
 
 #include "backends/kernel.h"
@@ -10,3 +10,9 @@
 enum kiln_status kiln_check_rounded_matmul(struct kiln_device *cpu, const struct kiln_op *op,
                                            enum kiln_input_rounding r, const struct kiln_tensor *dst,
                                            double *bound2);
+
+// The same for attention (KILN_ROUND_Q_F16: q rounded to f16), the bound from the scores' worst
+// movement (opcheck_rounding.c).
+enum kiln_status kiln_check_rounded_attention(struct kiln_device *cpu, const struct kiln_op *op,
+                                              enum kiln_input_rounding r, const struct kiln_tensor *dst,
+                                              double *bound2);

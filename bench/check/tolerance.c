@@ -86,7 +86,8 @@ static const struct entry *find(enum kiln_op_kind op, enum kiln_type type) {
 static double f16_rounding_noise(enum kiln_input_rounding rounding) {
     const double u16 = 1.0 / 2048.0;
     switch (rounding) {
-    case KILN_ROUND_X_F16: return u16 * u16 / 3.0;
+    case KILN_ROUND_X_F16:
+    case KILN_ROUND_Q_F16: return u16 * u16 / 3.0;
     case KILN_ROUND_WX_F16: return 2.0 * u16 * u16 / 3.0;
     case KILN_ROUND_X_BF16: return (1.0 / 256.0) * (1.0 / 256.0) / 3.0;  // u = 2^-8
     default: return 0.0;
@@ -103,6 +104,7 @@ const char *kiln_rounding_name(enum kiln_input_rounding rounding) {
     case KILN_ROUND_X_F16: return "x to f16";
     case KILN_ROUND_WX_F16: return "W and x to f16";
     case KILN_ROUND_X_BF16: return "x to bf16";
+    case KILN_ROUND_Q_F16: return "q to f16";
     }
     return "?";
 }
@@ -133,6 +135,7 @@ struct kiln_ceiling kiln_ceiling_for(const struct kiln_op *op, enum kiln_type ty
         break;
     case KILN_ROUND_X_F16:
     case KILN_ROUND_WX_F16:
+    case KILN_ROUND_Q_F16:  // scores of unit spread: an output moves about as much as one input
         c.exact_nmse = 3.0 * f16_rounding_noise(c.rounding) + c.nmse;
         c.why = "tight vs inputs rounded to f16 (f32 class); loose vs exact: the rounding's worst case";
         break;

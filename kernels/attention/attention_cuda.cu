@@ -8,6 +8,9 @@
 // v2: split-K for long decodes (flash-decoding, as attention.comp v2): with op->splits > 1 each
 //     block takes one chunk of keys and writes its partial (m, l, unnormalized output) to
 //     op->scratch; attention_combine_kernel merges them.
+// Prefill on sm_80+ takes attention_fa2_cuda.cu (tensor cores) first, decode (D 64/128, GQA
+// groups up to 8) attention_decode_cuda.cu (a warp per key, the group sharing each K/V row);
+// this kernel stays as the exact f32 rung of the oracle ladder, for the shapes those decline.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -106,7 +109,12 @@ __global__ void attention_combine_kernel(const float *partial, struct kiln_cuda_
     }
 }
 
+extern "C" int kiln_cuda_attention_fa2(const struct kiln_cuda_op *op, cudaStream_t s, const char **name);
+extern "C" int kiln_cuda_attention_decode(const struct kiln_cuda_op *op, cudaStream_t s, int splits, int chunk,
+                                          float *partial);
+
 extern "C" int kiln_cuda_attention(const struct kiln_cuda_op *op, cudaStream_t s, const char **name) {
+    if (op->variant == KILN_CUDA_ATT_FA2) return kiln_cuda_attention_fa2(op, s, name);
     const struct kiln_cuda_view &q = op->src[0];
     const unsigned int rows = (unsigned int)(q.ne[1] * q.ne[2]);
     const bool split = op->splits > 1 && op->scratch;
@@ -114,8 +122,13 @@ extern "C" int kiln_cuda_attention(const struct kiln_cuda_op *op, cudaStream_t s
     float *partial = split ? op->scratch : nullptr;
     const int chunk = split ? op->chunk : 0;
     *name = "attention_kernel";
-    if (q.ne[0] > ATT_MAX_D) return (int)cudaErrorInvalidValue;
-    if (op->src[1].type == T_F16)
+    if (op->variant == KILN_CUDA_ATT_DECODE) {
+        *name = "decode_kernel";
+        const int e = kiln_cuda_attention_decode(op, s, split ? op->splits : 1, chunk, partial);
+        if (e) return e;
+    } else if (q.ne[0] > ATT_MAX_D) {
+        return (int)cudaErrorInvalidValue;
+    } else if (op->src[1].type == T_F16)
         attention_kernel<T_F16><<<blocks, ATT_THREADS, 0, s>>>(q, op->src[1], op->src[2], op->dst, op->scale, op->pos0,
                                                                op->causal, chunk, partial);
     else
