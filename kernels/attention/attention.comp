@@ -13,6 +13,9 @@
 //     partial (running max m, sum l, unnormalized output) to a scratch buffer that
 //     attention_combine.comp merges: out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s.
 //     A decode with 8 heads and 4096 keys then fills 8 x 16 workgroups instead of 8.
+// v3: the scores' K rows are staged through shared memory with coalesced loads (below); the
+//     query heads of a GQA group still read their K/V rows separately (the CUDA decode row shares
+//     them: attention_decode_cuda.cu).
 #include "kiln_blocks.glsl"
 
 layout(push_constant) uniform PC {
@@ -25,9 +28,10 @@ layout(push_constant) uniform PC {
     uint chunk;     // keys per split; 0 = no split
 } pc;
 
-const uint WG = 64u, MAX_D = 256u;
+const uint WG = 64u, MAX_D = 256u, KD = 64u;
 shared float qs[MAX_D];
 shared float sc[WG];
+shared float kt[WG * (KD + 1u)];  // a K tile, KD dims of each of WG keys (rows padded: no bank conflicts)
 
 float kv_at(uint which, uint a) {  // element at byte a of K (which 0) or V (which 1)
     const uint w = which == 0u ? src1[a >> 2] : src2[a >> 2];
@@ -53,13 +57,22 @@ void main() {
 
     for (uint j0 = j_lo; j0 < n_vis; j0 += WG) {
         const uint j = j0 + tid;
-        float s = -1.0 / 0.0;
-        if (j < n_vis) {
-            const uint krow = pc.k_base + j * pc.k_nb1 + hk * pc.k_nb2;
-            float dot = 0.0;
-            for (uint d = 0u; d < pc.D; d++) dot += qs[d] * kv_at(0u, krow + d * es);
-            s = dot * pc.scale;
+        // Scores: the tile's K rows staged KD dims at a time, consecutive invocations reading
+        // consecutive elements of a row (v1 had each invocation walk its own row: WG rows
+        // touched per load), then each invocation's dot from shared memory, d ascending as before.
+        float dot = 0.0;
+        for (uint d0 = 0u; d0 < pc.D; d0 += KD) {
+            const uint dn = min(KD, pc.D - d0);
+            barrier();  // the previous pass's reads are done
+            for (uint c = tid; c < WG * dn; c += WG) {
+                const uint t = c / dn, dd = c % dn, jj = j0 + t;
+                kt[t * (KD + 1u) + dd] = jj < n_vis
+                    ? kv_at(0u, pc.k_base + jj * pc.k_nb1 + hk * pc.k_nb2 + (d0 + dd) * es) : 0.0;
+            }
+            barrier();
+            for (uint dd = 0u; dd < dn; dd++) dot += qs[d0 + dd] * kt[tid * (KD + 1u) + dd];
         }
+        const float s = j < n_vis ? dot * pc.scale : -1.0 / 0.0;
         sc[tid] = s;
         barrier();
         float mb = m;
