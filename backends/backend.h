@@ -186,8 +186,10 @@ enum kiln_probe_kind {
     KILN_PROBE_FMA,   // about `flops` floating-point operations of FMAs on registers
     KILN_PROBE_INT8,  // about `flops` integer operations of int8 dot products on registers (2 per
                       // multiply-add); KILN_E_UNSUPPORTED where the device has no such probe
+    KILN_PROBE_TENSOR,  // about `flops` f16 x f16 -> f32 matrix-unit operations (CUDA mma.sync);
+                        // KILN_E_UNSUPPORTED where the device has none (CPU, Vulkan today)
 };
-#define KILN_PROBE_COUNT 4
+#define KILN_PROBE_COUNT 5
 
 // What a compute probe issues on this device ("avx512 zmm vfmadd231ps"); NULL if unknown.
 const char *kiln_probe_isa(struct kiln_device *dev, enum kiln_probe_kind kind);

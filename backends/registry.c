@@ -344,7 +344,7 @@ enum kiln_status kiln_probe(struct kiln_stream *s, enum kiln_probe_kind kind, st
                             struct kiln_buffer *b, size_t bytes, double flops, double *flops_done) {
     if (!s->device->iface->probe)
         return kiln_fail(KILN_E_UNSUPPORTED, "%s has no roofline probes", s->device->info.name);
-    if (kind != KILN_PROBE_FMA && kind != KILN_PROBE_INT8) {
+    if (kind != KILN_PROBE_FMA && kind != KILN_PROBE_INT8 && kind != KILN_PROBE_TENSOR) {
         KILN_TRY(check_range(s, a, 0, bytes, "probe source"));
         KILN_TRY(check_range(s, b, 0, kind == KILN_PROBE_COPY ? bytes : 64, "probe destination"));
     } else {

@@ -217,6 +217,8 @@ static void run_probe(void *arg, int ith, int nth) {
     case KILN_PROBE_INT8:
         result = c->compute->run(c->reps);
         break;
+    case KILN_PROBE_TENSOR:  // refused by cpu_probe before any thread runs
+        return;
     }
     c->dst[ith % 16] = result;  // keeps the work observable; b holds >= 64 bytes
 }
@@ -228,6 +230,8 @@ static enum kiln_status cpu_probe(struct kiln_stream *s, enum kiln_probe_kind ki
     const int nth = kiln_pool_size(pool);
     struct probe_ctx c = { .kind = kind, .src = a ? a->host : NULL, .dst = b->host,
                            .n = bytes / sizeof(float), .avx2 = kiln_probe_has_avx2() };
+    if (kind == KILN_PROBE_TENSOR)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cpu: no matrix unit probe (AMX is not used by kiln)");
     if (kind == KILN_PROBE_FMA || kind == KILN_PROBE_INT8) {
         c.compute = kind == KILN_PROBE_FMA ? kiln_probe_fma_select() : kiln_probe_int8_select();
         if (!c.compute)

@@ -71,6 +71,8 @@ size_t kiln_cuda_dp4a_scratch(int64_t k, int64_t columns);
 // Roofline probes: kind 0 read `bytes` of a (checksum into b), 2 FMA (`iters` per thread).
 int kiln_cuda_probe_read(const void *a, void *b, size_t bytes, void *stream);
 int kiln_cuda_probe_fma(void *b, unsigned int iters, unsigned int blocks, void *stream);
+// Tensor-core probe: 8 independent mma.sync m16n8k16 chains a warp (KILN_CUDA_FMA_THREADS a block).
+int kiln_cuda_probe_mma(void *b, unsigned int iters, unsigned int blocks, void *stream);
 
 // Whether this binary has code the device can run (0 = yes, else a cudaError_t).
 int kiln_cuda_check_image(void);
@@ -78,6 +80,8 @@ int kiln_cuda_check_image(void);
 // The number of FLOPs kiln_cuda_probe_fma does per thread and iteration, and its block size.
 #define KILN_CUDA_FMA_FLOPS_PER_ITER 64
 #define KILN_CUDA_FMA_THREADS 256
+// The mma probe's FLOPs per thread and iteration: 8 mma of 2 x 16 x 8 x 16 a warp, over 32 lanes.
+#define KILN_CUDA_MMA_FLOPS_PER_ITER 1024
 
 #ifdef __cplusplus
 }

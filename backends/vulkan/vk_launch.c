@@ -372,6 +372,8 @@ enum kiln_status kiln_vk_probe(struct kiln_stream *s, enum kiln_probe_kind kind,
                                struct kiln_buffer *b, size_t bytes, double flops, double *flops_done) {
     if (kind == KILN_PROBE_INT8)
         return kiln_fail(KILN_E_UNSUPPORTED, "vulkan: no int8 roofline probe (integer dot products are an optional extension)");
+    if (kind == KILN_PROBE_TENSOR)
+        return kiln_fail(KILN_E_UNSUPPORTED, "vulkan: no matrix unit probe (no cooperative-matrix shaders yet)");
     struct kiln_vk_device *vd = kiln_vk_dev(s->device);
     const struct kiln_tensor tb = kiln_tensor_make(b, 0, KILN_TYPE_I32, 1024, 1, 1, 1);
     struct kiln_vk_binding bb;

@@ -75,8 +75,10 @@ enum kiln_status kiln_bench_model_device(struct kiln_device *dev, const struct k
                  c->weight_bytes / 1048576.0, c->kv_bytes / 1048576.0, b.rss_peak / 1048576.0);
         // Quantized weights (most of the matmul bytes): the int8 dot-product peak, what the
         // fastest kernels for them run on; float weights: the FMA peak.
+        // A device with a matrix-unit peak (CUDA) runs prefill's matmuls on it (the mma rows).
         const bool int8 = 2 * c->matmul_quantized_bytes > c->matmul_bytes && ceil->int8_ops > 0;
-        const enum kiln_peak_kind peak = int8 ? KILN_PEAK_INT8 : KILN_PEAK_FMA;
+        const bool tensor = ceil->tensor_flops > 0;
+        const enum kiln_peak_kind peak = tensor ? KILN_PEAK_TENSOR : int8 ? KILN_PEAK_INT8 : KILN_PEAK_FMA;
         kiln_gbench_add_model(list, run_name, label, family++, &b, (double)c->weight_bytes, (double)c->kv_bytes,
                               ceil, peak);
         if (b.fallback.calls) {
@@ -92,10 +94,10 @@ enum kiln_status kiln_bench_model_device(struct kiln_device *dev, const struct k
         }
         if (t == 0 && ceil->valid) {
             const double top = kiln_roofline_peak(ceil, peak);
-            const char *isa = int8 ? ceil->int8_isa : ceil->fma_isa;
+            const char *isa = tensor ? ceil->tensor_isa : int8 ? ceil->int8_isa : ceil->fma_isa;
             fprintf(out, "  prefill: %.1f GFLOP per token, %.1f GFLOP/s = %.0f%% of the %.1f %s peak%s%s%s\n",
                    b.flops_per_token / 1e9, b.flops_per_token * st.median / 1e9,
-                   100 * b.flops_per_token * st.median / top, top / 1e9, int8 ? "GOP/s int8" : "GFLOP/s FMA",
+                   100 * b.flops_per_token * st.median / top, top / 1e9, tensor ? "GFLOP/s tensor" : int8 ? "GOP/s int8" : "GFLOP/s FMA",
                    isa ? " (" : "", isa ? isa : "", isa ? ")" : "");
         }
         if (t == 1 && ceil->valid)

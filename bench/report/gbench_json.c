@@ -113,9 +113,9 @@ cJSON *kiln_gbench_new(const char *executable, const struct kiln_gbench_device *
             continue;
         char key[64];
         snprintf(key, sizeof key, "kiln_ceilings_%s", devices[i].name);
-        snprintf(buf, sizeof buf, "read_bw=%.6e copy_bw=%.6e fma_flops=%.6e int8_ops=%.6e read_bw_worst=%.6e "
-                 "probe_bytes=%.0f", c->read_bw, c->copy_bw, c->fma_flops, c->int8_ops, c->read_bw_worst,
-                 c->probe_bytes);
+        snprintf(buf, sizeof buf, "read_bw=%.6e copy_bw=%.6e fma_flops=%.6e int8_ops=%.6e tensor_flops=%.6e "
+                 "read_bw_worst=%.6e probe_bytes=%.0f", c->read_bw, c->copy_bw, c->fma_flops, c->int8_ops,
+                 c->tensor_flops, c->read_bw_worst, c->probe_bytes);
         cJSON_AddStringToObject(ctx, key, buf);
     }
     cJSON_AddStringToObject(ctx, "kiln_compiler", KILN_COMPILER);

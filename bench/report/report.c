@@ -79,10 +79,14 @@ void kiln_report_ceilings(FILE *f, enum kiln_report_format fmt, const char *devi
     char int8[96] = "int8 not measured (no dot-product probe on this device)";
     if (c->int8_ops > 0)
         snprintf(int8, sizeof int8, "int8 %.1f GOP/s (%s)", c->int8_ops / 1e9, c->int8_isa ? c->int8_isa : "?");
+    char tensor[96] = "";  // only where measured: CPUs and Vulkan have no matrix-unit probe
+    if (c->tensor_flops > 0)
+        snprintf(tensor, sizeof tensor, ", tensor %.1f TFLOP/s (%s)", c->tensor_flops / 1e12,
+                 c->tensor_isa ? c->tensor_isa : "?");
     fprintf(f, "%sroofline of %s: read %.2f GB/s (best of %d; worst %.2f), copy %.2f GB/s (read + write), "
-            "FMA %.1f GFLOP/s (%s), %s (probes over %.0f MiB)%s\n", fmt == KILN_REPORT_MD ? "**" : "", device,
+            "FMA %.1f GFLOP/s (%s), %s%s (probes over %.0f MiB)%s\n", fmt == KILN_REPORT_MD ? "**" : "", device,
             c->read_bw / 1e9, c->read_reps, c->read_bw_worst / 1e9, c->copy_bw / 1e9, c->fma_flops / 1e9,
-            c->fma_isa ? c->fma_isa : "?", int8, c->probe_bytes / (1 << 20), fmt == KILN_REPORT_MD ? "**\n" : "");
+            c->fma_isa ? c->fma_isa : "?", int8, tensor, c->probe_bytes / (1 << 20), fmt == KILN_REPORT_MD ? "**\n" : "");
 }
 
 bool kiln_list_has(const char *list, const char *item) {

@@ -74,17 +74,17 @@ enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_
             st = kiln_buffer_upload(s, b, off, ones, n);
     }
     free(ones);
-    static const char *const names[KILN_PROBE_COUNT] = { "read", "copy", "fma", "int8" };
+    static const char *const names[KILN_PROBE_COUNT] = { "read", "copy", "fma", "int8", "tensor" };
     for (int p = 0; p < KILN_PROBE_COUNT && st == KILN_OK; p++) {
         struct probe_body body = { .s = s, .kind = (enum kiln_probe_kind)p, .a = a, .b = b,
                                    .bytes = bytes };
         probes[p] = (struct kiln_probe_result){ .probe = names[p] };
-        if (p == KILN_PROBE_FMA || p == KILN_PROBE_INT8) {
+        if (p == KILN_PROBE_FMA || p == KILN_PROBE_INT8 || p == KILN_PROBE_TENSOR) {
             body.flops = 2e9;  // ~10 ms at 200 GFLOP/s: the growth loop takes it from there
             double done = 0;
             st = kiln_probe(s, body.kind, NULL, b, 0, body.flops, &done);
-            if (st == KILN_E_UNSUPPORTED && p == KILN_PROBE_INT8) {
-                probes[p].skipped = true;  // no int8 peak on this device: fractions use the FMA one
+            if (st == KILN_E_UNSUPPORTED && p != KILN_PROBE_FMA) {
+                probes[p].skipped = true;  // no such peak on this device: fractions use the FMA one
                 st = KILN_OK;
                 continue;
             }
@@ -104,6 +104,8 @@ enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_
         out->int8_ops = probes[3].skipped ? 0.0 : best_rate(&probes[3].r, probes[3].flops);
         out->fma_isa = kiln_probe_isa(dev, KILN_PROBE_FMA);
         out->int8_isa = probes[3].skipped ? NULL : kiln_probe_isa(dev, KILN_PROBE_INT8);
+        out->tensor_flops = probes[4].skipped ? 0.0 : best_rate(&probes[4].r, probes[4].flops);
+        out->tensor_isa = probes[4].skipped ? NULL : kiln_probe_isa(dev, KILN_PROBE_TENSOR);
         out->probe_bytes = (double)bytes;
         out->valid = true;
     }
@@ -113,7 +115,11 @@ enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_
 }
 
 double kiln_roofline_peak(const struct kiln_ceilings *c, enum kiln_peak_kind kind) {
-    return kind == KILN_PEAK_INT8 && c->int8_ops > 0 ? c->int8_ops : c->fma_flops;
+    if (kind == KILN_PEAK_INT8 && c->int8_ops > 0)
+        return c->int8_ops;
+    if (kind == KILN_PEAK_TENSOR && c->tensor_flops > 0)
+        return c->tensor_flops;
+    return c->fma_flops;
 }
 
 double kiln_roofline_fraction(const struct kiln_ceilings *c, double flops_per_s, double bytes_per_s,

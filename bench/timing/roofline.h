@@ -6,7 +6,8 @@
 // Benchmarks report their achieved rate as a fraction of the roofline min(peak, intensity x
 // read_bw) measured in the same run, where the peak is the int8 one for quantized weights (what
 // the fastest kernels for them run on: ggml's and kiln's integer dot products) and the FMA one for
-// float weights.
+// float weights; on a device with a matrix-unit probe (CUDA mma.sync), rows that run on tensor
+// cores (their inputs rounded to f16: gemm_tc, mma, fa2, cuBLAS) are fractions of that peak.
 #pragma once
 
 #include "bench/timing/harness.h"
@@ -16,29 +17,30 @@ struct kiln_ceilings {
     double copy_bw;     // bytes/s, read + write
     double fma_flops;   // FLOP/s
     double int8_ops;    // int8 dot-product op/s (0: not measured on this device)
+    double tensor_flops; // f16 matrix-unit FLOP/s (CUDA mma.sync; 0: not measured on this device)
     double read_bw_worst; // the slowest read repetition (spread = read_bw / read_bw_worst - 1)
     int read_reps;
-    const char *fma_isa, *int8_isa;  // what the compute probes issued (NULL: unknown)
+    const char *fma_isa, *int8_isa, *tensor_isa;  // what the compute probes issued (NULL: unknown)
     double probe_bytes; // working set of the bandwidth probes
     bool valid;
 };
 
 // Which compute peak a result is a fraction of.
-enum kiln_peak_kind { KILN_PEAK_FMA, KILN_PEAK_INT8 };
+enum kiln_peak_kind { KILN_PEAK_FMA, KILN_PEAK_INT8, KILN_PEAK_TENSOR };
 
 // What one probe measured, for the JSON entries (`roofline/<probe>/<device>`).
 struct kiln_probe_result {
-    const char *probe;         // "read", "copy", "fma", "int8"
+    const char *probe;         // "read", "copy", "fma", "int8", "tensor"
     struct kiln_bench_result r;
     double bytes, flops;       // per iteration (flops: integer ops for int8)
-    bool skipped;              // not measured on this device (int8 without a probe)
+    bool skipped;              // not measured on this device (int8 or tensor without a probe)
 };
 
-// probes[KILN_PROBE_COUNT]: read, copy, fma, int8.
+// probes[KILN_PROBE_COUNT]: read, copy, fma, int8, tensor.
 enum kiln_status kiln_roofline_measure(struct kiln_stream *s, const struct kiln_bench_config *cfg,
                                        struct kiln_ceilings *out, struct kiln_probe_result *probes);
 
-// The compute peak of that kind (the FMA one where no int8 peak was measured).
+// The compute peak of that kind (the FMA one where no int8 or tensor peak was measured).
 double kiln_roofline_peak(const struct kiln_ceilings *c, enum kiln_peak_kind kind);
 
 // The attainable FLOP/s at this arithmetic intensity (FLOPs per byte), and the fraction of it a

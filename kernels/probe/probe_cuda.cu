@@ -1,10 +1,12 @@
 // Roofline probes (CUDA): read (16-byte loads, grid-stride, XOR checksum written only if it
 // takes a value it never takes, so the loads stay) and FMA (8 independent float4 chains per
-// thread: 64 FLOP per iteration). The copy probe is cudaMemcpyAsync device to device.
+// thread: 64 FLOP per iteration) and tensor (mma.sync chains, below). The copy probe is
+// cudaMemcpyAsync device to device.
 // Also the dispatcher from kiln_cuda_op to each op's launcher, and the image check.
 #include <cuda_runtime.h>
 
 #include "backends/cuda/cuda_ops.h"
+#include "kernels/common/mma_cuda.cuh"
 
 __global__ void probe_read_kernel(const uint4 *a, size_t n, float *out) {
     uint4 s = make_uint4(0, 0, 0, 0);
@@ -32,6 +34,36 @@ __global__ void probe_fma_kernel(float *out, unsigned int iters) {
     float t = 0.0f;
     for (int c = 0; c < 8; c++) t += a[c].x + a[c].y + a[c].z + a[c].w;
     if (t == -1.0f) out[blockIdx.x & 15] = t;
+}
+
+// Tensor cores: 8 independent mma.sync.m16n8k16 (f16 in, f32 accumulators) chains a warp, the
+// operands fixed in registers. This is the peak of mma.sync, what kiln's sm_80+ kernels issue;
+// on sm_90 wgmma can go further (the datasheet's dense f16 figure), so a fraction of this peak
+// is of what mma.sync reaches, and results/ says which.
+__global__ void probe_mma_kernel(float *out, unsigned int iters) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const float v = 1e-3f * (1.0f + (float)(threadIdx.x & 31) * 1e-2f);
+    const uint32_t h = kiln_cuda::pack_half2(v, v);
+    const uint32_t a[4] = { h, h, h, h };
+    float c[8][4];
+#pragma unroll
+    for (int k = 0; k < 8; k++) c[k][0] = c[k][1] = c[k][2] = c[k][3] = 0.0f;
+    for (unsigned int it = 0; it < iters; it++) {
+#pragma unroll
+        for (int k = 0; k < 8; k++) kiln_cuda::mma_16816(c[k], a, h, h);
+    }
+    float t = 0.0f;
+#pragma unroll
+    for (int k = 0; k < 8; k++) t += c[k][0] + c[k][1] + c[k][2] + c[k][3];
+    if (t == -1.0f) out[blockIdx.x & 15] = t;
+#else
+    if (iters == 0xffffffffu) out[0] = 0.0f;  // below sm_80: never launched (cuda_probe checks)
+#endif
+}
+
+extern "C" int kiln_cuda_probe_mma(void *b, unsigned int iters, unsigned int blocks, void *stream) {
+    probe_mma_kernel<<<blocks, KILN_CUDA_FMA_THREADS, 0, (cudaStream_t)stream>>>((float *)b, iters);
+    return (int)cudaGetLastError();
 }
 
 extern "C" int kiln_cuda_probe_read(const void *a, void *b, size_t bytes, void *stream) {
