@@ -45,6 +45,9 @@ static void print_text(const struct kiln_topology_info *t) {
         printf("  clock: %.0f MHz (nominal, /proc/cpuinfo)\n", t->mhz);
     kiln_cpu_features_string(kiln_cpu_features(), feats, sizeof feats);
     printf("  ISA features: %s\n", feats);
+    char why[128];
+    const int prefetch = kiln_cpu_default_prefetch(why, sizeof why);
+    printf("  float GEMV software prefetch: %s (%s)\n", prefetch ? "on" : "off", why);
     for (int i = 0; i < t->n_caches; i++) {
         const struct kiln_cache_info *c = &t->caches[i];
         human_bytes(c->size, a, sizeof a);

@@ -43,6 +43,8 @@ static void usage(FILE *f) {
             "\n"
             "environment:\n"
             "  KILN_CPU_ISA=ref|avx2|neon|native   limit the CPU kernels to an ISA level (avx2: no AVX-VNNI)\n"
+            "  KILN_CPU_PREFETCH=0|1               the float GEMVs' software prefetch (default: off on AMD\n"
+            "                                      with AVX-512, where it measured slower; kiln info says)\n"
             "  KILN_VULKAN_VALIDATION=1            Vulkan under the Khronos validation layer; its errors fail\n"
             "  KILN_VULKAN_PORTABLE=1              Vulkan without optional features (subgroups, 16/8-bit)\n"
             "  KILN_VULKAN_TIMEOUT=S               longest wait for one Vulkan submit (default 600)\n"

@@ -11,6 +11,7 @@
 #include "backends/backend_impl.h"
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/cpu_kernel.h"
+#include "kernels/common/prefetch.h"
 #include "backends/cpu/thread_pool.h"
 #include "backends/cpu/topology.h"
 #include "kernels/probe/probe.h"
@@ -326,6 +327,8 @@ enum kiln_status kiln_cpu_backend_init(const struct kiln_init_options *options) 
     d->kernels = kiln_cpu_kernels;
     d->n_kernels = kiln_cpu_kernel_count;
     d->cpu_features = kiln_cpu_features();
+    char why[128];
+    kiln_cpu_prefetch_on = kiln_cpu_default_prefetch(why, sizeof why);
     s = kiln_device_add(d);
     if (s != KILN_OK)
         cpu_device_free(d);

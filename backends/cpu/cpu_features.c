@@ -144,3 +144,36 @@ void kiln_cpu_features_string(uint32_t mask, char *buf, int size) {
     if (len == 0)
         snprintf(buf, (size_t)size, "none");
 }
+
+// The float GEMVs' software prefetch (kernels/common/prefetch.h): off on AMD CPUs with AVX-512
+// (Zen 4 and later: measured slower than the hardware prefetchers alone on a Zen 4 EPYC, family
+// 0x19 model 0x11, prefetch.h has the numbers; Zen 5 assumed alike, not measured), on elsewhere
+// (where the kernels were tuned with it). KILN_CPU_PREFETCH=0 or 1 decides instead.
+// Writes why into `why` (for kiln info).
+int kiln_cpu_default_prefetch(char *why, int size) {
+    const char *e = getenv("KILN_CPU_PREFETCH");
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0)) {
+        snprintf(why, size, "KILN_CPU_PREFETCH=%s", e);
+        return e[0] == '1';
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    char vendor[13] = { 0 };
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        memcpy(vendor, &b, 4);
+        memcpy(vendor + 4, &d, 4);
+        memcpy(vendor + 8, &c, 4);
+    }
+    if (strcmp(vendor, "AuthenticAMD") == 0 && __get_cpuid(1, &a, &b, &c, &d)) {
+        const unsigned base = (a >> 8) & 0xf, family = base == 0xf ? base + ((a >> 20) & 0xff) : base;
+        const bool avx512 = (kiln_cpu_features_hw() & KILN_CPU_AVX512F) != 0;
+        if (family >= 0x19 && avx512) {
+            snprintf(why, size, "AMD family 0x%x with AVX-512 (Zen 4+): the hardware prefetchers stream faster alone",
+                     family);
+            return 0;
+        }
+    }
+#endif
+    snprintf(why, size, "default");
+    return 1;
+}

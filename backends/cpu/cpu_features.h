@@ -50,6 +50,10 @@ static inline bool kiln_cpu_has(uint32_t mask) { return (kiln_cpu_features() & m
 uint32_t kiln_cpu_features_hw(void);
 static inline bool kiln_cpu_hw_has(uint32_t mask) { return (kiln_cpu_features_hw() & mask) == mask; }
 
+// Whether the float GEMVs should issue their software prefetches on this CPU (1) or not (0), and
+// why, for kiln info (kernels/common/prefetch.h; KILN_CPU_PREFETCH=0|1 overrides).
+int kiln_cpu_default_prefetch(char *why, int size);
+
 // Space-separated names of the features in `mask` ("avx2 fma f16c").
 void kiln_cpu_features_string(uint32_t mask, char *buf, int size);
 

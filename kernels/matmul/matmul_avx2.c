@@ -30,6 +30,7 @@
 // Test: `kiln ops --op matmul`; bench: `kiln bench ops --op matmul`.
 #include <string.h>
 
+#include "kernels/common/prefetch.h"
 #include "kernels/common/simd_x86.h"
 #include "kernels/matmul/matmul.h"
 #include "quant/format/blocks.h"
@@ -98,7 +99,7 @@ static inline __attribute__((always_inline)) void tile_float(enum wkind kind,
         #pragma GCC unroll 16
         for (int r = 0; r < RM; r++) {
             if ((l & 31) == 0)  // one prefetch per 64-byte line of f16 (two of f32)
-                _mm_prefetch((const char *)a->w[r] + (l + ahead) * (kind == W_F32 ? 4 : 2), _MM_HINT_T0);
+                KILN_PREFETCH((const char *)a->w[r] + (l + ahead) * (kind == W_F32 ? 4 : 2));
             acc[r] = _mm256_fmadd_ps(load_w8(kind, a->w[r], l), xv, acc[r]);
         }
     }

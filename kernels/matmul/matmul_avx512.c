@@ -12,6 +12,7 @@
 // (simd_avx512.h). Test: `kiln ops --op matmul --kernel avx512.gemv`.
 #include <string.h>
 
+#include "kernels/common/prefetch.h"
 #include "kernels/common/simd_avx512.h"
 #include "kernels/matmul/matmul.h"
 #include "quant/format/fp16.h"
@@ -46,7 +47,7 @@ static inline __attribute__((always_inline)) void tile_float(enum wkind kind, co
         #pragma GCC unroll 16
         for (int r = 0; r < RM; r++) {
             if (kind == W_F32 || (l & 31) == 0)  // one prefetch per 64-byte line
-                _mm_prefetch((const char *)w[r] + (size_t)(l + ahead) * esize, _MM_HINT_T0);
+                KILN_PREFETCH((const char *)w[r] + (size_t)(l + ahead) * esize);
             acc[r] = _mm512_fmadd_ps(load_w16(kind, w[r], l), xv, acc[r]);
         }
     }
