@@ -3,7 +3,7 @@
 // them all:
 //   matmul    any dequantizable W: gemv (n <= 8); mma (mma.sync tensor cores, n > 8, f16 and
 //             quantized W, one row per type) and gemm_tc (WMMA, the same types): W and x rounded
-//             to f16, their `rounding`; gemm (exact f32 tiles, any type and shape); cublas (the
+//             to f16, their `rounding`; mma for bf16 W too (x rounded to bf16, .bf16 mma); gemm (exact f32 tiles, any type and shape); cublas (the
 //             comparator, f16 W; unavailable without libcublas)
 //   attention fa2 (tensor cores, flash-attention-2: prefill, f16 K/V, D 64..128; q rounded to
 //             f16, its `rounding`), decode (one query, D 64/128, a warp per key, the GQA group per
@@ -126,6 +126,11 @@ static enum kiln_input_rounding round_q_f16(const struct kiln_op *op) {
     (void)op;
     return KILN_ROUND_Q_F16;
 }
+// mma on BF16 W: W as it is, x rounded to bf16 (matmul_mma_cuda.cu v2).
+static enum kiln_input_rounding round_x_bf16(const struct kiln_op *op) {
+    (void)op;
+    return KILN_ROUND_X_BF16;
+}
 // cuBLAS comparator: f16 W as it is, x converted to f16 (cuda_cublas.c).
 static enum kiln_input_rounding round_x_f16(const struct kiln_op *op) {
     (void)op;
@@ -159,6 +164,9 @@ const struct kiln_kernel kiln_cuda_kernels[] = {
       .isa = "cuda", .variant = "gemv", .supports = supports_gemv,
       .impl = (const void *)(intptr_t)KILN_CUDA_GEMV, .rounding = round_gemv },
     TC_ROWS("mma", KILN_CUDA_MMA),
+    { .op = KILN_OP_MATMUL, .src_type = KILN_TYPE_BF16, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,
+      .isa = "cuda", .variant = "mma", .supports = supports_gemm_tc,
+      .impl = (const void *)(intptr_t)KILN_CUDA_MMA, .rounding = round_x_bf16 },
     TC_ROWS("gemm_tc", KILN_CUDA_GEMM_TC),
     ROW(MATMUL, ANY, F32, F32, "gemm", supports_any, KILN_CUDA_GEMM),
     { .op = KILN_OP_MATMUL, .src_type = F16, .src1_type = F32, .dst_type = F32, .tier = KILN_TIER_GPU,

@@ -306,7 +306,8 @@ static enum kiln_status check(struct bench_state *b, struct kiln_bench_entry *e)
     const double ceiling = cl.exact_nmse;
     // Rows that round their inputs to f16 run on tensor cores (gemm_tc, mma, fa2, cuBLAS): their
     // peak is the matrix unit's where the device measured one (kiln_roofline_peak falls back).
-    if (cl.rounding == KILN_ROUND_X_F16 || cl.rounding == KILN_ROUND_WX_F16 || cl.rounding == KILN_ROUND_Q_F16)
+    if (cl.rounding == KILN_ROUND_X_F16 || cl.rounding == KILN_ROUND_WX_F16 || cl.rounding == KILN_ROUND_Q_F16 ||
+        cl.rounding == KILN_ROUND_X_BF16)  // (the CPU's vdpbf16ps GEMM too: no tensor peak there, so FMA)
         e->peak = KILN_PEAK_TENSOR;
     if (!(e->nmse <= ceiling)) {
         e->error = true;

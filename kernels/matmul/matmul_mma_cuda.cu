@@ -1,7 +1,8 @@
 // matmul on tensor cores with mma.sync (CUDA, sm_80+): y[j][r] = sum_i W[r][i] x[j][i], the
-// layouts of matmul_cuda.cu (W [k, m] any type kiln dequantizes but F32/BF16, x [k, n] f32,
+// layouts of matmul_cuda.cu (W [k, m] any type kiln dequantizes but F32, x [k, n] f32,
 // y [m, n] f32, dims 2-3 of x and y batched, W shared). W and x are rounded to f16 on their way
-// into shared memory and the products accumulate in f32 (KILN_ROUND_WX_F16, as gemm_tc).
+// into shared memory and the products accumulate in f32 (KILN_ROUND_WX_F16, as gemm_tc); BF16 W
+// goes in as it is and x is rounded to bf16 for mma.sync .bf16 (KILN_ROUND_X_BF16, v2).
 //
 // Design (v1):
 //   block   128 (rows of W) x 64 (rows of x) outputs, 4 warps as 2 x 2, each warp 64 x 32:
@@ -19,6 +20,9 @@
 //           (lane % 8) + (lane / 16) * 8, column ((lane / 8) % 2) * 8.
 //   store   accumulators straight to y: each (row g, column 2t, 2t+1) pair of a fragment is two
 //           floats of two y rows; 8 lanes cover 32 contiguous bytes of a y row.
+// v2: BF16 W straight into shared memory (cp.async, like F16) and x rounded to bf16: the
+//     .bf16 mma (one row of its own, rounding KILN_ROUND_X_BF16: W is exact, f16 would lose
+//     its range).
 // What it does not do yet: decode quantized blocks whole (decode<T> is per element), wgmma
 // (sm_90), a split-k for short-m shapes. gemm_tc (WMMA, matmul_cuda.cu) stays as the simpler
 // tensor-core row of the oracle ladder, gemm (exact f32 SIMT) below it.
@@ -74,6 +78,16 @@ __device__ __forceinline__ void load_slice(mma_smem &sm, int st, const struct ki
         }
         return;
     }
+    if (T == T_BF16 && w_async) {  // bf16 rows straight in, as f16's
+#pragma unroll
+        for (int i = 0; i < CHUNKS; i++) {
+            const int c = tid + i * MTHREADS, rr = c >> 2, kc = (c & 3) * 8;
+            const int64_t r = m0 + rr, kk = k0 + kc;
+            const bool in = r < m && kk < k;
+            cp_async16(&sm.w[st][rr][kc], in ? w.data + r * w.nb[1] + kk * 2 : w.data, in ? 16 : 0);
+        }
+        return;
+    }
     // Decoded chunks one at a time (not unrolled): the 64 accumulators are live around this,
     // and four decodes in flight pushed the K-quant instances past the register file (spills).
 #pragma unroll 1
@@ -95,13 +109,19 @@ __device__ __forceinline__ void load_slice(mma_smem &sm, int st, const struct ki
             // element by element straight into shared memory (no per-thread array: indexed by a
             // loop that is not unrolled, it would live in local memory)
 #pragma unroll 1
-            for (int e = 0; e < 8; e++)
-                dst[e] = __float2half_rn((r < m && kk + e < k) ? decode<T>(row, kk + e) : 0.0f);
+            for (int e = 0; e < 8; e++) {
+                const float v = (r < m && kk + e < k) ? decode<T>(row, kk + e) : 0.0f;
+                if (T == T_BF16)  // exact: v came from a bf16
+                    reinterpret_cast<uint16_t *>(dst)[e] = (uint16_t)(__float_as_uint(v) >> 16);
+                else
+                    dst[e] = __float2half_rn(v);
+            }
         }
     }
 }
 
 // x's slice: rows n0 .. n0 + 64 of x (n of them exist), the same chunks (2 a thread).
+template <bool BF>
 __device__ __forceinline__ void load_x_slice(mma_smem &sm, int st, const uint8_t *xb, int64_t xs, int64_t n,
                                              int64_t k, int64_t n0, int64_t k0, bool x_vec) {
     const int tid = threadIdx.x;
@@ -121,10 +141,10 @@ __device__ __forceinline__ void load_x_slice(mma_smem &sm, int st, const uint8_t
             for (int e = 0; e < 8; e++) v[e] = (j < n && kk + e < k) ? row[kk + e] : 0.0f;
         }
         uint4 q;
-        q.x = pack_half2(v[0], v[1]);
-        q.y = pack_half2(v[2], v[3]);
-        q.z = pack_half2(v[4], v[5]);
-        q.w = pack_half2(v[6], v[7]);
+        q.x = BF ? pack_bf162(v[0], v[1]) : pack_half2(v[0], v[1]);
+        q.y = BF ? pack_bf162(v[2], v[3]) : pack_half2(v[2], v[3]);
+        q.z = BF ? pack_bf162(v[4], v[5]) : pack_half2(v[4], v[5]);
+        q.w = BF ? pack_bf162(v[6], v[7]) : pack_half2(v[6], v[7]);
         *reinterpret_cast<uint4 *>(&sm.x[st][jj][kc]) = q;
     }
 }
@@ -154,7 +174,7 @@ mma_gemm_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cu
     for (int s = 0; s < MSTAGES - 1; s++) {
         if (s < slices) {
             load_slice<T>(sm, s, w, m0, s * MBK, w_async);
-            load_x_slice(sm, s, xb, xs, n, k, n0, s * MBK, x_vec);
+            load_x_slice<T == T_BF16>(sm, s, xb, xs, n, k, n0, s * MBK, x_vec);
         }
         cp_async_commit();  // one group per slice, empty ones too: wait_group counts them
     }
@@ -165,7 +185,7 @@ mma_gemm_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cu
         if (next < slices) {
             const int st = (int)(next % MSTAGES);
             load_slice<T>(sm, st, w, m0, next * MBK, w_async);
-            load_x_slice(sm, st, xb, xs, n, k, n0, next * MBK, x_vec);
+            load_x_slice<T == T_BF16>(sm, st, xb, xs, n, k, n0, next * MBK, x_vec);
         }
         cp_async_commit();
         const int st = (int)(t % MSTAGES);
@@ -182,7 +202,10 @@ mma_gemm_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cu
             for (int a = 0; a < 4; a++)
 #pragma unroll
                 for (int b = 0; b < 4; b++)
-                    mma_16816(acc[a][b], af[a], bf[b >> 1][(b & 1) * 2], bf[b >> 1][(b & 1) * 2 + 1]);
+                    if (T == T_BF16)
+                        mma_16816_bf16(acc[a][b], af[a], bf[b >> 1][(b & 1) * 2], bf[b >> 1][(b & 1) * 2 + 1]);
+                    else
+                        mma_16816(acc[a][b], af[a], bf[b >> 1][(b & 1) * 2], bf[b >> 1][(b & 1) * 2 + 1]);
         }
     }
     cp_async_wait<0>();
@@ -214,8 +237,8 @@ extern "C" int kiln_cuda_matmul_mma(const struct kiln_cuda_op *op, cudaStream_t 
     const struct kiln_cuda_view &w = op->src[0], &x = op->src[1], &y = op->dst;
     const unsigned int batch = (unsigned int)(x.ne[2] * x.ne[3]);
     const int64_t k = w.ne[0];
-    // cp.async for W: f16 rows whose every 8-element chunk is 16-byte aligned.
-    const int w_async = w.type == T_F16 && k % 8 == 0 && w.nb[1] % 16 == 0 &&
+    // cp.async for W: f16/bf16 rows whose every 8-element chunk is 16-byte aligned.
+    const int w_async = (w.type == T_F16 || w.type == T_BF16) && k % 8 == 0 && w.nb[1] % 16 == 0 &&
                         reinterpret_cast<uintptr_t>(w.data) % 16 == 0;
     // float4 x loads: every row (and batch slice) starts 16-byte aligned.
     const int x_vec = ((reinterpret_cast<uintptr_t>(x.data) | (uintptr_t)x.nb[1] | (uintptr_t)x.nb[2] |
@@ -224,8 +247,7 @@ extern "C" int kiln_cuda_matmul_mma(const struct kiln_cuda_op *op, cudaStream_t 
     const dim3 grid((unsigned int)((w.ne[1] + MBM - 1) / MBM), (unsigned int)((x.ne[1] + MBN - 1) / MBN), batch);
     bool known = true;
     switch (w.type) {
-    case T_F32:
-    case T_BF16: known = false; break;  // their range/precision: the exact gemm row
+    case T_F32: known = false; break;  // f16 would lose its range/precision: the exact gemm row
     default:
         KILN_CUDA_TYPE_SWITCH(w.type, (mma_gemm_kernel<T><<<grid, MTHREADS, 0, s>>>(w, x, y, w_async, x_vec)),
                               known = false)
