@@ -129,10 +129,12 @@ static enum kiln_status launch_attention(struct kiln_stream *s, const struct kil
     KILN_TRY(bind(vd, k, false, &bk, &pc.k_base));
     KILN_TRY(bind(vd, v, false, &bv, &pc.v_base));
     const uint32_t rows = pc.n_q * pc.H, splits = kiln_attention_splits(rows, pc.n_kv, 256, &pc.chunk);
+    // attention.comp v4: a workgroup per (query, kv head, chunk of up to 4 of its query heads).
+    const uint32_t group = pc.H / pc.H_kv, groups = pc.n_q * pc.H_kv * ((group + 3) / 4);
     if (splits == 1) {
         KILN_TRY(bind(vd, o, true, &bo, &pc.o_base));
         const struct kiln_vk_binding *b[KILN_VK_BINDINGS] = { &bq, &bk, &bv, &bo };
-        return kiln_vk_dispatch(s, p, b, &pc, sizeof pc, rows, 1);
+        return kiln_vk_dispatch(s, p, b, &pc, sizeof pc, groups, 1);
     }
     // pass 1: partials into the stream's scratch; pass 2: the combine into out
     struct kiln_buffer *scratch;
@@ -144,7 +146,7 @@ static enum kiln_status launch_attention(struct kiln_stream *s, const struct kil
     VkPipeline partial;
     KILN_TRY(pipeline(s, KILN_VK_ATTENTION, k->type, 1, &partial));
     const struct kiln_vk_binding *b1[KILN_VK_BINDINGS] = { &bq, &bk, &bv, &bp_w };
-    KILN_TRY(kiln_vk_dispatch(s, partial, b1, &pc, sizeof pc, rows * splits, 1));
+    KILN_TRY(kiln_vk_dispatch(s, partial, b1, &pc, sizeof pc, groups * splits, 1));
     struct combine_pc cpc = { .o_nb1 = u32(o->nb[1]), .o_nb2 = u32(o->nb[2]), .D = pc.D, .n_q = pc.n_q, .H = pc.H,
                               .splits = splits };
     KILN_TRY(bind(vd, &part, false, &bp_r, &cpc.p_base));
