@@ -10,8 +10,9 @@
 //   k       slices of 32 through a 3-stage shared-memory ring: slice s+2 is being fetched while
 //           slice s is multiplied. F16 weights with 16-byte aligned rows go global -> shared
 //           with cp.async (16 bytes a copy, zero-filled past m or k: no bounds branches in the
-//           inner loop); other weight types are decoded (blocks_cuda.cuh decode<T>, 8 elements
-//           a thread, one 16-byte store) into the same ring; x is read as float4 (scalar where
+//           inner loop); quantized weights are decoded 8 elements a thread (decode8_cuda.cuh: one
+//           scale per chunk; decode<T> per element only for unaligned f16/bf16), one 16-byte
+//           store into the same ring; x is read as float4 (scalar where
 //           rows are unaligned), converted to f16 and stored 16 bytes at a time.
 //   shared  rows of 32 halves padded to 40 (80 bytes): the 8 row addresses of each ldmatrix
 //           phase fall in 8 different 16-byte bank groups (conflict-free); 45 KiB a block.
@@ -23,9 +24,9 @@
 // v2: BF16 W straight into shared memory (cp.async, like F16) and x rounded to bf16: the
 //     .bf16 mma (one row of its own, rounding KILN_ROUND_X_BF16: W is exact, f16 would lose
 //     its range).
-// v3: Q4_K, Q5_K and Q6_K chunks decoded whole too (decode8: one scale and min per chunk, codes
-//     as contiguous bytes), as Q4_0/Q8_0 were; the other quantized types stay per element.
-// What it does not do yet: decode the remaining types' chunks whole (Q4_1, Q5_x, Q2_K, Q3_K, IQ4), wgmma
+// v3: every quantized type's chunks of 8 decoded whole (decode8: the block's or sub-block's
+//     scale and min once per chunk, codes as contiguous bytes), as Q4_0/Q8_0 were in v1.
+// What it does not do yet: wgmma
 // (sm_90), a split-k for short-m shapes. gemm_tc (WMMA, matmul_cuda.cu) stays as the simpler
 // tensor-core row of the oracle ladder, gemm (exact f32 SIMT) below it.
 #include <cuda_fp16.h>
@@ -33,6 +34,7 @@
 
 #include "backends/cuda/cuda_ops.h"
 #include "kernels/common/blocks_cuda.cuh"
+#include "kernels/common/decode8_cuda.cuh"
 #include "kernels/common/mma_cuda.cuh"
 
 using namespace kiln_cuda;
@@ -40,51 +42,6 @@ using namespace kiln_cuda;
 namespace {
 
 constexpr int MBM = 128, MBN = 64, MBK = 32, MSTAGES = 3, MLD = MBK + 8, MTHREADS = 128;
-
-// The types whose 8-element chunks decode8 takes whole.
-template <int T> __host__ __device__ constexpr bool has_decode8() {
-    return T == T_Q4_0 || T == T_Q8_0 || T == T_Q4_K || T == T_Q5_K || T == T_Q6_K;
-}
-
-// Elements i .. i + 7 of a row (i a multiple of 8, all below k): they share one block and one
-// (sub-block) scale, so the scales are read and multiplied once and the codes come as bytes in a
-// row. The products are decode<T>'s, in its order (__fmul_rn/__fsub_rn), so the f16 rounding
-// that follows sees the same floats as the reference's.
-template <int T>
-__device__ __forceinline__ void decode8(const uint8_t *row, int64_t i, float (&v)[8]) {
-    const uint8_t *b = row + (i / block_of<T>::elems) * block_of<T>::bytes;
-    const int e = (int)(i % block_of<T>::elems);
-    if (T == T_Q4_0 || T == T_Q8_0) {
-        const float d = half_at(b);
-#pragma unroll
-        for (int l = 0; l < 8; l++) {
-            const int q = T == T_Q8_0 ? (int)(int8_t)b[2 + e + l]
-                                      : (e < 16 ? b[2 + e + l] & 15 : b[2 + e + l - 16] >> 4) - 8;
-            v[l] = __fmul_rn((float)q, d);
-        }
-    } else if (T == T_Q4_K || T == T_Q5_K) {  // sub-block e / 32: one 6-bit scale and min
-        int sc, mn;
-        scale_min_k4(b + 4, e / 32, &sc, &mn);
-        const float ds = __fmul_rn(half_at(b), (float)sc), dm = __fmul_rn(half_at(b + 2), (float)mn);
-        const uint8_t *qs = b + (T == T_Q4_K ? 16 : 48) + 32 * (e / 64) + e % 32;
-        const bool high = (e % 64) >= 32;
-#pragma unroll
-        for (int l = 0; l < 8; l++) {
-            int q = high ? qs[l] >> 4 : qs[l] & 15;
-            if (T == T_Q5_K) q += 16 * ((b[16 + e % 32 + l] >> (e / 32)) & 1);
-            v[l] = __fsub_rn(__fmul_rn(ds, (float)q), dm);
-        }
-    } else {  // T_Q6_K: 16-element sub-blocks, one int8 scale
-        const int h = e / 128, g = (e % 128) / 32, l0 = e % 32;
-        const float ds = __fmul_rn(half_at(b + 208), (float)(int8_t)b[192 + e / 16]);
-        const uint8_t *ql = b + 64 * h + (g & 1) * 32 + l0, *qh = b + 128 + 32 * h + l0;
-#pragma unroll
-        for (int l = 0; l < 8; l++) {
-            const int low = g < 2 ? ql[l] & 15 : ql[l] >> 4, hb = (qh[l] >> (2 * g)) & 3;
-            v[l] = __fmul_rn(ds, (float)((low | (hb << 4)) - 32));
-        }
-    }
-}
 
 struct mma_smem {
     __half w[MSTAGES][MBM][MLD];
