@@ -426,30 +426,23 @@ static enum kiln_status cuda_probe(struct kiln_stream *s, enum kiln_probe_kind k
     int e = 0;
     if (kind == KILN_PROBE_INT8)
         return kiln_fail(KILN_E_UNSUPPORTED, "cuda: no int8 roofline probe yet");
-    if (kind == KILN_PROBE_TENSOR) {  // mma.sync f16 chains (probe_cuda.cu), sm_80+
-        if (cdev(s->device)->cc_major < 8)
-            return kiln_fail(KILN_E_UNSUPPORTED, "cuda: the mma.sync probe needs compute capability 8.0+");
-        const unsigned int blocks = (unsigned int)cdev(s->device)->sms * 8;
-        const double per_iter = (double)blocks * KILN_CUDA_FMA_THREADS * KILN_CUDA_MMA_FLOPS_PER_ITER;
-        const unsigned int iters = (unsigned int)(flops / per_iter) + 1;
-        *flops_done = (double)iters * per_iter;
-        e = kiln_cuda_probe_mma(dev_ptr(b, 0), iters, blocks, cs->s);
-        if (e != 0)
-            return kiln_fail(KILN_E_DEVICE, "cuda: launching the mma probe failed: %s", cudaGetErrorString((cudaError_t)e));
-        return KILN_OK;
-    }
+    if (kind == KILN_PROBE_TENSOR && cdev(s->device)->cc_major < 8)
+        return kiln_fail(KILN_E_UNSUPPORTED, "cuda: the mma.sync probe needs compute capability 8.0+");
     if (kind == KILN_PROBE_COPY) {
         CUDA_TRY(cudaMemcpyAsync(dev_ptr(b, 0), dev_ptr(a, 0), bytes, cudaMemcpyDeviceToDevice, cs->s));
         return KILN_OK;
     }
     if (kind == KILN_PROBE_READ) {
         e = kiln_cuda_probe_read(dev_ptr(a, 0), dev_ptr(b, 0), bytes, cs->s);
-    } else {
+    } else {  // FMA or tensor chains (probe_cuda.cu): enough iterations for about `flops`
+        const bool tensor = kind == KILN_PROBE_TENSOR;
         const unsigned int blocks = (unsigned int)cdev(s->device)->sms * 8;
-        const double per_iter = (double)blocks * KILN_CUDA_FMA_THREADS * KILN_CUDA_FMA_FLOPS_PER_ITER;
+        const double per_iter = (double)blocks * KILN_CUDA_FMA_THREADS *
+                                (tensor ? KILN_CUDA_MMA_FLOPS_PER_ITER : KILN_CUDA_FMA_FLOPS_PER_ITER);
         const unsigned int iters = (unsigned int)(flops / per_iter) + 1;
         *flops_done = (double)iters * per_iter;
-        e = kiln_cuda_probe_fma(dev_ptr(b, 0), iters, blocks, cs->s);
+        e = tensor ? kiln_cuda_probe_mma(dev_ptr(b, 0), iters, blocks, cs->s)
+                   : kiln_cuda_probe_fma(dev_ptr(b, 0), iters, blocks, cs->s);
     }
     if (e != 0)
         return kiln_fail(KILN_E_DEVICE, "cuda: launching a roofline probe failed: %s", cudaGetErrorString((cudaError_t)e));

@@ -17,6 +17,7 @@
 
 #include "backends/cuda/cuda_ops.h"
 #include "kernels/common/blocks_cuda.cuh"
+#include "kernels/matmul/gemv_columns_cuda.cuh"
 
 using namespace kiln_cuda;
 
@@ -25,7 +26,7 @@ constexpr int GEMV_WARPS = 8, MAX_N = 8;
 // N (the number of x columns, 1..MAX_N) is a template parameter: every per-column array is
 // indexed by unrolled compile-time indices and lives in registers (v1 indexed them by the
 // run-time n, which put them in local memory: a 96-byte stack frame on sm_90). Launches pick
-// the instance with launch_gemv's switch.
+// the instance through with_columns (gemv_columns_cuda.cuh).
 template <int T, int N>
 __global__ void __launch_bounds__(32 * GEMV_WARPS)
 gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cuda_view y) {
@@ -103,16 +104,7 @@ gemv_kernel(struct kiln_cuda_view w, struct kiln_cuda_view x, struct kiln_cuda_v
 template <int T>
 static void launch_gemv(int n, dim3 grid, cudaStream_t s, const struct kiln_cuda_view &w,
                         const struct kiln_cuda_view &x, const struct kiln_cuda_view &y) {
-    switch (n) {
-    case 1: gemv_kernel<T, 1><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    case 2: gemv_kernel<T, 2><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    case 3: gemv_kernel<T, 3><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    case 4: gemv_kernel<T, 4><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    case 5: gemv_kernel<T, 5><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    case 6: gemv_kernel<T, 6><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    case 7: gemv_kernel<T, 7><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    default: gemv_kernel<T, 8><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); break;
-    }
+    with_columns(n, [&](auto N) { gemv_kernel<T, decltype(N)::value><<<grid, 32 * GEMV_WARPS, 0, s>>>(w, x, y); });
 }
 
 constexpr int BM = 64, BN = 64, BK = 16;

@@ -13,6 +13,7 @@
 
 #include "backends/cuda/cuda_ops.h"
 #include "kernels/common/blocks_cuda.cuh"
+#include "kernels/matmul/gemv_columns_cuda.cuh"
 
 using namespace kiln_cuda;
 
@@ -105,16 +106,7 @@ gemv_dp4a_kernel(struct kiln_cuda_view w, const struct xq *xq, struct kiln_cuda_
 template <int T>
 static void launch_dp4a(int n, dim3 grid, cudaStream_t s, const struct kiln_cuda_view &w, const struct xq *xq,
                         const struct kiln_cuda_view &y) {
-    switch (n) {
-    case 1: gemv_dp4a_kernel<T, 1><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    case 2: gemv_dp4a_kernel<T, 2><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    case 3: gemv_dp4a_kernel<T, 3><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    case 4: gemv_dp4a_kernel<T, 4><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    case 5: gemv_dp4a_kernel<T, 5><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    case 6: gemv_dp4a_kernel<T, 6><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    case 7: gemv_dp4a_kernel<T, 7><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    default: gemv_dp4a_kernel<T, 8><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); break;
-    }
+    with_columns(n, [&](auto N) { gemv_dp4a_kernel<T, decltype(N)::value><<<grid, 32 * DP4A_WARPS, 0, s>>>(w, xq, y); });
 }
 
 // Bytes of scratch the activations take (cuda_backend.c reserves them in op->scratch).
