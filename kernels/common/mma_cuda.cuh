@@ -11,6 +11,8 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
+#include "kernels/common/blocks_cuda.cuh"
+
 namespace kiln_cuda {
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) {
@@ -55,11 +57,10 @@ __device__ __forceinline__ void mma_16816_bf16(float (&c)[4], const uint32_t (&a
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// Two floats as bf16 (RNE, __float2bfloat16_rn: ggml's rounding for finite values), low first.
+// Two floats as bf16, low first: blocks_cuda.cuh's f32_to_bf16_bits (quant/fp16.c's rule: RNE,
+// NaN kept quiet), the rounding KILN_ROUND_X_BF16 names.
 __device__ __forceinline__ uint32_t pack_bf162(float lo, float hi) {
-    const uint32_t a = __float_as_uint(lo), b = __float_as_uint(hi);
-    const uint32_t ra = (a + 0x7fffu + ((a >> 16) & 1u)) >> 16, rb = (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
-    return ra | (rb << 16);
+    return (uint32_t)f32_to_bf16_bits(lo) | ((uint32_t)f32_to_bf16_bits(hi) << 16);
 }
 
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
